@@ -1,0 +1,117 @@
+/** The `pgtransit` command. */
+import { parseArgs } from 'node:util';
+import { writeFileSync } from 'node:fs';
+import { PgTransitError } from '../errors';
+import { loadPlanFile, planJsonSchema } from '../plan/load';
+import { temporalConfig } from '../temporal/config';
+import { connectClient } from '../temporal/client';
+import { runWorkerUntilSignal } from '../temporal/worker';
+import { startDevServer, defaultStateDir } from '../dev/temporal-cli';
+import { exitCode, renderFailure, renderReport, runPrecheck } from './precheck';
+import { join } from 'node:path';
+
+const USAGE = `pgtransit: live migration of PostgreSQL databases, run by Temporal
+
+Usage:
+  pgtransit dev [--port 7233] [--ui-port 8233] [--db-file FILE]
+                                   local Temporal dev server (SQLite state) and a worker, in the foreground
+  pgtransit worker                 a worker on TEMPORAL_ADDRESS / PGTRANSIT_TASK_QUEUE
+  pgtransit plan check -f PLAN     validate a plan file (JSON or YAML)
+  pgtransit plan schema [-o FILE]  print the plan's JSON Schema
+  pgtransit precheck -f PLAN [--json]
+                                   run the assessment; exit 0 ready, 2 some check failed, 1 other error
+
+Environment:
+  TEMPORAL_ADDRESS      default 127.0.0.1:7233
+  TEMPORAL_NAMESPACE    default default
+  PGTRANSIT_TASK_QUEUE  default pgtransit
+  PGTRANSIT_PG_BIN      folder holding pg_dump/pg_restore (else Debian's folders and PATH)`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'dev':
+      return dev(rest);
+    case 'worker':
+      await runWorkerUntilSignal();
+      return 0;
+    case 'plan':
+      return plan(rest);
+    case 'precheck':
+      return precheck(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      console.log(USAGE);
+      return command === undefined ? 1 : 0;
+    default:
+      console.error(`unknown command "${command}"\n\n${USAGE}`);
+      return 1;
+  }
+}
+
+async function dev(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { port: { type: 'string' }, 'ui-port': { type: 'string' }, 'db-file': { type: 'string' } } });
+  const server = await startDevServer({
+    port: values.port ? Number(values.port) : undefined,
+    uiPort: values['ui-port'] ? Number(values['ui-port']) : undefined,
+    dbFile: values['db-file'] ?? join(defaultStateDir(), 'temporal.sqlite'),
+  });
+  const config = { ...temporalConfig(), address: server.address };
+  console.log(`Temporal dev server on ${server.address}, Web UI ${server.uiAddress}; worker on task queue ${config.taskQueue}. Ctrl-C stops both.`);
+  try {
+    await runWorkerUntilSignal({ config });
+  } finally {
+    await server.stop();
+  }
+  return 0;
+}
+
+async function plan(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === 'check') {
+    const { values } = parseArgs({ args: rest, options: { file: { type: 'string', short: 'f' } } });
+    if (!values.file) throw new PgTransitError('InvalidPlan', 'plan check needs -f PLAN');
+    const p = loadPlanFile(values.file);
+    console.log(`${values.file}: plan ${p.name} is valid (mode ${p.mode}, databases ${p.databases?.join(', ') ?? "the source URL's"}, parallelism ${p.fullLoad.parallelism})`);
+    return 0;
+  }
+  if (sub === 'schema') {
+    const { values } = parseArgs({ args: rest, options: { output: { type: 'string', short: 'o' } } });
+    const text = JSON.stringify(planJsonSchema(), null, 2) + '\n';
+    if (values.output) writeFileSync(values.output, text);
+    else process.stdout.write(text);
+    return 0;
+  }
+  console.error('usage: pgtransit plan check -f PLAN | pgtransit plan schema [-o FILE]');
+  return 1;
+}
+
+async function precheck(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { file: { type: 'string', short: 'f' }, json: { type: 'boolean' } } });
+  if (!values.file) throw new PgTransitError('InvalidPlan', 'precheck needs -f PLAN');
+  const p = loadPlanFile(values.file);
+  const config = temporalConfig();
+  const client = await connectClient(config);
+  try {
+    const outcome = await runPrecheck(client, p, config.taskQueue);
+    if (values.json) console.log(JSON.stringify(outcome.report ?? { ok: false, failure: outcome.failure }, null, 2));
+    else console.log(outcome.report ? renderReport(outcome.report) : renderFailure(outcome.failure));
+    return exitCode(outcome);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/** Entry point of bin/pgtransit.js. */
+export function cli(): void {
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (e) => {
+      // An invalid plan is a failed check (2); anything else, Temporal unreachable included, is 1.
+      console.error(e instanceof Error ? e.message : e);
+      process.exitCode = e instanceof PgTransitError && e.type === 'InvalidPlan' ? 2 : 1;
+    },
+  );
+}

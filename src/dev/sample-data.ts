@@ -1,0 +1,42 @@
+/** A small shop schema for the demo and the tests: keys, FKs, an identity column, an enum, JSONB, TOASTed text. */
+export const SAMPLE_SCHEMA_SQL = `
+CREATE TYPE order_status AS ENUM ('new', 'paid', 'shipped', 'cancelled');
+CREATE TABLE customers (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  email text NOT NULL UNIQUE,
+  name text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE products (
+  id serial PRIMARY KEY,
+  sku text NOT NULL UNIQUE,
+  title text NOT NULL,
+  price numeric(12,2) NOT NULL,
+  attributes jsonb NOT NULL DEFAULT '{}'
+);
+CREATE TABLE orders (
+  id bigserial PRIMARY KEY,
+  customer_id bigint NOT NULL REFERENCES customers(id),
+  status order_status NOT NULL DEFAULT 'new',
+  placed_at timestamptz NOT NULL DEFAULT now(),
+  note text
+);
+CREATE TABLE order_items (
+  order_id bigint NOT NULL REFERENCES orders(id) ON DELETE CASCADE,
+  line int NOT NULL,
+  product_id int NOT NULL REFERENCES products(id),
+  quantity int NOT NULL CHECK (quantity > 0),
+  PRIMARY KEY (order_id, line)
+);
+CREATE INDEX order_items_product ON order_items(product_id);
+CREATE TABLE audit_log (at timestamptz NOT NULL DEFAULT now(), message text);
+
+INSERT INTO customers (email, name) SELECT 'c' || g || '@example.com', 'Customer ' || g FROM generate_series(1, 2000) g;
+INSERT INTO products (sku, title, price, attributes)
+  SELECT 'SKU-' || g, 'Product ' || g, (g % 500) + 0.99, jsonb_build_object('colour', (ARRAY['red','green','blue'])[1 + g % 3]) FROM generate_series(1, 300) g;
+INSERT INTO orders (customer_id, status, note)
+  SELECT 1 + g % 2000, (ARRAY['new','paid','shipped']::order_status[])[1 + g % 3], CASE WHEN g % 100 = 0 THEN repeat(md5(g::text), 400) END
+  FROM generate_series(1, 10000) g;
+INSERT INTO order_items SELECT o, l, 1 + (o * l) % 300, 1 + l FROM generate_series(1, 10000) o, generate_series(1, 3) l;
+INSERT INTO audit_log (message) SELECT 'event ' || g FROM generate_series(1, 500) g;
+`;

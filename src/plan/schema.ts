@@ -1,0 +1,180 @@
+/**
+ * The migration plan: what to move, from where to where, and how.
+ *
+ * Validated with zod in the CLI and again inside the workflows (a plan started
+ * from `temporal workflow start` or the UI never passed through the CLI). This
+ * module is bundled into workflow code: no Node, no pg.
+ */
+import { z } from 'zod';
+
+/** `env:NAME` or `file:PATH`, resolved on the worker; never the secret itself. */
+const SECRET_REF = /^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/;
+const PLAIN_URL = /^postgres(ql)?:\/\//;
+
+/**
+ * A connection URL reference. A literal URL is accepted only when it carries no
+ * password (the password then comes from PGPASSWORD or ~/.pgpass on the worker).
+ */
+export const connectionUrl = z.string().superRefine((value, ctx) => {
+  if (SECRET_REF.test(value)) return;
+  if (PLAIN_URL.test(value)) {
+    if (urlHasPassword(value)) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'a literal password in a connection URL would be stored in the workflow history; ' +
+          'put the URL in an environment variable or a file on the worker and write env:NAME or file:PATH here',
+      });
+    }
+    return;
+  }
+  ctx.addIssue({
+    code: 'custom',
+    message: 'expected env:NAME, file:PATH, or a postgres:// URL without a password',
+  });
+});
+
+function urlHasPassword(url: string): boolean {
+  // postgres://user:password@host/... ; also ?password=... in the query string
+  const authority = url.replace(PLAIN_URL, '').split(/[/?#]/, 1)[0] ?? '';
+  const at = authority.lastIndexOf('@');
+  if (at >= 0 && authority.slice(0, at).includes(':')) return true;
+  return /[?&]password=/i.test(url);
+}
+
+const IDENT_GLOB = /^[^.]+$/;
+/** `schema.table`, each part a name or a glob with `*` and `?`. */
+const QUALIFIED_GLOB = /^[^.]+\.[^.]+$/;
+
+const schemaPattern = z.string().min(1).regex(IDENT_GLOB, 'a schema name or glob without a dot, e.g. public or sales_*');
+const tablePattern = z
+  .string()
+  .min(1)
+  .regex(QUALIFIED_GLOB, 'expected schema.table (globs allowed: public.*, sales.order_?)');
+const qualifiedName = z
+  .string()
+  .min(1)
+  .regex(QUALIFIED_GLOB, 'expected schema.table')
+  .refine((s) => !/[*?]/.test(s), 'a mapping names one table: no * or ?');
+const identifier = z
+  .string()
+  .min(1)
+  .max(63, 'PostgreSQL names are at most 63 bytes')
+  .refine((s) => !/[*?]/.test(s), 'a mapping names one schema: no * or ?');
+
+const connection = z.strictObject({
+  url: connectionUrl,
+});
+
+const selection = z.strictObject({
+  schemas: z.array(schemaPattern).optional(),
+  tables: z.array(tablePattern).optional(),
+});
+
+export const planSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(
+        /^[a-z][a-z0-9-]{0,46}[a-z0-9]$/,
+        'lowercase letters, digits and hyphens, 2 to 48 characters, starting with a letter (workflow ids, slot and publication names derive from it)',
+      ),
+    source: connection,
+    target: connection,
+    databases: z.array(z.string().min(1).max(63)).min(1).optional(),
+    include: selection.optional(),
+    exclude: selection.optional(),
+    mapping: z
+      .strictObject({
+        schemas: z.record(identifier, identifier).optional(),
+        tables: z.record(qualifiedName, qualifiedName).optional(),
+      })
+      .optional(),
+    mode: z.enum(['full', 'full+cdc']).default('full+cdc'),
+    roles: z.boolean().default(false),
+    fullLoad: z
+      .strictObject({
+        parallelism: z.number().int().min(1).max(64).default(4),
+      })
+      .default({ parallelism: 4 }),
+    cdc: z
+      .strictObject({
+        conflictPolicy: z.enum(['error', 'ignore', 'overwrite']).default('error'),
+      })
+      .default({ conflictPolicy: 'error' }),
+    switchover: z
+      .strictObject({
+        maxLagBytes: z.number().int().min(0).default(1024 * 1024),
+        verify: z.enum(['count', 'checksum']).default('count'),
+        keepSlot: z.boolean().default(false),
+      })
+      .default({ maxLagBytes: 1024 * 1024, verify: 'count', keepSlot: false }),
+  })
+  .superRefine((plan, ctx) => {
+    const databases = plan.databases ?? [];
+    const seen = new Set<string>();
+    databases.forEach((db, i) => {
+      if (seen.has(db)) ctx.addIssue({ code: 'custom', path: ['databases', i], message: `database "${db}" is listed twice` });
+      seen.add(db);
+    });
+    const targets = new Map<string, string>();
+    for (const [from, to] of Object.entries(plan.mapping?.tables ?? {})) {
+      const other = targets.get(to);
+      if (other) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['mapping', 'tables', from],
+          message: `"${from}" and "${other}" would both become "${to}"; map each table to its own name`,
+        });
+      }
+      targets.set(to, from);
+    }
+  });
+
+/** The plan as written (defaults optional). */
+export type PlanInput = z.input<typeof planSchema>;
+/** The plan after validation, defaults filled in. */
+export type Plan = z.output<typeof planSchema>;
+
+export interface PlanIssue {
+  /** Dotted path of the offending field, e.g. `source.url` or `fullLoad.parallelism`. */
+  path: string;
+  message: string;
+}
+
+export type PlanParseResult = { ok: true; plan: Plan } | { ok: false; issues: PlanIssue[] };
+
+export function parsePlan(input: unknown): PlanParseResult {
+  const result = planSchema.safeParse(input);
+  if (result.success) return { ok: true, plan: result.data };
+  return { ok: false, issues: result.error.issues.map(describeIssue) };
+}
+
+function describeIssue(issue: z.core.$ZodIssue): PlanIssue {
+  const path = issue.path.map(String).join('.') || '(plan)';
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return { path, message: `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; see schema/plan.schema.json for the allowed fields` };
+    case 'invalid_value':
+      return { path, message: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` };
+    default:
+      return { path, message: issue.message };
+  }
+}
+
+export function formatPlanIssues(issues: PlanIssue[]): string {
+  return issues.map((i) => `${i.path}: ${i.message}`).join('\n');
+}
+
+/** Names derived from the plan, shared by every step so they are chosen once. */
+export function workflowIds(name: string): { migration: string; precheck: string } {
+  return { migration: `migration-${name}`, precheck: `precheck-${name}` };
+}
+
+/** The replication slot and publication a migration owns on the source. */
+export function replicationNames(name: string, database: string): { slot: string; publication: string } {
+  const base = `pgtransit_${name.replace(/-/g, '_')}`;
+  const suffix = database.replace(/[^a-z0-9_]/gi, '_').toLowerCase();
+  const slot = `${base}_${suffix}`.slice(0, 63);
+  return { slot, publication: slot };
+}

@@ -1,0 +1,168 @@
+/**
+ * Connecting to the source and the target: URL references resolved here, TLS modes
+ * with libpq's meaning, and connection failures turned into errors that name the
+ * server and the fix without ever echoing the URL (it may hold a password).
+ */
+import pg from 'pg';
+import { parse as parseConnectionString } from 'pg-connection-string';
+import { PgTransitError, ErrorType } from '../errors';
+import { resolveSecretRef } from '../plan/secrets';
+
+export type Side = 'source' | 'target';
+
+export interface Endpoint {
+  side: Side;
+  /** The reference as written in the plan (env:NAME, file:PATH or a password-less URL). */
+  ref: string;
+}
+
+export interface ConnectOptions {
+  /** Connect to this database instead of the one in the URL. */
+  database?: string;
+  /** Open a replication connection (`replication=database`). */
+  replication?: boolean;
+  connectTimeoutMs?: number;
+  applicationName?: string;
+}
+
+export interface ConnectionFacts {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  sslmode: string;
+}
+
+interface ResolvedConfig {
+  config: pg.ClientConfig;
+  facts: ConnectionFacts;
+}
+
+/** Resolves the reference and builds the driver configuration. */
+export function resolveEndpoint(endpoint: Endpoint, options: ConnectOptions = {}): ResolvedConfig {
+  const url = resolveSecretRef(endpoint.ref, `${endpoint.side} url`);
+  let parsed: ReturnType<typeof parseConnectionString>;
+  try {
+    parsed = parseConnectionString(url, { useLibpqCompat: true });
+  } catch (e) {
+    // The parser's messages never contain the URL itself.
+    throw new PgTransitError(ErrorType.InvalidPlan, `${endpoint.side} url (${describeRef(endpoint.ref)}) cannot be used: ${(e as Error).message}`);
+  }
+  const sslmode = (parsed as { sslmode?: string }).sslmode ?? 'disable';
+  const host = parsed.host ?? process.env.PGHOST ?? 'localhost';
+  const port = Number(parsed.port ?? process.env.PGPORT ?? 5432);
+  const user = parsed.user ?? process.env.PGUSER ?? 'postgres';
+  const database = options.database ?? parsed.database ?? process.env.PGDATABASE ?? user;
+  const config: pg.ClientConfig = {
+    host,
+    port,
+    user,
+    database,
+    password: parsed.password ?? process.env.PGPASSWORD,
+    ssl: parsed.ssl as pg.ClientConfig['ssl'],
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+    application_name: options.applicationName ?? 'pgtransit',
+  };
+  if (options.replication) (config as Record<string, unknown>).replication = 'database';
+  return { config, facts: { host, port, database, user, sslmode } };
+}
+
+/** How an endpoint is named in messages: the reference, never the resolved URL. */
+export function describeRef(ref: string): string {
+  if (ref.startsWith('env:')) return `environment variable ${ref.slice(4)}`;
+  if (ref.startsWith('file:')) return `file ${ref.slice(5)}`;
+  return 'the URL in the plan';
+}
+
+export interface Connected {
+  client: pg.Client;
+  facts: ConnectionFacts;
+  /** Whether the session runs over TLS. */
+  tls: boolean;
+}
+
+/** Opens one session; failures become PgTransitError naming the server. */
+export async function connect(endpoint: Endpoint, options: ConnectOptions = {}): Promise<Connected> {
+  const { config, facts } = resolveEndpoint(endpoint, options);
+  const attempt = async (cfg: pg.ClientConfig) => {
+    const client = new pg.Client(cfg);
+    // An idle client whose server goes away emits 'error'; without a listener the process dies.
+    client.on('error', () => undefined);
+    await client.connect();
+    return client;
+  };
+  try {
+    const client = await attempt(config);
+    return { client, facts, tls: Boolean(config.ssl) };
+  } catch (e) {
+    // libpq's prefer/allow: use TLS when the server offers it, plain otherwise.
+    if ((facts.sslmode === 'prefer' || facts.sslmode === 'allow') && /does not support SSL/i.test((e as Error).message)) {
+      try {
+        const client = await attempt({ ...config, ssl: false });
+        return { client, facts, tls: false };
+      } catch (e2) {
+        throw connectionError(endpoint, facts, e2);
+      }
+    }
+    throw connectionError(endpoint, facts, e);
+  }
+}
+
+/** Runs `fn` with a session and always closes it. */
+export async function withConnection<T>(endpoint: Endpoint, options: ConnectOptions, fn: (c: Connected) => Promise<T>): Promise<T> {
+  const c = await connect(endpoint, options);
+  try {
+    return await fn(c);
+  } finally {
+    await c.client.end().catch(() => undefined);
+  }
+}
+
+function where(endpoint: Endpoint, f: ConnectionFacts): string {
+  return `${endpoint.side} server ${f.host}:${f.port} (database ${f.database}, user ${f.user})`;
+}
+
+export function connectionError(endpoint: Endpoint, facts: ConnectionFacts, e: unknown): PgTransitError {
+  const err = e as { code?: string; message?: string };
+  const message = err.message ?? String(e);
+  const at = where(endpoint, facts);
+  const ref = describeRef(endpoint.ref);
+  const details = { side: endpoint.side, host: facts.host, port: facts.port, database: facts.database, user: facts.user, code: err.code };
+  switch (err.code) {
+    case '28P01':
+    case '28000':
+      return new PgTransitError(ErrorType.AuthenticationFailed, `${at}: ${message}; fix the credentials in ${ref} (or the server's pg_hba.conf)`, details);
+    case '3D000':
+      return new PgTransitError(ErrorType.DatabaseNotFound, `${at}: ${message}; create it or name an existing database in ${ref} or in the plan's databases`, details);
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EAI_AGAIN':
+    case 'ETIMEDOUT':
+      return new PgTransitError(ErrorType.ServerUnreachable, `${at}: unreachable (${err.code}: ${message}); check the host and port in ${ref}, and that the worker can reach it`, details);
+    case '57P01':
+    case '57P02':
+    case '57P03':
+    case '53300':
+      return new PgTransitError(ErrorType.Transient, `${at}: ${message}`, details);
+  }
+  if (/timeout/i.test(message)) {
+    return new PgTransitError(ErrorType.ServerUnreachable, `${at}: no answer within the connect timeout (${message}); check the host, port and firewall`, details);
+  }
+  if (/SSL|TLS|certificate/i.test(message) || (err.code ?? '').startsWith('ERR_TLS') || /CERT|SELF_SIGNED/.test(err.code ?? '')) {
+    return new PgTransitError(ErrorType.TlsFailed, `${at}: TLS failed (${message}); check sslmode and sslrootcert in ${ref}`, details);
+  }
+  return new PgTransitError(ErrorType.Transient, `${at}: ${message}`, details);
+}
+
+/** Classifies an error raised by a query on an open session. */
+export function queryError(context: string, e: unknown): PgTransitError {
+  if (e instanceof PgTransitError) return e;
+  const err = e as { code?: string; message?: string };
+  const message = `${context}: ${err.message ?? String(e)}`;
+  const code = err.code ?? '';
+  if (code === '42501') return new PgTransitError(ErrorType.PrivilegeMissing, message, { code });
+  if (code === '3D000') return new PgTransitError(ErrorType.DatabaseNotFound, message, { code });
+  return new PgTransitError(ErrorType.Transient, message, { code });
+}

@@ -1,0 +1,61 @@
+/** Worker bootstrap: one place that knows the workflows, the activities and the task queue. */
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import { temporalConfig, type TemporalConfig } from './config';
+
+export const WORKFLOWS_PATH = require.resolve('../../workflows');
+
+export interface StartWorkerOptions {
+  config?: TemporalConfig;
+  connection?: NativeConnection;
+  /** A prebuilt workflow bundle (tests build it once). */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  activities?: ReturnType<typeof createActivities>;
+}
+
+let runtimeInstalled = false;
+
+/** Worker logs at WARN unless PGTRANSIT_LOG_LEVEL says otherwise (the SDK's INFO lines drown the CLI's output). */
+export function installRuntime(level: LogLevel = (process.env.PGTRANSIT_LOG_LEVEL as LogLevel) || 'WARN'): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger(level) });
+}
+
+export async function connectWorker(config: TemporalConfig): Promise<NativeConnection> {
+  try {
+    return await NativeConnection.connect({ address: config.address });
+  } catch (e) {
+    throw new Error(`cannot reach Temporal at ${config.address}: ${(e as Error).message}. Start it with \`pgtransit dev\` or set TEMPORAL_ADDRESS.`);
+  }
+}
+
+export async function createWorker(options: StartWorkerOptions = {}): Promise<{ worker: Worker; connection: NativeConnection; ownsConnection: boolean }> {
+  installRuntime();
+  const config = options.config ?? temporalConfig();
+  const connection = options.connection ?? (await connectWorker(config));
+  const worker = await Worker.create({
+    connection,
+    namespace: config.namespace,
+    taskQueue: config.taskQueue,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: options.activities ?? createActivities(),
+    shutdownGraceTime: '10 seconds',
+  });
+  return { worker, connection, ownsConnection: !options.connection };
+}
+
+/** Runs a worker until SIGINT/SIGTERM, then lets running activities finish their grace time. */
+export async function runWorkerUntilSignal(options: StartWorkerOptions = {}): Promise<void> {
+  const { worker, connection, ownsConnection } = await createWorker(options);
+  const stop = () => worker.shutdown();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    await worker.run();
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    if (ownsConnection) await connection.close();
+  }
+}

@@ -1,0 +1,2 @@
+// Workflow types registered with the worker. Their names are part of history.
+export { precheckWorkflow } from './precheck';
