@@ -78,20 +78,22 @@ export const planSchema = z
       .regex(
         /^[a-z][a-z0-9-]{0,46}[a-z0-9]$/,
         'lowercase letters, digits and hyphens, 2 to 48 characters, starting with a letter (workflow ids, slot and publication names derive from it)',
-      ),
-    source: connection,
-    target: connection,
-    databases: z.array(z.string().min(1).max(63)).min(1).optional(),
-    include: selection.optional(),
-    exclude: selection.optional(),
+      )
+      .describe('The migration\'s name: workflow ids (migration-<name>, precheck-<name>) and slot/publication names derive from it'),
+    source: connection.describe('The server to migrate from; url is env:NAME, file:PATH or a postgres:// URL without a password'),
+    target: connection.describe('The server to migrate to; url is env:NAME, file:PATH or a postgres:// URL without a password'),
+    databases: z.array(z.string().min(1).max(63)).min(1).optional().describe('Source databases to migrate (default: the one in the source URL)'),
+    include: selection.optional().describe('Schemas and schema.table globs to migrate (default: every non-system table)'),
+    exclude: selection.optional().describe('Schemas and schema.table globs to leave out'),
     mapping: z
       .strictObject({
         schemas: z.record(identifier, identifier).optional(),
         tables: z.record(qualifiedName, qualifiedName).optional(),
       })
-      .optional(),
-    mode: z.enum(['full', 'full+cdc']).default('full+cdc'),
-    roles: z.boolean().default(false),
+      .optional()
+      .describe('Renames on the target; a table mapping wins over its schema mapping'),
+    mode: z.enum(['full', 'full+cdc']).default('full+cdc').describe('full: schema and data once; full+cdc: then change capture until switchover'),
+    roles: z.boolean().default(false).describe('Copy the roles that own or are granted the selected objects'),
     fullLoad: z
       .strictObject({
         parallelism: z.number().int().min(1).max(64).default(4),
