@@ -198,7 +198,7 @@ export async function assessDatabase(plan: Plan, database: string, targetDatabas
       const can = tf.superuser || tf.createDb;
       add('target.database', 'target', can ? 'pass' : 'fail',
         `database ${targetDatabase} does not exist on the target; ${tf.currentUser} ${can ? 'may' : 'may not'} create it`,
-        `CREATE DATABASE ${targetDatabase} ENCODING '${db.encoding}' LC_COLLATE '${db.collate}' LC_CTYPE '${db.ctype}' TEMPLATE template0; or ALTER ROLE ${tf.currentUser} CREATEDB`);
+        `CREATE DATABASE ${targetDatabase} ENCODING '${db.encoding}' LC_COLLATE '${db.collate}' LC_CTYPE '${db.ctype}'${localeOptions(db)} TEMPLATE template0; or ALTER ROLE ${tf.currentUser} CREATEDB`);
       const available = await withConnection(target, {}, ({ client }) => inspect.availableExtensionVersions(client));
       add(...extensionItem(srcExt, available));
       return { items, selectedTables: selected.length, selectedBytes };
@@ -212,11 +212,11 @@ export async function assessDatabase(plan: Plan, database: string, targetDatabas
       if (tdb.encoding !== db.encoding) {
         add('pair.encoding', 'pair', 'fail', `source ${database} is ${db.encoding}, target ${targetDatabase} is ${tdb.encoding}`,
           `recreate the target database with ENCODING '${db.encoding}' TEMPLATE template0`);
-      } else if (tdb.collate !== db.collate || tdb.ctype !== db.ctype) {
-        add('pair.encoding', 'pair', 'warn', `encoding ${db.encoding} on both; collation differs: source ${db.collate}/${db.ctype}, target ${tdb.collate}/${tdb.ctype} (text sorts and unique indexes on text may behave differently)`,
-          `recreate the target database with LC_COLLATE '${db.collate}' LC_CTYPE '${db.ctype}' TEMPLATE template0, unless the change is intended`);
+      } else if (collation(tdb) !== collation(db)) {
+        add('pair.encoding', 'pair', 'warn', `encoding ${db.encoding} on both; collation differs: source ${collation(db)}, target ${collation(tdb)} (text sorts and unique indexes on text may behave differently)`,
+          `recreate the target database with LC_COLLATE '${db.collate}' LC_CTYPE '${db.ctype}'${localeOptions(db)} TEMPLATE template0, unless the change is intended`);
       } else {
-        add('pair.encoding', 'pair', 'pass', `${db.encoding}, collation ${db.collate} on both`);
+        add('pair.encoding', 'pair', 'pass', `${db.encoding}, collation ${db.localeProvider === 'libc' ? db.collate : collation(db)} on both`);
       }
 
       // Extensions
@@ -250,6 +250,17 @@ export async function assessDatabase(plan: Plan, database: string, targetDatabas
   } finally {
     await src.client.end().catch(() => undefined);
   }
+}
+
+/** A database's default collation as compared between source and target: an ICU or builtin locale overrides datcollate. */
+function collation(d: inspect.DatabaseFacts): string {
+  return d.localeProvider === 'libc' ? `${d.collate}/${d.ctype}` : `${d.localeProvider} ${d.locale ?? ''} (${d.collate}/${d.ctype})`;
+}
+
+function localeOptions(d: inspect.DatabaseFacts): string {
+  if (d.localeProvider === 'icu') return ` LOCALE_PROVIDER icu ICU_LOCALE '${d.locale}'`;
+  if (d.localeProvider === 'builtin') return ` LOCALE_PROVIDER builtin BUILTIN_LOCALE '${d.locale}'`;
+  return '';
 }
 
 function extensionItem(

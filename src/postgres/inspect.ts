@@ -197,17 +197,35 @@ export interface DatabaseFacts {
   encoding: string;
   collate: string;
   ctype: string;
+  /** Who sorts text by default: libc (datcollate), or icu/builtin (`locale`), PostgreSQL 15 and later. */
+  localeProvider: 'libc' | 'icu' | 'builtin';
+  /** The ICU or builtin locale; null for libc. */
+  locale: string | null;
   canCreate: boolean;
 }
 
+const LOCALE_PROVIDERS: Record<string, DatabaseFacts['localeProvider']> = { c: 'libc', i: 'icu', b: 'builtin' };
+
 export async function databaseFacts(client: pg.Client): Promise<DatabaseFacts> {
-  const { rows } = await client.query<{ name: string; encoding: string; collate: string; ctype: string; can_create: boolean }>(
+  // to_jsonb reads columns that only some majors have (datlocprovider 15+, daticulocale 15-16, datlocale 17+).
+  const { rows } = await client.query<{ name: string; encoding: string; collate: string; ctype: string; provider: string | null; locale: string | null; can_create: boolean }>(
     `SELECT datname AS name, pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype,
+            to_jsonb(d) ->> 'datlocprovider' AS provider,
+            coalesce(to_jsonb(d) ->> 'datlocale', to_jsonb(d) ->> 'daticulocale') AS locale,
             has_database_privilege(current_database(), 'CREATE') AS can_create
-       FROM pg_database WHERE datname = current_database()`,
+       FROM pg_database d WHERE datname = current_database()`,
   );
   const r = rows[0]!;
-  return { name: r.name, encoding: r.encoding, collate: r.collate, ctype: r.ctype, canCreate: r.can_create };
+  const localeProvider = LOCALE_PROVIDERS[r.provider ?? 'c'] ?? 'libc';
+  return {
+    name: r.name,
+    encoding: r.encoding,
+    collate: r.collate,
+    ctype: r.ctype,
+    localeProvider,
+    locale: localeProvider === 'libc' ? null : r.locale,
+    canCreate: r.can_create,
+  };
 }
 
 export async function databaseExists(client: pg.Client, name: string): Promise<boolean> {

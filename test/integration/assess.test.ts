@@ -205,6 +205,23 @@ describe('migration assessment on real servers', () => {
     });
   });
 
+  describe('source.publication_privilege', () => {
+    it('fails in mode full+cdc for a role that does not own the selected tables, passes once it does', async () => {
+      const role = await loginRole(source, 'publisher', 'REPLICATION');
+      const { plan, db } = await prepared('pubpriv', 'CREATE TABLE owned_elsewhere (id int PRIMARY KEY)', { sourceUser: role });
+      await source.query(`GRANT CREATE ON DATABASE ${db} TO ${role.user}; GRANT SELECT ON owned_elsewhere TO ${role.user}`, [], db);
+      const no = await assessOne(plan, db, 'source.publication_privilege');
+      assert.equal(no.status, 'fail');
+      assert.match(no.observed, new RegExp(`^${role.user}: does not own public\\.owned_elsewhere`));
+      assert.match(no.fix ?? '', new RegExp(`GRANT <owner> TO ${role.user}`));
+
+      await source.query(`ALTER TABLE owned_elsewhere OWNER TO ${role.user}`, [], db);
+      const yes = await assessOne(plan, db, 'source.publication_privilege');
+      assert.equal(yes.status, 'pass', yes.observed);
+      assert.equal(yes.observed, `${role.user} has CREATE on ${db} and owns the selected tables`);
+    });
+  });
+
   describe('source.primary_keys', () => {
     it('fails in mode full+cdc for a table without a key, with an ALTER TABLE fix naming it', async () => {
       const { plan, db } = await prepared('nokey', 'CREATE TABLE keyed (id int PRIMARY KEY); CREATE TABLE loose (a int, b text)');
@@ -295,6 +312,25 @@ describe('migration assessment on real servers', () => {
       const i = await assessOne(plan, db, 'source.large_objects');
       assert.equal(i.status, 'pass');
       assert.equal(i.observed, 'no large objects');
+    });
+  });
+
+  describe('source.c_functions', () => {
+    it('warns about a C-language function that is not part of an extension', async () => {
+      const { plan, db } = await prepared(
+        'cfunc',
+        `CREATE TABLE t (id int PRIMARY KEY);
+         CREATE FUNCTION public.parse_pairs(cstring) RETURNS cstring AS '$libdir/hstore', 'hstore_in' LANGUAGE c STRICT`,
+      );
+      const i = await assessOne(plan, db, 'source.c_functions');
+      assert.equal(i.status, 'warn');
+      assert.match(i.observed, /C-language functions outside extensions: public\.parse_pairs;/);
+    });
+
+    it('passes when C functions come from an extension', async () => {
+      const { plan, db } = await prepared('cext', 'CREATE EXTENSION hstore; CREATE TABLE t (id int PRIMARY KEY)');
+      const i = await assessOne(plan, db, 'source.c_functions');
+      assert.equal(i.status, 'pass', i.observed);
     });
   });
 
@@ -397,6 +433,15 @@ describe('migration assessment on real servers', () => {
   });
 
   describe('pair.encoding', () => {
+    /** A source database with one table, and a target database created with `options`. */
+    async function withTargetDatabase(prefix: string, options: string): Promise<{ plan: Plan; db: string }> {
+      const db = ident(prefix);
+      await source.query(`CREATE DATABASE ${db}`);
+      await source.query('CREATE TABLE t (id int PRIMARY KEY)', [], db);
+      await target.query(`CREATE DATABASE ${db} ${options}`);
+      return { plan: planFor(source, target, { database: db }), db };
+    }
+
     it('passes for the same encoding and collation', async () => {
       const { plan, db } = await prepared('enc_ok', 'CREATE TABLE t (id int PRIMARY KEY)');
       const i = await assessOne(plan, db, 'pair.encoding');
@@ -405,24 +450,39 @@ describe('migration assessment on real servers', () => {
     });
 
     it('fails when the target database has another encoding', async () => {
-      const db = ident('enc');
-      await source.query(`CREATE DATABASE ${db}`);
-      await source.query('CREATE TABLE t (id int PRIMARY KEY)', [], db);
-      await target.query(`CREATE DATABASE ${db} ENCODING 'LATIN1' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'`);
-      const i = await assessOne(planFor(source, target, { database: db }), db, 'pair.encoding');
+      const { plan, db } = await withTargetDatabase('enc', "ENCODING 'LATIN1' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'");
+      const i = await assessOne(plan, db, 'pair.encoding');
       assert.equal(i.status, 'fail');
       assert.equal(i.observed, `source ${db} is UTF8, target ${db} is LATIN1`);
       assert.match(i.fix ?? '', /ENCODING 'UTF8'/);
     });
 
-    it('warns when only the collation differs', async () => {
-      const db = ident('coll');
-      await source.query(`CREATE DATABASE ${db}`);
-      await source.query('CREATE TABLE t (id int PRIMARY KEY)', [], db);
-      await target.query(`CREATE DATABASE ${db} ENCODING 'UTF8' TEMPLATE template0 LC_COLLATE 'POSIX' LC_CTYPE 'C'`);
-      const i = await assessOne(planFor(source, target, { database: db }), db, 'pair.encoding');
+    it('warns when only the libc collation differs', async () => {
+      const { plan, db } = await withTargetDatabase('coll', "ENCODING 'UTF8' TEMPLATE template0 LC_COLLATE 'C.UTF-8' LC_CTYPE 'C'");
+      const i = await assessOne(plan, db, 'pair.encoding');
       assert.equal(i.status, 'warn');
-      assert.match(i.observed, /source C\/C, target POSIX\/C/);
+      assert.match(i.observed, /source C\/C, target C\.UTF-8\/C/);
+      assert.match(i.fix ?? '', /LC_COLLATE 'C'/);
+    });
+
+    it('warns when the target database sorts with ICU while the source uses libc C', async () => {
+      // datcollate stays C here: only the locale provider tells that text sorts differently.
+      const { plan, db } = await withTargetDatabase('icu', "ENCODING 'UTF8' TEMPLATE template0 LOCALE 'C' LOCALE_PROVIDER icu ICU_LOCALE 'und'");
+      const i = await assessOne(plan, db, 'pair.encoding');
+      assert.equal(i.status, 'warn', i.observed);
+      assert.match(i.observed, /target icu und/);
+      assert.match(i.fix ?? '', /LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0/);
+    });
+
+    it('passes when both databases use the same ICU locale (daticulocale in 15, datlocale in 17)', async () => {
+      const db = ident('icu_both');
+      const icu = "ENCODING 'UTF8' TEMPLATE template0 LOCALE 'C' LOCALE_PROVIDER icu ICU_LOCALE 'und'";
+      await source.query(`CREATE DATABASE ${db} ${icu}`);
+      await source.query('CREATE TABLE t (id int PRIMARY KEY)', [], db);
+      await target.query(`CREATE DATABASE ${db} ${icu}`);
+      const i = await assessOne(planFor(source, target, { database: db }), db, 'pair.encoding');
+      assert.equal(i.status, 'pass', i.observed);
+      assert.equal(i.observed, 'UTF8, collation icu und (C/C) on both');
     });
   });
 
@@ -512,6 +572,17 @@ describe('migration assessment on real servers', () => {
       assert.equal(dump.status, 'fail');
       assert.match(dump.observed, /the source is 17 and pg_dump cannot dump a newer server/);
       assert.match(dump.fix ?? '', /PostgreSQL 17 client tools/);
+    });
+  });
+
+  describe('databases across majors', () => {
+    it('reads the database facts of 17 and 13, whose pg_database columns differ', async () => {
+      const db = await freshDatabase('across', target, old);
+      await target.query('CREATE TABLE t (id int PRIMARY KEY)', [], db);
+      const { items } = await assessDatabase(planFor(target, old, { database: db }), db, db);
+      const i = itemOf(items, 'pair.encoding');
+      assert.equal(i.status, 'pass', i.observed);
+      assert.equal(i.observed, 'UTF8, collation C on both');
     });
   });
 

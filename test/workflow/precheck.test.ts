@@ -59,9 +59,12 @@ describe('precheckWorkflow', () => {
   });
 
   after(async () => {
-    worker?.shutdown();
-    await running;
-    await Promise.all([temporal?.stop(), stopPair?.(), replicaSource?.stop()]);
+    try {
+      worker?.shutdown();
+      await running;
+    } finally {
+      await Promise.all([temporal?.stop(), stopPair?.(), replicaSource?.stop()]);
+    }
   });
 
   const execute = (plan: unknown, workflowId = uniqueName('precheck')) =>
