@@ -24,6 +24,12 @@ export const ErrorType = {
   PrivilegeMissing: 'PrivilegeMissing',
   /** A tool pgtransit runs (pg_dump, ...) is missing or too old. */
   ToolMissing: 'ToolMissing',
+  /** The exported snapshot can no longer be imported (its holder died): copy late instead. */
+  SnapshotLost: 'SnapshotLost',
+  /** The precheck found failing items: the migration does not start. */
+  PrecheckFailed: 'PrecheckFailed',
+  /** pg_dump, pg_restore or psql failed on the schema. */
+  SchemaFailed: 'SchemaFailed',
   /** Connection lost, serialization failure, deadlock, admin shutdown: try again. */
   Transient: 'Transient',
 } as const;

@@ -8,6 +8,8 @@ import { connectClient } from '../temporal/client';
 import { runWorkerUntilSignal } from '../temporal/worker';
 import { startDevServer, defaultStateDir } from '../dev/temporal-cli';
 import { exitCode, renderFailure, renderReport, runPrecheck } from './precheck';
+import { abortMigration, migrationStatus, renderStatus, startMigration } from './migration';
+import type { Client } from '@temporalio/client';
 import { join } from 'node:path';
 
 const USAGE = `pgtransit: live migration of PostgreSQL databases, run by Temporal
@@ -20,6 +22,10 @@ Usage:
   pgtransit plan schema [-o FILE]  print the plan's JSON Schema
   pgtransit precheck -f PLAN [--json]
                                    run the assessment; exit 0 ready, 2 some check failed, 1 other error
+  pgtransit start -f PLAN          start the migration (workflow migration-<name>) and print its id
+  pgtransit status NAME [--json] [--watch]
+                                   phase, per-table progress, throughput, ETA, warnings
+  pgtransit abort NAME             cancel: copies stop, slot and publication dropped, target left as is
 
 Environment:
   TEMPORAL_ADDRESS      default 127.0.0.1:7233
@@ -39,6 +45,12 @@ export async function main(argv: string[]): Promise<number> {
       return plan(rest);
     case 'precheck':
       return precheck(rest);
+    case 'start':
+      return start(rest);
+    case 'status':
+      return status(rest);
+    case 'abort':
+      return abort(rest);
     case undefined:
     case '-h':
     case '--help':
@@ -102,6 +114,58 @@ async function precheck(args: string[]): Promise<number> {
   } finally {
     await client.connection.close();
   }
+}
+
+async function withClient<T>(fn: (client: Client, config: ReturnType<typeof temporalConfig>) => Promise<T>): Promise<T> {
+  const config = temporalConfig();
+  const client = await connectClient(config);
+  try {
+    return await fn(client, config);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+async function start(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { file: { type: 'string', short: 'f' } } });
+  if (!values.file) throw new PgTransitError('InvalidPlan', 'start needs -f PLAN');
+  const p = loadPlanFile(values.file);
+  return withClient(async (client, config) => {
+    const r = await startMigration(client, p, config.taskQueue);
+    console.log(r.existing ? `${r.workflowId} is already running (run ${r.runId})` : `started ${r.workflowId} (run ${r.runId})`);
+    console.log(`follow it: pgtransit status ${p.name} --watch   (or the Web UI, or temporal workflow describe --workflow-id ${r.workflowId})`);
+    return 0;
+  });
+}
+
+const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT']);
+
+async function status(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, watch: { type: 'boolean' } } });
+  const name = positionals[0];
+  if (!name) throw new Error('usage: pgtransit status NAME [--json] [--watch]');
+  return withClient(async (client) => {
+    for (;;) {
+      const s = await migrationStatus(client, name);
+      if (values.json) console.log(JSON.stringify(s, null, 2));
+      else {
+        if (values.watch && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
+        console.log(renderStatus(s));
+      }
+      if (!values.watch || TERMINAL.has(s.execution)) return s.execution === 'FAILED' ? 2 : 0;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  });
+}
+
+async function abort(args: string[]): Promise<number> {
+  const name = args[0];
+  if (!name) throw new Error('usage: pgtransit abort NAME');
+  return withClient(async (client) => {
+    const s = await abortMigration(client, name);
+    console.log(renderStatus(s));
+    return 0;
+  });
 }
 
 /** Entry point of bin/pgtransit.js. */

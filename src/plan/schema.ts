@@ -96,9 +96,10 @@ export const planSchema = z
     roles: z.boolean().default(false).describe('Copy the roles that own or are granted the selected objects'),
     fullLoad: z
       .strictObject({
-        parallelism: z.number().int().min(1).max(64).default(4),
+        parallelism: z.number().int().min(1).max(64).default(4).describe('Chunks copied at once, and pg_restore jobs for post-data'),
+        chunkSizeMB: z.number().int().min(1).max(65536).default(256).describe('A table larger than this is split into chunks of about this size'),
       })
-      .default({ parallelism: 4 }),
+      .default({ parallelism: 4, chunkSizeMB: 256 }),
     cdc: z
       .strictObject({
         conflictPolicy: z.enum(['error', 'ignore', 'overwrite']).default('error'),

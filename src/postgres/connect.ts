@@ -36,6 +36,8 @@ export interface ConnectionFacts {
 interface ResolvedConfig {
   config: pg.ClientConfig;
   facts: ConnectionFacts;
+  /** The same connection for libpq programs (pg_dump, pg_restore, psql), as environment variables. */
+  libpqEnv: Record<string, string>;
 }
 
 /** Resolves the reference and builds the driver configuration. */
@@ -64,7 +66,14 @@ export function resolveEndpoint(endpoint: Endpoint, options: ConnectOptions = {}
     application_name: options.applicationName ?? 'pgtransit',
   };
   if (options.replication) (config as Record<string, unknown>).replication = 'database';
-  return { config, facts: { host, port, database, user, sslmode } };
+  const raw = parsed as Record<string, unknown>;
+  const libpqEnv: Record<string, string> = { PGHOST: host, PGPORT: String(port), PGUSER: user, PGDATABASE: database, PGAPPNAME: config.application_name! };
+  if (config.password) libpqEnv.PGPASSWORD = String(config.password);
+  if (raw.sslmode) libpqEnv.PGSSLMODE = String(raw.sslmode);
+  for (const [param, name] of [['sslrootcert', 'PGSSLROOTCERT'], ['sslcert', 'PGSSLCERT'], ['sslkey', 'PGSSLKEY']] as const) {
+    if (typeof raw[param] === 'string') libpqEnv[name] = raw[param] as string;
+  }
+  return { config, facts: { host, port, database, user, sslmode }, libpqEnv };
 }
 
 /** How an endpoint is named in messages: the reference, never the resolved URL. */

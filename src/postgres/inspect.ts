@@ -22,6 +22,10 @@ export interface ServerFacts {
 
 const SETTINGS = ['wal_level', 'max_replication_slots', 'max_wal_senders', 'max_slot_wal_keep_size', 'server_encoding', 'data_directory'];
 
+export async function serverMajor(client: pg.Client): Promise<number> {
+  return Math.floor(Number((await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]!.v) / 10000);
+}
+
 export async function serverFacts(client: pg.Client): Promise<ServerFacts> {
   const { rows } = await client.query<{
     num: string;

@@ -1,0 +1,133 @@
+/**
+ * What the full load copies, in which pieces. Leaf tables are copied (a partitioned
+ * table's rows live in its partitions, which follow their root's selection); a large
+ * table is split by ranges of its integer key, or by ctid block ranges when it has
+ * none. The first and last ranges are open-ended, so rows beyond the estimated
+ * bounds are never missed.
+ */
+import type pg from 'pg';
+import type { Plan } from '../plan/schema';
+import { selectTables, type QualifiedName } from '../plan/selection';
+
+export interface LoadTable extends QualifiedName {
+  /** The partition root the table belongs to (itself when not a partition). */
+  root: QualifiedName;
+  bytes: number;
+  rows: number;
+  pages: number;
+  /** A single-column integer primary key, when there is one. */
+  intKey: string | null;
+}
+
+export interface Chunk {
+  /** Stable id: `schema.table/part`. */
+  id: string;
+  schema: string;
+  name: string;
+  part: number;
+  parts: number;
+  kind: 'all' | 'key' | 'ctid';
+  column?: string;
+  /** Inclusive lower bound; null: open. */
+  lo: string | null;
+  /** Exclusive upper bound; null: open. */
+  hi: string | null;
+  estBytes: number;
+  estRows: number;
+}
+
+/** Leaf tables selected by the plan (partitions by their root), largest first. */
+export async function listLoadTables(client: pg.Client, plan: Pick<Plan, 'include' | 'exclude'>): Promise<LoadTable[]> {
+  const { rows } = await client.query<{
+    schema: string;
+    name: string;
+    root_schema: string;
+    root_name: string;
+    bytes: string;
+    reltuples: number;
+    relpages: number;
+    int_key: string | null;
+  }>(`
+    WITH RECURSIVE up AS (
+      SELECT c.oid AS leaf, c.oid AS anc FROM pg_class c WHERE c.relkind = 'r'
+      UNION ALL
+      SELECT up.leaf, i.inhparent FROM up JOIN pg_inherits i ON i.inhrelid = up.anc
+        JOIN pg_class p ON p.oid = i.inhparent AND p.relkind = 'p'
+    ), roots AS (
+      SELECT DISTINCT ON (leaf) leaf, anc FROM up
+       WHERE NOT EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent AND p.relkind = 'p' WHERE i.inhrelid = up.anc)
+    )
+    SELECT n.nspname AS schema, c.relname AS name, rn.nspname AS root_schema, rc.relname AS root_name,
+           pg_table_size(c.oid) AS bytes, c.reltuples::float8 AS reltuples, c.relpages,
+           (SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+             WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1 AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)) AS int_key
+      FROM roots r JOIN pg_class c ON c.oid = r.leaf JOIN pg_namespace n ON n.oid = c.relnamespace
+      JOIN pg_class rc ON rc.oid = r.anc JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+     WHERE c.relpersistence <> 't' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgtransit') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')`);
+  const all = rows.map((r) => ({
+    schema: r.schema,
+    name: r.name,
+    root: { schema: r.root_schema, name: r.root_name },
+    bytes: Number(r.bytes),
+    rows: Math.max(0, Math.round(r.reltuples)),
+    pages: r.relpages,
+    intKey: r.int_key,
+  }));
+  const selectedRoots = new Set(
+    selectTables(plan, all.map((t) => ({ ...t.root }))).selected.map((t) => `${t.schema}.${t.name}`),
+  );
+  return all.filter((t) => selectedRoots.has(`${t.root.schema}.${t.root.name}`)).sort((a, b) => b.bytes - a.bytes || a.schema.localeCompare(b.schema) || a.name.localeCompare(b.name));
+}
+
+/** Splits each table into pieces of about `chunkBytes`, largest tables first. */
+export async function planChunks(client: pg.Client, tables: LoadTable[], chunkBytes: number): Promise<Chunk[]> {
+  const chunks: Chunk[] = [];
+  for (const t of tables) {
+    const parts = Math.max(1, Math.min(256, Math.ceil(t.bytes / chunkBytes)));
+    const base = { schema: t.schema, name: t.name, estBytes: Math.round(t.bytes / parts), estRows: Math.round(t.rows / parts) };
+    const id = (part: number) => `${t.schema}.${t.name}/${part}`;
+    if (parts === 1) {
+      chunks.push({ ...base, id: id(0), part: 0, parts: 1, kind: 'all', lo: null, hi: null });
+      continue;
+    }
+    if (t.intKey) {
+      const ident = `${client.escapeIdentifier(t.schema)}.${client.escapeIdentifier(t.name)}`;
+      const col = client.escapeIdentifier(t.intKey);
+      const { rows } = await client.query<{ lo: string | null; hi: string | null }>(`SELECT min(${col})::text AS lo, max(${col})::text AS hi FROM ${ident}`);
+      const lo = rows[0]?.lo;
+      const hi = rows[0]?.hi;
+      if (lo != null && hi != null) {
+        const min = BigInt(lo);
+        const span = BigInt(hi) - min + 1n;
+        const n = BigInt(parts) > span ? Number(span) : parts;
+        const bounds = Array.from({ length: n - 1 }, (_, i) => (min + (span * BigInt(i + 1)) / BigInt(n)).toString());
+        for (let i = 0; i < n; i++) {
+          chunks.push({ ...base, estBytes: Math.round(t.bytes / n), estRows: Math.round(t.rows / n), id: id(i), part: i, parts: n, kind: 'key', column: t.intKey, lo: i === 0 ? null : bounds[i - 1]!, hi: i === n - 1 ? null : bounds[i]! });
+        }
+        continue;
+      }
+    }
+    const pages = Math.max(t.pages, Math.ceil(t.bytes / 8192));
+    for (let i = 0; i < parts; i++) {
+      const lo = Math.floor((pages * i) / parts);
+      const hi = Math.floor((pages * (i + 1)) / parts);
+      chunks.push({ ...base, id: id(i), part: i, parts, kind: 'ctid', lo: i === 0 ? null : String(lo), hi: i === parts - 1 ? null : String(hi) });
+    }
+  }
+  return chunks;
+}
+
+/** The WHERE clause of a chunk (bounds are numbers we produced, never user text). */
+export function chunkPredicate(chunk: Chunk, escapeIdentifier: (s: string) => string): string {
+  const parts: string[] = [];
+  if (chunk.kind === 'key') {
+    const col = escapeIdentifier(chunk.column!);
+    if (chunk.lo !== null) parts.push(`${col} >= ${BigInt(chunk.lo)}`);
+    if (chunk.hi !== null) parts.push(`${col} < ${BigInt(chunk.hi)}`);
+  } else if (chunk.kind === 'ctid') {
+    if (chunk.lo !== null) parts.push(`ctid >= '(${Number(chunk.lo)},0)'::tid`);
+    if (chunk.hi !== null) parts.push(`ctid < '(${Number(chunk.hi)},0)'::tid`);
+  }
+  return parts.length ? `WHERE ${parts.join(' AND ')}` : '';
+}
