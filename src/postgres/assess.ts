@@ -46,7 +46,8 @@ const item = (id: string, scope: CheckItem['scope'], status: CheckStatus, observ
 
 /** Connects once and reports who and what is at the other end. Connection errors propagate. */
 export async function probeServer(endpoint: Endpoint): Promise<ServerSummary> {
-  return withConnection(endpoint, { connectTimeoutMs: 10_000 }, async ({ client, facts, tls }) => {
+  // The target database may not exist yet (the migration creates it): probe the server anyway.
+  return withConnection(endpoint, { connectTimeoutMs: 10_000, fallbackToMaintenanceDb: endpoint.side === 'target' }, async ({ client, facts, tls, requestedDatabase }) => {
     const f = await inspect.serverFacts(client).catch((e) => {
       throw queryError(`${endpoint.side} server`, e);
     });
@@ -54,7 +55,7 @@ export async function probeServer(endpoint: Endpoint): Promise<ServerSummary> {
       side: endpoint.side,
       host: facts.host,
       port: facts.port,
-      database: facts.database,
+      database: requestedDatabase,
       user: facts.user,
       version: f.version,
       major: f.major,
@@ -192,14 +193,14 @@ export async function assessDatabase(plan: Plan, database: string, targetDatabas
     const tgtTables = selected.map((t) => targetName(plan, t));
     const tgtSchemas = [...new Set(tgtTables.map((t) => t.schema))];
     const srcExt = await inspect.installedExtensions(s);
-    const targetHasDb = await withConnection(target, {}, ({ client }) => inspect.databaseExists(client, targetDatabase));
+    const targetHasDb = await withConnection(target, { fallbackToMaintenanceDb: true }, ({ client }) => inspect.databaseExists(client, targetDatabase));
     if (!targetHasDb) {
-      const tf = await withConnection(target, {}, ({ client }) => inspect.serverFacts(client));
+      const tf = await withConnection(target, { fallbackToMaintenanceDb: true }, ({ client }) => inspect.serverFacts(client));
       const can = tf.superuser || tf.createDb;
       add('target.database', 'target', can ? 'pass' : 'fail',
         `database ${targetDatabase} does not exist on the target; ${tf.currentUser} ${can ? 'may' : 'may not'} create it`,
         `CREATE DATABASE ${targetDatabase} ENCODING '${db.encoding}' LC_COLLATE '${db.collate}' LC_CTYPE '${db.ctype}'${localeOptions(db)} TEMPLATE template0; or ALTER ROLE ${tf.currentUser} CREATEDB`);
-      const available = await withConnection(target, {}, ({ client }) => inspect.availableExtensionVersions(client));
+      const available = await withConnection(target, { fallbackToMaintenanceDb: true }, ({ client }) => inspect.availableExtensionVersions(client));
       add(...extensionItem(srcExt, available));
       return { items, selectedTables: selected.length, selectedBytes };
     }
@@ -289,7 +290,7 @@ export async function assessServers(plan: Plan, databases: string[], selectedByt
   const items: CheckItem[] = [];
   const add = (id: string, scope: CheckItem['scope'], status: CheckStatus, observed: string, fix?: string) => items.push(item(id, scope, status, observed, fix));
 
-  const [s, t] = await Promise.all([connect(source), connect(target)]);
+  const [s, t] = await Promise.all([connect(source), connect(target, { fallbackToMaintenanceDb: true })]);
   try {
     const sf = await inspect.serverFacts(s.client);
     const tf = await inspect.serverFacts(t.client);

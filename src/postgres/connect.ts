@@ -23,6 +23,11 @@ export interface ConnectOptions {
   replication?: boolean;
   connectTimeoutMs?: number;
   applicationName?: string;
+  /**
+   * When the URL's database does not exist (yet: the migration creates it), connect
+   * to `postgres` (or `template1`) instead. For server-level work only.
+   */
+  fallbackToMaintenanceDb?: boolean;
 }
 
 export interface ConnectionFacts {
@@ -86,12 +91,31 @@ export function describeRef(ref: string): string {
 export interface Connected {
   client: pg.Client;
   facts: ConnectionFacts;
+  /** The database that was asked for (differs from facts.database after a fallback). */
+  requestedDatabase: string;
   /** Whether the session runs over TLS. */
   tls: boolean;
 }
 
 /** Opens one session; failures become PgTransitError naming the server. */
 export async function connect(endpoint: Endpoint, options: ConnectOptions = {}): Promise<Connected> {
+  try {
+    return await connectOnce(endpoint, options);
+  } catch (e) {
+    if (!(options.fallbackToMaintenanceDb && e instanceof PgTransitError && e.type === ErrorType.DatabaseNotFound)) throw e;
+    const requestedDatabase = resolveEndpoint(endpoint, options).facts.database;
+    for (const database of ['postgres', 'template1']) {
+      try {
+        return { ...(await connectOnce(endpoint, { ...options, database })), requestedDatabase };
+      } catch (e2) {
+        if (!(e2 instanceof PgTransitError && e2.type === ErrorType.DatabaseNotFound)) throw e2;
+      }
+    }
+    throw e;
+  }
+}
+
+async function connectOnce(endpoint: Endpoint, options: ConnectOptions): Promise<Connected> {
   const { config, facts } = resolveEndpoint(endpoint, options);
   const attempt = async (cfg: pg.ClientConfig) => {
     const client = new pg.Client(cfg);
@@ -100,15 +124,16 @@ export async function connect(endpoint: Endpoint, options: ConnectOptions = {}):
     await client.connect();
     return client;
   };
+  const requestedDatabase = facts.database;
   try {
     const client = await attempt(config);
-    return { client, facts, tls: Boolean(config.ssl) };
+    return { client, facts, requestedDatabase, tls: Boolean(config.ssl) };
   } catch (e) {
     // libpq's prefer/allow: use TLS when the server offers it, plain otherwise.
     if ((facts.sslmode === 'prefer' || facts.sslmode === 'allow') && /does not support SSL/i.test((e as Error).message)) {
       try {
         const client = await attempt({ ...config, ssl: false });
-        return { client, facts, tls: false };
+        return { client, facts, requestedDatabase, tls: false };
       } catch (e2) {
         throw connectionError(endpoint, facts, e2);
       }

@@ -183,7 +183,7 @@ export async function withScratch<T>(fn: (dir: string) => Promise<T>): Promise<T
 
 /** Creates the target database when missing, with the source's encoding and collation. */
 export async function ensureTargetDatabase(source: Endpoint, target: Endpoint, database: string, targetDatabase: string): Promise<boolean> {
-  return withConnection(target, {}, async ({ client: t }) => {
+  return withConnection(target, { fallbackToMaintenanceDb: true }, async ({ client: t }) => {
     if (((await t.query('SELECT 1 FROM pg_database WHERE datname = $1', [targetDatabase])).rowCount ?? 0) > 0) return false;
     const db = await withConnection(source, { database }, async ({ client: s }) =>
       (await s.query<{ enc: string; collate: string; ctype: string }>(`SELECT pg_encoding_to_char(encoding) AS enc, datcollate AS collate, datctype AS ctype FROM pg_database WHERE datname = current_database()`)).rows[0]!,

@@ -41,7 +41,7 @@ export async function slotExists(client: pg.Client, slot: string): Promise<boole
  * connection dies (rejects with SnapshotLost).
  */
 export async function holdSnapshot(source: Endpoint, o: HoldOptions): Promise<void> {
-  const { client } = await connect(source, { database: o.database, replication: o.slot !== null, applicationName: 'pgtransit snapshot' });
+  const { client } = await connect(source, { database: o.database, replication: o.slot !== null, applicationName: `pgtransit snapshot pid=${process.pid}` });
   const died = new Promise<never>((_, reject) => {
     const lost = (why: string) => reject(new PgTransitError(ErrorType.SnapshotLost, `the snapshot's connection to the source ended (${why})`));
     client.on('error', (e) => lost(e.message));
