@@ -17,6 +17,9 @@ import * as schema from '../src/postgres/schema';
 import { holdSnapshot as holdOne, slotExists, type SnapshotInfo } from '../src/postgres/snapshot';
 import { dropStateSchema, ensureStateSchema } from '../src/postgres/state';
 import { targetName, displayName } from '../src/plan/selection';
+import { compareTables as compare, type TableComparison } from '../src/postgres/compare';
+import { streamRound, type RoundResult } from '../src/postgres/stream';
+import { copySequences as copySeqs, fenceSource as fence, unfenceSource as unfence, type FenceResult, type SequenceCopy } from '../src/postgres/switchover';
 import { run } from './failures';
 
 /** Where one database goes: the activities' common input. */
@@ -162,6 +165,62 @@ export function createActivities(deps: ActivityDeps = { assess }) {
       return run(() => {
         const { slot, publication } = replicationNames(input.plan.name, input.database);
         return dropRepl(ends(input.plan).source, input.database, slot, publication);
+      });
+    },
+
+    /**
+     * One round of change capture: stream from the slot, apply, acknowledge after each
+     * target commit. Ends after `maxSeconds`, at the switchover fence, or on cancellation.
+     */
+    async applyChanges(
+      input: DatabaseScope & { sourceMajor: number; lateTables: string[]; lateHorizonLsn: string | null; maxSeconds: number; fence: { id: string; lsn: string } | null },
+    ): Promise<RoundResult> {
+      const ctx = Context.current();
+      return run((signal) => {
+        const { source, target } = ends(input.plan);
+        const { slot, publication } = replicationNames(input.plan.name, input.database);
+        return streamRound({
+          source,
+          target,
+          plan: input.plan,
+          database: input.database,
+          targetDatabase: input.targetDatabase,
+          slot,
+          publication,
+          sourceMajor: input.sourceMajor,
+          lateTables: input.lateTables,
+          lateHorizonLsn: input.lateHorizonLsn,
+          maxSeconds: input.maxSeconds,
+          fence: input.fence,
+          signal,
+          onProgress: (p) => ctx.heartbeat(p),
+        });
+      }, 1_000);
+    },
+
+    /** Switchover step 1: the source database read-only, sessions ended, writers drained, fence marker written. */
+    async fenceSource(input: DatabaseScope & { id: string; sourceMajor: number }): Promise<FenceResult> {
+      return run(() => fence(ends(input.plan).source, input.database, input.id, input.sourceMajor));
+    },
+
+    /** Undoes the fence: the application may write to the source again. */
+    async unfenceSource(input: DatabaseScope): Promise<void> {
+      return run(() => unfence(ends(input.plan).source, input.database));
+    },
+
+    /** Every sequence's value copied to the target. */
+    async copySequences(input: DatabaseScope): Promise<SequenceCopy[]> {
+      return run(() => {
+        const { source, target } = ends(input.plan);
+        return copySeqs(input.plan, source, target, input.database, input.targetDatabase);
+      });
+    },
+
+    /** Row counts (and checksums when asked) of every table on both sides. */
+    async compareTables(input: DatabaseScope & { checksum: boolean }): Promise<TableComparison[]> {
+      return run(() => {
+        const { source, target } = ends(input.plan);
+        return compare(input.plan, source, target, input.database, input.targetDatabase, input.checksum);
       });
     },
 

@@ -30,6 +30,18 @@ export const ErrorType = {
   PrecheckFailed: 'PrecheckFailed',
   /** pg_dump, pg_restore or psql failed on the schema. */
   SchemaFailed: 'SchemaFailed',
+  /** The replication slot is gone (dropped, or invalidated by max_slot_wal_keep_size). */
+  SlotLost: 'SlotLost',
+  /** The source sends columns the target table lacks: applying would lose data. */
+  SchemaDrift: 'SchemaDrift',
+  /** A change does not fit the target (row exists / missing) under conflictPolicy error. */
+  ApplyConflict: 'ApplyConflict',
+  /** The target refuses a change for a reason a retry cannot fix (type, missing object). */
+  ApplyFailed: 'ApplyFailed',
+  /** The switchover could not complete; the source was un-fenced. */
+  SwitchoverFailed: 'SwitchoverFailed',
+  /** The switchover was asked for when it cannot be done (wrong phase, lag too high). */
+  SwitchoverRejected: 'SwitchoverRejected',
   /** Connection lost, serialization failure, deadlock, admin shutdown: try again. */
   Transient: 'Transient',
 } as const;

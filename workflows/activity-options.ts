@@ -33,7 +33,9 @@ export const copying: ActivityOptions = {
 export const holding: ActivityOptions = {
   startToCloseTimeout: '30 days',
   heartbeatTimeout: '20 seconds',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  // Heartbeats are throttled to 0.8 x the timeout, so the holder may learn of its cancellation
+  // 16 s late; the load does not wait for that (closing its session is all that is left).
+  cancellationType: ActivityCancellationType.TRY_CANCEL,
   retry: { ...inspection.retry, initialInterval: '1 second', maximumAttempts: 3 },
 };
 
@@ -42,4 +44,20 @@ export const schemaChange: ActivityOptions = {
   startToCloseTimeout: '12 hours',
   heartbeatTimeout: '30 seconds',
   retry: { ...inspection.retry, maximumAttempts: 5 },
+};
+
+/** A round of change capture: heartbeats every second, so cancellation (switchover) is seen at once. */
+export const streaming: ActivityOptions = {
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '5 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  // No attempt limit: a dead worker or a dropped connection must never end change capture.
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
+};
+
+/** Switchover steps: quick, and a failure must surface fast so the source is un-fenced. */
+export const switching: ActivityOptions = {
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { ...inspection.retry, maximumAttempts: 3 },
 };

@@ -8,7 +8,8 @@ import { connectClient } from '../temporal/client';
 import { runWorkerUntilSignal } from '../temporal/worker';
 import { startDevServer, defaultStateDir } from '../dev/temporal-cli';
 import { exitCode, renderFailure, renderReport, runPrecheck } from './precheck';
-import { abortMigration, migrationStatus, renderStatus, startMigration } from './migration';
+import { abortMigration, migrationStatus, renderStatus, renderSwitchover, renderVerify, startMigration, switchover, verifyMigration } from './migration';
+import { workflowIds } from '../plan/schema';
 import type { Client } from '@temporalio/client';
 import { join } from 'node:path';
 
@@ -26,6 +27,12 @@ Usage:
   pgtransit status NAME [--json] [--watch]
                                    phase, per-table progress, throughput, ETA, warnings
   pgtransit abort NAME             cancel: copies stop, slot and publication dropped, target left as is
+  pgtransit switchover NAME [--json]
+                                   fence the source, drain, copy sequences, verify, finish; prints the report
+  pgtransit verify NAME [--json] [--checksum]
+                                   compare source and target per table; exit 2 on any difference
+  pgtransit pause NAME | resume NAME
+                                   stop / restart applying changes (resume also retries after a conflict)
 
 Environment:
   TEMPORAL_ADDRESS      default 127.0.0.1:7233
@@ -51,6 +58,13 @@ export async function main(argv: string[]): Promise<number> {
       return status(rest);
     case 'abort':
       return abort(rest);
+    case 'switchover':
+      return switchoverCmd(rest);
+    case 'verify':
+      return verifyCmd(rest);
+    case 'pause':
+    case 'resume':
+      return signalCmd(command, rest);
     case undefined:
     case '-h':
     case '--help':
@@ -164,6 +178,45 @@ async function abort(args: string[]): Promise<number> {
   return withClient(async (client) => {
     const s = await abortMigration(client, name);
     console.log(renderStatus(s));
+    return 0;
+  });
+}
+
+async function switchoverCmd(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  const name = positionals[0];
+  if (!name) throw new Error('usage: pgtransit switchover NAME [--json]');
+  return withClient(async (client) => {
+    try {
+      const r = await switchover(client, name);
+      console.log(values.json ? JSON.stringify(r, null, 2) : renderSwitchover(r));
+      return 0;
+    } catch (e) {
+      const cause = (e as { cause?: Error }).cause;
+      const message = cause?.message ?? (e as Error).message;
+      console.error(values.json ? JSON.stringify({ ok: false, error: message }) : `switchover refused or failed: ${message}`);
+      return 2;
+    }
+  });
+}
+
+async function verifyCmd(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, checksum: { type: 'boolean' } } });
+  const name = positionals[0];
+  if (!name) throw new Error('usage: pgtransit verify NAME [--json] [--checksum]');
+  return withClient(async (client, config) => {
+    const v = await verifyMigration(client, name, config.taskQueue, Boolean(values.checksum));
+    console.log(values.json ? JSON.stringify(v, null, 2) : renderVerify(v));
+    return v.report.equal ? 0 : 2;
+  });
+}
+
+async function signalCmd(which: 'pause' | 'resume', args: string[]): Promise<number> {
+  const name = args[0];
+  if (!name) throw new Error(`usage: pgtransit ${which} NAME`);
+  return withClient(async (client) => {
+    await client.workflow.getHandle(workflowIds(name).migration).signal(which);
+    console.log(`${which} sent to ${workflowIds(name).migration}`);
     return 0;
   });
 }

@@ -3,7 +3,8 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import type { Plan } from '../plan/schema';
 import { workflowIds } from '../plan/schema';
-import type { DatabaseStatus, MigrationStatus } from '../plan/status';
+import type { DatabaseStatus, MigrationStatus, SwitchoverReport } from '../plan/status';
+import type { VerifyReport } from '../../workflows/verify';
 
 export async function startMigration(client: Client, plan: Plan, taskQueue: string): Promise<{ workflowId: string; runId: string; existing: boolean }> {
   const workflowId = workflowIds(plan.name).migration;
@@ -71,6 +72,7 @@ export function renderStatus(s: FullStatus): string {
   if (m.precheck) lines.push(`  precheck: ${m.precheck.pass} pass, ${m.precheck.warn} warn, ${m.precheck.fail} fail`);
   for (const f of m.precheck?.failing ?? []) lines.push(`    FAIL ${f}`);
   if (m.error) lines.push(`  error: ${m.error}`);
+  if (m.switchover) lines.push(`  switchover: ${m.switchover.state}${m.switchover.error ? ` (${m.switchover.error})` : ''}`);
   for (const d of s.databases) {
     const t = d.totals;
     lines.push('');
@@ -86,9 +88,70 @@ export function renderStatus(s: FullStatus): string {
         lines.push(`    ${x.table.padEnd(width)} ${bar(f, 16)} ${x.chunksDone}/${x.chunksTotal} ${x.rows} rows ${fmtBytes(x.bytes)}${x.lateChunks ? ` (${x.lateChunks} late)` : ''}${x.targetTable !== x.table ? ` -> ${x.targetTable}` : ''}`);
       }
     }
+    if (d.cdc) {
+      const c = d.cdc;
+      lines.push(`  change capture: ${c.paused ? 'PAUSED, ' : ''}${c.stalled ? 'STOPPED, ' : ''}lag ${c.lagBytes ?? '?'} bytes / ${c.lagSeconds ?? '?'} s, applied ${c.appliedLsn ?? '-'}, source ${c.sourceLsn ?? '-'}, slot retains ${fmtBytes(c.retainedWalBytes ?? 0)}, ${c.transactions} transactions in ${c.rounds} rounds`);
+      for (const [table, n] of Object.entries(c.tables)) lines.push(`    ${table}: +${n.insert} ~${n.update} -${n.delete}${n.truncate ? ` truncate ${n.truncate}` : ''}${n.conflicts ? ` conflicts ${n.conflicts}` : ''}`);
+      if (c.stalled) lines.push(`  stopped: ${c.stalled.reason}`);
+    }
+    if (d.switchover) lines.push(`  switchover: write downtime ${d.switchover.writeDowntimeMs} ms, ${d.switchover.tablesVerified} tables verified, ${d.switchover.sequencesCopied} sequences copied`);
     for (const step of d.steps) lines.push(`  ${step.endedAt ? 'done' : '....'} ${step.step}${step.detail ? `: ${step.detail}` : ''}`);
     for (const w of d.warnings) lines.push(`  warning: ${w}`);
     if (d.error) lines.push(`  error: ${d.error}`);
   }
+  return lines.join('\n');
+}
+
+export async function switchover(client: Client, name: string): Promise<{ reports: SwitchoverReport[] }> {
+  const handle = client.workflow.getHandle(workflowIds(name).migration);
+  return handle.executeUpdate<{ reports: SwitchoverReport[] }, []>('switchover');
+}
+
+export function renderSwitchover(r: { reports: SwitchoverReport[] }): string {
+  return r.reports
+    .map((x) =>
+      [
+        `switchover of ${x.database} completed`,
+        `  fenced at        ${x.fencedAt} (${x.terminatedSessions} application sessions ended, fence LSN ${x.fenceLsn})`,
+        `  done at          ${x.doneAt}`,
+        `  write downtime   ${x.writeDowntimeMs} ms`,
+        `  tables verified  ${x.tablesVerified} (${x.verify})`,
+        `  sequences copied ${x.sequencesCopied}`,
+        `  slot             ${x.slotKept ? 'kept' : 'dropped'}`,
+        `  note             ${x.sourceNote}`,
+      ].join('\n'),
+    )
+    .join('\n\n');
+}
+
+export interface VerifyOutcome {
+  report: VerifyReport;
+  /** Replication lag per database when the comparison ran (a difference may be lag, not loss). */
+  lag: { database: string; lagBytes?: number; phase: string }[];
+}
+
+export async function verifyMigration(client: Client, name: string, taskQueue: string, checksum: boolean): Promise<VerifyOutcome> {
+  const s = await migrationStatus(client, name);
+  if (!s.migration.plan) throw new Error(`migration ${name} carries no plan in its status`);
+  const report = await client.workflow.execute('verifyWorkflow', {
+    taskQueue,
+    workflowId: `verify-${name}-${Date.now()}`,
+    args: [{ plan: s.migration.plan, databases: s.databases.map((d) => ({ database: d.database, targetDatabase: d.targetDatabase })), checksum }],
+  });
+  return { report: report as VerifyReport, lag: s.databases.map((d) => ({ database: d.database, lagBytes: d.cdc?.lagBytes, phase: d.phase })) };
+}
+
+export function renderVerify(v: VerifyOutcome): string {
+  const lines: string[] = [];
+  for (const d of v.report.databases) {
+    lines.push(`database ${d.database} -> ${d.targetDatabase} (${v.report.checksum ? 'counts and checksums' : 'counts'})`);
+    for (const t of d.tables) {
+      lines.push(`  ${t.equal ? 'same' : 'DIFF'}  ${t.table}${t.targetTable !== t.table ? ` -> ${t.targetTable}` : ''}: ${t.sourceRows} / ${t.targetRows} rows${t.sourceChecksum && !t.equal ? ` checksum ${t.sourceChecksum} / ${t.targetChecksum}` : ''}`);
+    }
+  }
+  const lagging = v.lag.filter((l) => (l.lagBytes ?? 0) > 0 && !['completed', 'fencing', 'draining', 'finalizing'].includes(l.phase));
+  if (lagging.length) lines.push(`note: compared while replication lag was ${lagging.map((l) => `${l.lagBytes} bytes on ${l.database}`).join(', ')}; differences may be changes not yet applied`);
+  const differ = v.report.databases.flatMap((d) => d.tables.filter((t) => !t.equal).map((t) => t.table));
+  lines.push(differ.length ? `${differ.length} tables differ: ${differ.join(', ')}` : 'all tables equal');
   return lines.join('\n');
 }

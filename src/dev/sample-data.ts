@@ -40,3 +40,16 @@ INSERT INTO orders (customer_id, status, note)
 INSERT INTO order_items SELECT o, l, 1 + (o * l) % 300, 1 + l FROM generate_series(1, 10000) o, generate_series(1, 3) l;
 INSERT INTO audit_log (message) SELECT 'event ' || g FROM generate_series(1, 500) g;
 `;
+
+/** Tables the writer needs besides the shop: TOASTed documents, a partitioned table, a truncated one, an unowned sequence. */
+export const WRITER_TABLES_SQL = `
+CREATE TABLE docs (id int PRIMARY KEY, title text NOT NULL, body text NOT NULL);
+INSERT INTO docs SELECT g, 'doc ' || g, (SELECT string_agg(md5(g::text || x::text), '') FROM generate_series(1, 5000) x) FROM generate_series(1, 20) g;
+CREATE TABLE measurements (at timestamp NOT NULL, sensor int NOT NULL, value numeric, PRIMARY KEY (at, sensor)) PARTITION BY RANGE (at);
+CREATE TABLE measurements_h1 PARTITION OF measurements FOR VALUES FROM ('2026-01-01') TO ('2026-07-01');
+CREATE TABLE measurements_h2 PARTITION OF measurements FOR VALUES FROM ('2026-07-01') TO ('2027-01-01');
+ALTER TABLE measurements ADD COLUMN id bigserial;
+CREATE TABLE scratch (id bigserial PRIMARY KEY, v int);
+CREATE SEQUENCE invoice_numbers START 1000;
+SELECT nextval('invoice_numbers') FROM generate_series(1, 5);
+`;

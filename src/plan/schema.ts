@@ -102,9 +102,11 @@ export const planSchema = z
       .default({ parallelism: 4, chunkSizeMB: 256 }),
     cdc: z
       .strictObject({
-        conflictPolicy: z.enum(['error', 'ignore', 'overwrite']).default('error'),
+        conflictPolicy: z.enum(['error', 'ignore', 'overwrite']).default('error').describe('When a change does not fit the target row: stop (error), skip and count (ignore), or upsert / delete-if-present (overwrite)'),
+        roundSeconds: z.number().int().min(1).max(600).default(10).describe('Change capture reports to the workflow (status, lag) every this many seconds'),
+        roundsPerRun: z.number().int().min(1).max(5000).default(500).describe('Rounds before the workflow continues as new, keeping its history bounded'),
       })
-      .default({ conflictPolicy: 'error' }),
+      .default({ conflictPolicy: 'error', roundSeconds: 10, roundsPerRun: 500 }),
     switchover: z
       .strictObject({
         maxLagBytes: z.number().int().min(0).default(1024 * 1024),

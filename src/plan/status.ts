@@ -58,6 +58,43 @@ export interface DatabaseStatus {
   steps: StepRecord[];
   warnings: string[];
   error?: string;
+  /** Change capture (full+cdc), from the last round that ended. */
+  cdc?: CdcStatus;
+  switchover?: SwitchoverReport;
+}
+
+export interface CdcStatus {
+  paused: boolean;
+  /** Why applying stopped (conflict, schema drift); a resume signal retries after the fix. */
+  stalled?: { reason: string; type: string; details?: unknown };
+  appliedLsn: string | null;
+  sourceLsn?: string;
+  /** Source WAL position minus what the target has applied and committed. */
+  lagBytes?: number;
+  lagSeconds?: number;
+  /** WAL the slot keeps on the source. */
+  retainedWalBytes?: number;
+  transactions: number;
+  rounds: number;
+  /** Applied rows per table and kind, and conflicts skipped or overwritten. */
+  tables: Record<string, { insert: number; update: number; delete: number; truncate: number; conflicts: number }>;
+  lastRoundAt?: string;
+}
+
+export interface SwitchoverReport {
+  database: string;
+  fencedAt: string;
+  doneAt: string;
+  /** Fence to done: the time the application could not write. */
+  writeDowntimeMs: number;
+  terminatedSessions: number;
+  fenceLsn: string;
+  tablesVerified: number;
+  verify: 'count' | 'checksum';
+  sequencesCopied: number;
+  slotKept: boolean;
+  /** The source stays read-only; this undoes it. */
+  sourceNote: string;
 }
 
 export interface MigrationStatus {
@@ -68,6 +105,9 @@ export interface MigrationStatus {
   startedAt: string;
   precheck?: { pass: number; warn: number; fail: number; failing: string[] };
   /** Child workflow per database: query each for its own status. */
-  databases: { database: string; workflowId: string; phase: MigrationPhase }[];
+  databases: { database: string; workflowId: string; phase: MigrationPhase; lagBytes?: number; ready?: boolean; reason?: string }[];
   error?: string;
+  /** The plan as started (references only, no secrets): `pgtransit verify` reuses it. */
+  plan?: unknown;
+  switchover?: { state: 'running' | 'completed' | 'failed'; reports: SwitchoverReport[]; error?: string; requestedAt: string };
 }

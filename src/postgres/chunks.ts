@@ -14,6 +14,7 @@ export interface LoadTable extends QualifiedName {
   root: QualifiedName;
   bytes: number;
   rows: number;
+  /** Blocks of the heap (main fork) now, without TOAST. */
   pages: number;
   /** A single-column integer primary key, when there is one. */
   intKey: string | null;
@@ -58,7 +59,7 @@ export async function listLoadTables(client: pg.Client, plan: Pick<Plan, 'includ
        WHERE NOT EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent AND p.relkind = 'p' WHERE i.inhrelid = up.anc)
     )
     SELECT n.nspname AS schema, c.relname AS name, rn.nspname AS root_schema, rc.relname AS root_name,
-           pg_table_size(c.oid) AS bytes, c.reltuples::float8 AS reltuples, c.relpages,
+           pg_table_size(c.oid) AS bytes, c.reltuples::float8 AS reltuples, (pg_relation_size(c.oid) / current_setting('block_size')::int)::int AS relpages,
            (SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
              WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1 AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)) AS int_key
       FROM roots r JOIN pg_class c ON c.oid = r.leaf JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -108,7 +109,9 @@ export async function planChunks(client: pg.Client, tables: LoadTable[], chunkBy
         continue;
       }
     }
-    const pages = Math.max(t.pages, Math.ceil(t.bytes / 8192));
+    // Block ranges of the heap only: pg_table_size counts TOAST too, and ranges spread over
+    // blocks that do not exist would leave the whole table to the first chunk.
+    const pages = Math.max(1, t.pages);
     for (let i = 0; i < parts; i++) {
       const lo = Math.floor((pages * i) / parts);
       const hi = Math.floor((pages * (i + 1)) / parts);

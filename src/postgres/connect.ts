@@ -28,6 +28,11 @@ export interface ConnectOptions {
    * to `postgres` (or `template1`) instead. For server-level work only.
    */
   fallbackToMaintenanceDb?: boolean;
+  /**
+   * pgtransit's own writes on a fenced source (fence marker, un-fence, dropping the
+   * slot and publication) must not be refused by the read-only default it set.
+   */
+  writable?: boolean;
 }
 
 export interface ConnectionFacts {
@@ -71,6 +76,7 @@ export function resolveEndpoint(endpoint: Endpoint, options: ConnectOptions = {}
     application_name: options.applicationName ?? 'pgtransit',
   };
   if (options.replication) (config as Record<string, unknown>).replication = 'database';
+  if (options.writable) config.options = '-c default_transaction_read_only=off';
   const raw = parsed as Record<string, unknown>;
   const libpqEnv: Record<string, string> = { PGHOST: host, PGPORT: String(port), PGUSER: user, PGDATABASE: database, PGAPPNAME: config.application_name! };
   if (config.password) libpqEnv.PGPASSWORD = String(config.password);

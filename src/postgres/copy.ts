@@ -36,6 +36,15 @@ export interface CopyResult {
 
 const FIRST_NORMAL_OID = 16384;
 
+/**
+ * Session settings under which a value's text form is the same on every server and
+ * reads back as itself: a database's own DateStyle (e.g. 'SQL, DMY') would otherwise
+ * swap days and months on a target that reads MDY, and extra_float_digits = 0 would
+ * round floats. Binary COPY does not need them; text COPY and comparisons do.
+ */
+export const PORTABLE_TEXT_SETTINGS =
+  "SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET TimeZone = 'UTC'; SET extra_float_digits = 3; SET bytea_output = 'hex'; SET lc_monetary = 'C'";
+
 interface ColumnPlan {
   list: string;
   /** Binary COPY embeds type OIDs of array elements and composites, which differ across servers. */
@@ -81,6 +90,7 @@ export async function copyChunk(
     tgt = await connect(target, { database: input.targetDatabase, applicationName: 'pgtransit copy' });
     const s = src.client;
     const t = tgt.client;
+    await Promise.all([s.query(PORTABLE_TEXT_SETTINGS), t.query(PORTABLE_TEXT_SETTINGS)]);
     await t.query('BEGIN');
     const done = await lockChunk(t, input.migration, input.database, chunk.id);
     if (done) {
@@ -129,6 +139,12 @@ export async function copyChunk(
     return { chunkId: chunk.id, rows, bytes, skipped: false, late, horizonLsn };
   } catch (e) {
     if (hooks.signal?.aborted) throw new PgTransitError(ErrorType.Transient, `chunk ${chunk.id}: cancelled`);
+    const code = (e as { code?: string }).code ?? '';
+    // A value or row refused (data exception, constraint, missing table or column) is refused
+    // again on every retry: fail at once instead of retrying for minutes.
+    if (/^(22|23|42)/.test(code) && code !== '42501') {
+      throw new PgTransitError(ErrorType.SchemaFailed, `copying chunk ${chunk.id}: ${(e as Error).message} (SQLSTATE ${code}); the target's table does not accept what the source holds, and a retry would not change that`, { code });
+    }
     throw queryError(`copying chunk ${chunk.id}`, e);
   } finally {
     hooks.signal?.removeEventListener('abort', abort);

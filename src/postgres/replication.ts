@@ -28,7 +28,7 @@ export async function createPublication(source: Endpoint, plan: Plan, database: 
 
 /** Drops the slot (waiting for its walsender to let go) and the publication; absent ones are fine. */
 export async function dropReplication(source: Endpoint, database: string, slot: string | null, publication: string | null): Promise<string[]> {
-  return withConnection(source, { database }, async ({ client }) => {
+  return withConnection(source, { database, writable: true }, async ({ client }) => {
     const dropped: string[] = [];
     if (slot) {
       for (let i = 0; i < 30; i++) {

@@ -5,16 +5,17 @@
  * retried step picks up where the failed one stopped.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type pg from 'pg';
 import { PgTransitError, ErrorType } from '../errors';
 import type { Plan } from '../plan/schema';
-import { targetName, type QualifiedName } from '../plan/selection';
-import { connect, resolveEndpoint, withConnection, type Endpoint } from './connect';
-import { listLoadTables } from './chunks';
+import { globToRegExp, isSystemSchema, selectTables, targetName, type QualifiedName } from '../plan/selection';
+import { connect, queryError, resolveEndpoint, withConnection, type Endpoint } from './connect';
+import { serverMajor } from './inspect';
+import { settingClause } from './roles';
 import { findTool } from './tools';
 
 const exec = promisify(execFile);
@@ -33,25 +34,226 @@ async function run(program: string, args: string[], env: Record<string, string>,
     return stdout;
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    const detail = (err.stderr ?? err.message).trim().split('\n').slice(-8).join('\n');
-    throw new PgTransitError(ErrorType.SchemaFailed, `${what} failed:\n${detail}`);
+    throw new PgTransitError(ErrorType.SchemaFailed, `${what} failed:\n${toolErrorDetail(err.stderr ?? err.message)}`);
   }
 }
 
-/** Schemas to dump and the tables in them that the plan leaves out. */
-export async function dumpScope(source: pg.Client, plan: Plan): Promise<{ schemas: string[]; excluded: QualifiedName[]; selectedRoots: QualifiedName[] }> {
-  const leaves = await listLoadTables(source, plan);
-  const roots = new Map<string, QualifiedName>();
-  for (const t of leaves) roots.set(`${t.root.schema}.${t.root.name}`, t.root);
-  const selected = new Set([...roots.keys(), ...leaves.map((t) => `${t.schema}.${t.name}`)]);
-  const schemas = [...new Set([...roots.values()].map((t) => t.schema))].sort();
-  const { rows } = await source.query<{ schema: string; name: string }>(
-    `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r', 'p', 'f') AND n.nspname = ANY($1)`,
-    [schemas],
+/**
+ * What a failed pg_dump or pg_restore said, for the operator. pg_restore prints the
+ * failing statement after the error, so the error lines are picked out first and
+ * the statement is cut short.
+ */
+export function toolErrorDetail(stderr: string): string {
+  const lines = stderr.trim().split('\n');
+  const errors = lines.filter((l) => /\b(error|ERROR|FATAL|DETAIL|HINT):/.test(l));
+  const picked = errors.length > 0 ? errors.slice(0, 8) : lines.slice(-8);
+  const command = lines.findIndex((l) => l.startsWith('Command was: '));
+  if (command >= 0) {
+    const text = lines.slice(command, command + 4).map((l) => l.trim()).join(' ');
+    picked.push(text.length > 300 ? `${text.slice(0, 300)}...` : text);
+  }
+  return picked.join('\n');
+}
+
+export interface DumpScope {
+  /** Schemas dumped (pg_dump -n), sorted. */
+  schemas: string[];
+  /** Relations of those schemas left out (pg_dump -T). */
+  excluded: QualifiedName[];
+  /** Selected tables that are not partitions: the names mapping.tables renames. */
+  selectedRoots: QualifiedName[];
+  /**
+   * Objects the dump would restore that depend on something left out (a view over an
+   * excluded table, a foreign key to it, a column of a type in an excluded schema).
+   * Their restore would fail, so the schema step refuses to start and names them.
+   */
+  conflicts: string[];
+}
+
+const PG_CLASS = 1259;
+/** Objects with lower OIDs were created by initdb. */
+const FIRST_NORMAL_OID = 16384;
+
+/** SQL: the relation an object belongs to (index, constraint, trigger, rule, default, policy, statistics, row type), or itself. */
+function owningRelation(cls: string, oid: string): string {
+  return `CASE ${cls}
+    WHEN 'pg_class'::regclass THEN (SELECT CASE WHEN c.relkind IN ('i', 'I') THEN (SELECT x.indrelid FROM pg_index x WHERE x.indexrelid = c.oid) ELSE c.oid END FROM pg_class c WHERE c.oid = ${oid})
+    WHEN 'pg_constraint'::regclass THEN (SELECT NULLIF(k.conrelid, 0) FROM pg_constraint k WHERE k.oid = ${oid})
+    WHEN 'pg_trigger'::regclass THEN (SELECT g.tgrelid FROM pg_trigger g WHERE g.oid = ${oid})
+    WHEN 'pg_rewrite'::regclass THEN (SELECT w.ev_class FROM pg_rewrite w WHERE w.oid = ${oid})
+    WHEN 'pg_attrdef'::regclass THEN (SELECT a.adrelid FROM pg_attrdef a WHERE a.oid = ${oid})
+    WHEN 'pg_policy'::regclass THEN (SELECT p.polrelid FROM pg_policy p WHERE p.oid = ${oid})
+    WHEN 'pg_statistic_ext'::regclass THEN (SELECT s.stxrelid FROM pg_statistic_ext s WHERE s.oid = ${oid})
+    WHEN 'pg_type'::regclass THEN (SELECT NULLIF(t.typrelid, 0) FROM pg_type t WHERE t.oid = ${oid})
+  END`;
+}
+
+interface Relation extends QualifiedName {
+  oid: number;
+  kind: string;
+  /** The partition root (itself when not a partition). */
+  root: QualifiedName & { oid: number };
+}
+
+interface Edge {
+  depSchema: string | null;
+  depRel: number | null;
+  cls: number;
+  objid: number;
+  objsubid: number;
+  refCls: number;
+  refOid: number;
+  refSchema: string | null;
+  /** When the referenced object is a relation's row type: that relation. */
+  refRowtypeOf: number | null;
+}
+
+/**
+ * What pg_dump dumps for a plan: the schemas of the selected tables; the table-less
+ * schemas the plan selects (all of them when it includes nothing in particular); and
+ * the schemas holding types, functions and sequences those depend on, without their
+ * tables and views. Left out: the tables not selected (with partitions, by their root)
+ * and the views, materialized views and sequences that exclude.tables names.
+ */
+export async function dumpScope(source: pg.Client, plan: Plan): Promise<DumpScope> {
+  const { rows: relRows } = await source.query<{ oid: number; schema: string; name: string; kind: string; root_oid: number; root_schema: string; root_name: string }>(`
+    WITH RECURSIVE up AS (
+      SELECT c.oid AS rel, c.oid AS anc, 0 AS depth FROM pg_class c WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S')
+      UNION ALL
+      SELECT up.rel, i.inhparent, up.depth + 1 FROM up JOIN pg_class ch ON ch.oid = up.anc AND ch.relispartition JOIN pg_inherits i ON i.inhrelid = up.anc
+    )
+    SELECT DISTINCT ON (up.rel) up.rel::int AS oid, n.nspname AS schema, c.relname AS name, c.relkind AS kind,
+           rc.oid::int AS root_oid, rn.nspname AS root_schema, rc.relname AS root_name
+      FROM up JOIN pg_class c ON c.oid = up.rel JOIN pg_namespace n ON n.oid = c.relnamespace
+      JOIN pg_class rc ON rc.oid = up.anc JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+     WHERE c.relpersistence <> 't'
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+     ORDER BY up.rel, up.depth DESC`);
+  const rels: Relation[] = relRows
+    .filter((r) => !isSystemSchema(r.schema))
+    .map((r) => ({ oid: r.oid, schema: r.schema, name: r.name, kind: r.kind, root: { oid: r.root_oid, schema: r.root_schema, name: r.root_name } }));
+  const key = (t: QualifiedName) => `${t.schema}.${t.name}`;
+
+  // Tables by their partition root, as the load selects them; foreign tables are never dumped.
+  const roots = rels.filter((r) => (r.kind === 'r' || r.kind === 'p') && r.root.oid === r.oid);
+  const selectedRoots = selectTables(plan, roots).selected;
+  const selectedRootOids = new Set(selectedRoots.map((r) => r.oid));
+  const selected = new Set(rels.filter((r) => (r.kind === 'r' || r.kind === 'p') && selectedRootOids.has(r.root.oid)).map((r) => r.oid));
+
+  const { rows: nsRows } = await source.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace n WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass AND d.objid = n.oid AND d.deptype = 'e')`);
+  const allSchemas = nsRows.map((r) => r.nspname).filter((s) => !isSystemSchema(s) && !/^pg_/.test(s));
+  const excludedSchema = (s: string) => (plan.exclude?.schemas ?? []).some((p) => globToRegExp(p).test(s));
+  const hasTables = new Set(rels.filter((r) => r.kind === 'r' || r.kind === 'p' || r.kind === 'f').map((r) => r.schema));
+  const includesAll = !plan.include?.schemas?.length && !plan.include?.tables?.length;
+  const base = new Set([
+    ...rels.filter((r) => selected.has(r.oid)).map((r) => r.schema),
+    ...allSchemas.filter((s) => !hasTables.has(s) && !excludedSchema(s) && (includesAll || (plan.include?.schemas ?? []).some((p) => globToRegExp(p).test(s)))),
+  ]);
+
+  const { rows: edgeRows } = await source.query<{
+    dep_schema: string | null;
+    dep_rel: number | null;
+    cls: number;
+    objid: number;
+    objsubid: number;
+    ref_cls: number;
+    ref_oid: number;
+    ref_schema: string | null;
+    ref_rowtype_of: number | null;
+  }>(`
+    SELECT COALESCE((pg_identify_object(d.classid, d.objid, 0)).schema,
+                    (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ${owningRelation('d.classid', 'd.objid')})) AS dep_schema,
+           (${owningRelation('d.classid', 'd.objid')})::int AS dep_rel,
+           d.classid::int AS cls, d.objid::int AS objid, d.objsubid,
+           d.refclassid::int AS ref_cls, d.refobjid::int AS ref_oid,
+           (pg_identify_object(d.refclassid, d.refobjid, 0)).schema AS ref_schema,
+           CASE WHEN d.refclassid = 'pg_type'::regclass THEN (SELECT NULLIF(t.typrelid, 0)::int FROM pg_type t WHERE t.oid = d.refobjid) END AS ref_rowtype_of
+      FROM pg_depend d
+     WHERE d.deptype IN ('n', 'a') AND d.objid >= ${FIRST_NORMAL_OID} AND d.refobjid >= ${FIRST_NORMAL_OID}
+       -- a sequence's OWNED BY link: the sequence goes with its table
+       AND NOT (d.deptype = 'a' AND d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass)
+       AND d.refclassid <> 'pg_extension'::regclass
+       AND NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.deptype = 'e' AND ((e.classid = d.classid AND e.objid = d.objid) OR (e.classid = d.refclassid AND e.objid = d.refobjid)))`);
+  const edges: Edge[] = edgeRows.map((e) => ({
+    depSchema: e.dep_schema,
+    depRel: e.dep_rel,
+    cls: e.cls,
+    objid: e.objid,
+    objsubid: e.objsubid,
+    refCls: e.ref_cls,
+    refOid: e.ref_oid,
+    refSchema: e.ref_schema,
+    refRowtypeOf: e.ref_rowtype_of,
+  }));
+
+  // Schemas holding what the dumped objects need, transitively; an excluded schema stays out (and is reported below).
+  const schemas = new Set(base);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const e of edges) {
+      if (e.depSchema && schemas.has(e.depSchema) && e.refSchema && !schemas.has(e.refSchema) && !isSystemSchema(e.refSchema) && !excludedSchema(e.refSchema)) {
+        schemas.add(e.refSchema);
+        grew = true;
+      }
+    }
+  }
+
+  const excludeOthers = new Set(selectTables({ exclude: { tables: plan.exclude?.tables ?? [] } }, rels.filter((r) => ['v', 'm', 'S'].includes(r.kind))).selected.map((r) => r.oid));
+  const excludedRels = rels.filter((r) => {
+    if (!schemas.has(r.schema)) return false;
+    if (r.kind === 'f') return true;
+    if (r.kind === 'r' || r.kind === 'p') return !selected.has(r.oid);
+    if (!base.has(r.schema)) return r.kind !== 'S'; // a schema dumped for its types and functions: no views
+    return !excludeOthers.has(r.oid);
+  });
+  const excludedOids = new Set(excludedRels.map((r) => r.oid));
+
+  const broken = edges.filter(
+    (e) =>
+      e.depSchema !== null &&
+      schemas.has(e.depSchema) &&
+      !(e.depRel !== null && excludedOids.has(e.depRel)) &&
+      ((e.refCls === PG_CLASS && excludedOids.has(e.refOid)) ||
+        (e.refRowtypeOf !== null && excludedOids.has(e.refRowtypeOf)) ||
+        (e.refSchema !== null && !schemas.has(e.refSchema) && !isSystemSchema(e.refSchema))),
   );
-  const excluded = rows.filter((r) => !selected.has(`${r.schema}.${r.name}`));
-  return { schemas, excluded, selectedRoots: [...roots.values()] };
+  const conflicts: string[] = [];
+  if (broken.length > 0) {
+    const { rows } = await source.query<{ dep: string; ref: string }>(
+      `SELECT DISTINCT
+              CASE WHEN b.cls = 'pg_rewrite'::regclass AND w.rulename = '_RETURN'
+                   THEN CASE c.relkind WHEN 'm' THEN 'materialized view ' ELSE 'view ' END || (pg_identify_object('pg_class'::regclass, w.ev_class, 0)).identity
+                   ELSE dep.type || ' ' || dep.identity END AS dep,
+              ref.type || ' ' || ref.identity AS ref
+         FROM unnest($1::oid[], $2::oid[], $3::int[], $4::oid[], $5::oid[]) AS b(cls, objid, objsubid, ref_cls, ref_oid)
+         CROSS JOIN LATERAL pg_identify_object(b.cls, b.objid, b.objsubid) dep
+         CROSS JOIN LATERAL pg_identify_object(b.ref_cls, b.ref_oid, 0) ref
+         LEFT JOIN pg_rewrite w ON b.cls = 'pg_rewrite'::regclass AND w.oid = b.objid
+         LEFT JOIN pg_class c ON c.oid = w.ev_class
+        ORDER BY 1, 2`,
+      [broken.map((e) => e.cls), broken.map((e) => e.objid), broken.map((e) => e.objsubid), broken.map((e) => e.refCls), broken.map((e) => e.refOid)],
+    );
+    conflicts.push(...rows.map((r) => `${r.dep} needs ${r.ref}`));
+  }
+
+  return {
+    schemas: [...schemas].sort(),
+    excluded: excludedRels.map((r) => ({ schema: r.schema, name: r.name })).sort((a, b) => key(a).localeCompare(key(b))),
+    selectedRoots: selectedRoots.map((r) => ({ schema: r.schema, name: r.name })),
+    conflicts,
+  };
+}
+
+/** The refusal when the plan leaves out what selected objects need. */
+function conflictError(database: string, conflicts: string[]): PgTransitError {
+  const shown = conflicts.slice(0, 20).map((c) => `  ${c}`);
+  if (conflicts.length > 20) shown.push(`  and ${conflicts.length - 20} more`);
+  return new PgTransitError(
+    ErrorType.InvalidPlan,
+    `database ${database}: the plan leaves out objects that selected objects depend on, so their definitions cannot be restored:\n${shown.join('\n')}\n` +
+      'include what they need (include / exclude), or leave the dependent objects out too (exclude.tables also matches views, materialized views and sequences)',
+    { conflicts },
+  );
 }
 
 /** A psql-pattern that matches exactly this name. */
@@ -69,13 +271,26 @@ export interface DumpOptions {
   signal?: AbortSignal;
 }
 
-/** pg_dump of the selected schemas (minus excluded tables) into a custom-format archive. */
+/**
+ * pg_dump of the selected schemas (minus what the plan leaves out) into a custom-format
+ * archive. pre-data is dumped --schema-only. post-data is dumped without it, so that it
+ * carries the REFRESH of each populated materialized view (pg_restore runs those after
+ * the indexes, in dependency order), and with the sequences' current values beside it:
+ * neither is schema, and without them the target's materialized views stay empty and
+ * its sequences hand out values the copied rows already use.
+ */
 export async function dumpSection(plan: Plan, o: DumpOptions): Promise<string> {
   const { libpqEnv } = resolveEndpoint(o.source, { database: o.database });
-  const scope = await withConnection(o.source, { database: o.database }, ({ client }) => dumpScope(client, plan));
-  if (scope.schemas.length === 0) throw new PgTransitError(ErrorType.InvalidPlan, `database ${o.database}: the plan selects no table`);
   const file = join(o.dir, `${o.section}.dump`);
-  const args = ['--schema-only', `--section=${o.section}`, '-Fc', '-f', file];
+  const scope = await withConnection(o.source, { database: o.database }, async ({ client }) => {
+    const scope = await dumpScope(client, plan);
+    if (scope.selectedRoots.length === 0) throw new PgTransitError(ErrorType.InvalidPlan, `database ${o.database}: the plan selects no table`);
+    if (scope.conflicts.length > 0) throw conflictError(o.database, scope.conflicts);
+    if (o.section === 'post-data') writeFileSync(sequencesFile(file), JSON.stringify(await readSequences(client, scope)));
+    return scope;
+  });
+  const args = [`--section=${o.section}`, '-Fc', '-f', file];
+  if (o.section === 'pre-data') args.push('--schema-only');
   if (o.snapshot) args.push(`--snapshot=${o.snapshot}`);
   for (const s of scope.schemas) args.push('-n', exact(s));
   for (const t of scope.excluded) args.push('-T', `${exact(t.schema)}.${exact(t.name)}`);
@@ -83,16 +298,94 @@ export async function dumpSection(plan: Plan, o: DumpOptions): Promise<string> {
   return file;
 }
 
-interface TocEntry {
+interface SequenceValue extends QualifiedName {
+  /** null: never called (the restored sequence is already in that state). */
+  lastValue: string | null;
+}
+
+const sequencesFile = (archive: string) => `${archive}.sequences.json`;
+
+/** The current value of every sequence the dump restores. */
+async function readSequences(client: pg.Client, scope: DumpScope): Promise<SequenceValue[]> {
+  const left = new Set(scope.excluded.map((t) => `${t.schema}.${t.name}`));
+  const { rows } = await client.query<{ schema: string; name: string }>(
+    `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'S' AND n.nspname = ANY($1)
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+      ORDER BY 1, 2`,
+    [scope.schemas],
+  );
+  const seqs = rows.filter((r) => !left.has(`${r.schema}.${r.name}`));
+  const out: SequenceValue[] = [];
+  for (let i = 0; i < seqs.length; i += 200) {
+    const batch = seqs.slice(i, i + 200);
+    const sql = batch
+      .map((q, k) => `SELECT ${k} AS k, CASE WHEN is_called THEN last_value::text END AS v FROM ${client.escapeIdentifier(q.schema)}.${client.escapeIdentifier(q.name)}`)
+      .join(' UNION ALL ');
+    try {
+      const { rows: values } = await client.query<{ k: number; v: string | null }>(sql);
+      for (const v of values) out.push({ ...batch[v.k]!, lastValue: v.v });
+    } catch (e) {
+      throw queryError(`reading the values of ${batch.length} sequences`, e);
+    }
+  }
+  return out;
+}
+
+/** Sets the target's sequences to the values read beside the post-data archive. */
+async function applySequences(client: pg.Client, values: SequenceValue[]): Promise<void> {
+  const called = values.filter((v) => v.lastValue !== null);
+  await client.query(
+    `SELECT setval(c.oid, v.last_value, true)
+       FROM unnest($1::text[], $2::text[], $3::bigint[]) AS v(schema, name, last_value)
+       JOIN pg_namespace n ON n.nspname = v.schema JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = v.name AND c.relkind = 'S'`,
+    [called.map((v) => v.schema), called.map((v) => v.name), called.map((v) => v.lastValue)],
+  );
+}
+
+export interface TocEntry {
   line: string;
   /** e.g. SCHEMA, TABLE, INDEX, CONSTRAINT, FK CONSTRAINT, TRIGGER */
   desc: string;
-  schema: string;
-  /** For constraints and triggers, "table name"; otherwise the object name. */
-  tag: string;
+  /**
+   * What follows the desc, split at spaces: schema, tag and owner. Names may hold
+   * spaces themselves (pg_restore -l prints them bare), so where one name ends is
+   * decided against the target's catalog.
+   */
+  words: string[];
 }
 
-const DESCS = ['FK CONSTRAINT', 'MATERIALIZED VIEW DATA', 'DEFAULT ACL', 'TABLE DATA', 'SEQUENCE SET', 'SEQUENCE OWNED BY', 'INDEX ATTACH'];
+/** Every multi-word desc pg_dump writes, longest first (one-word descs are the first word). */
+const DESCS = [
+  'PUBLICATION TABLES IN SCHEMA',
+  'TEXT SEARCH CONFIGURATION',
+  'TEXT SEARCH DICTIONARY',
+  'TEXT SEARCH TEMPLATE',
+  'MATERIALIZED VIEW DATA',
+  'FOREIGN DATA WRAPPER',
+  'PROCEDURAL LANGUAGE',
+  'TEXT SEARCH PARSER',
+  'SEQUENCE OWNED BY',
+  'PUBLICATION TABLE',
+  'MATERIALIZED VIEW',
+  'OPERATOR FAMILY',
+  'CHECK CONSTRAINT',
+  'OPERATOR CLASS',
+  'ACCESS METHOD',
+  'EVENT TRIGGER',
+  'FK CONSTRAINT',
+  'FOREIGN TABLE',
+  'LARGE OBJECT',
+  'ROW SECURITY',
+  'SEQUENCE SET',
+  'TABLE ATTACH',
+  'INDEX ATTACH',
+  'USER MAPPING',
+  'DEFAULT ACL',
+  'SHELL TYPE',
+  'TABLE DATA',
+  'BLOB METADATA',
+];
 
 /** Parses `pg_restore -l` lines: `123; 1259 16390 TABLE public orders owner`. */
 export function parseToc(text: string): TocEntry[] {
@@ -102,35 +395,107 @@ export function parseToc(text: string): TocEntry[] {
     if (!m) continue;
     const rest = m[1]!;
     const desc = DESCS.find((d) => rest.startsWith(`${d} `)) ?? rest.split(' ', 1)[0]!;
-    const after = rest.slice(desc.length + 1);
-    const sp = after.indexOf(' ');
-    const schema = after.slice(0, sp);
-    const tagAndOwner = after.slice(sp + 1);
-    const lastSp = tagAndOwner.lastIndexOf(' ');
-    out.push({ line, desc, schema, tag: lastSp > 0 ? tagAndOwner.slice(0, lastSp) : tagAndOwner });
+    out.push({ line, desc, words: rest.slice(desc.length + 1).split(' ') });
   }
   return out;
 }
 
-/** Entries whose object already exists on the target: left out so a retried restore does not fail on them. */
+/**
+ * Every way to cut `words` into `n` names, the last word being the owner (empty when
+ * the entry has none). An owner with a space in its name finds no reading: the entry
+ * is then restored again, and fails if its object exists.
+ */
+export function readings(words: string[], n: number): string[][] {
+  const names = words.slice(0, -1);
+  const out: string[][] = [];
+  const walk = (from: number, acc: string[]) => {
+    if (acc.length === n - 1) {
+      if (from < names.length) out.push([...acc, names.slice(from).join(' ')]);
+      return;
+    }
+    for (let end = from + 1; end < names.length; end++) walk(end, [...acc, names.slice(from, end).join(' ')]);
+  };
+  if (n > 0) walk(0, []);
+  return out;
+}
+
+/** What a desc names: the catalog kind to look it up in, and how many names follow the schema (constraints, triggers, rules and policies: table, then name). */
+const LOOKUP: Record<string, { kind: string; parts: number }> = {
+  SCHEMA: { kind: 'schema', parts: 0 },
+  TABLE: { kind: 'rel', parts: 1 },
+  SEQUENCE: { kind: 'rel', parts: 1 },
+  VIEW: { kind: 'rel', parts: 1 },
+  'MATERIALIZED VIEW': { kind: 'rel', parts: 1 },
+  'FOREIGN TABLE': { kind: 'rel', parts: 1 },
+  INDEX: { kind: 'rel', parts: 1 },
+  'TABLE ATTACH': { kind: 'partition', parts: 1 },
+  TYPE: { kind: 'type', parts: 1 },
+  DOMAIN: { kind: 'type', parts: 1 },
+  FUNCTION: { kind: 'proc', parts: 1 },
+  PROCEDURE: { kind: 'proc', parts: 1 },
+  AGGREGATE: { kind: 'proc', parts: 1 },
+  OPERATOR: { kind: 'operator', parts: 1 },
+  COLLATION: { kind: 'collation', parts: 1 },
+  'TEXT SEARCH CONFIGURATION': { kind: 'tsconfig', parts: 1 },
+  'TEXT SEARCH DICTIONARY': { kind: 'tsdict', parts: 1 },
+  STATISTICS: { kind: 'statistics', parts: 1 },
+  CONSTRAINT: { kind: 'constraint', parts: 2 },
+  'CHECK CONSTRAINT': { kind: 'constraint', parts: 2 },
+  'FK CONSTRAINT': { kind: 'constraint', parts: 2 },
+  TRIGGER: { kind: 'trigger', parts: 2 },
+  RULE: { kind: 'rule', parts: 2 },
+  POLICY: { kind: 'policy', parts: 2 },
+};
+
+/**
+ * The target's objects, by kind, as `schema<TAB>name[<TAB>name]` keys. Read with an
+ * empty search_path, so that function signatures name their types as pg_dump does.
+ */
+async function targetObjects(target: pg.Client): Promise<Set<string>> {
+  await target.query(`SELECT set_config('search_path', '', false)`);
+  const { rows } = await target.query<{ k: string }>(`
+    WITH ns AS (SELECT oid, nspname FROM pg_namespace WHERE nspname !~ '^pg_' AND nspname <> 'information_schema')
+    SELECT 'schema' || E'\\t' || nspname AS k FROM ns
+    UNION ALL SELECT 'rel' || E'\\t' || ns.nspname || E'\\t' || c.relname FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
+    UNION ALL SELECT 'partition' || E'\\t' || ns.nspname || E'\\t' || c.relname FROM pg_class c JOIN ns ON ns.oid = c.relnamespace WHERE c.relispartition
+    UNION ALL SELECT 'type' || E'\\t' || ns.nspname || E'\\t' || t.typname FROM pg_type t JOIN ns ON ns.oid = t.typnamespace
+    UNION ALL SELECT 'proc' || E'\\t' || ns.nspname || E'\\t' || p.proname || '(' ||
+                     coalesce((SELECT string_agg(format_type(a.t, NULL), ', ' ORDER BY a.i) FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY AS a(t, i)), '') || ')'
+                FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace
+    UNION ALL SELECT 'operator' || E'\\t' || ns.nspname || E'\\t' || o.oprname FROM pg_operator o JOIN ns ON ns.oid = o.oprnamespace
+    UNION ALL SELECT 'collation' || E'\\t' || ns.nspname || E'\\t' || c.collname FROM pg_collation c JOIN ns ON ns.oid = c.collnamespace
+    UNION ALL SELECT 'tsconfig' || E'\\t' || ns.nspname || E'\\t' || c.cfgname FROM pg_ts_config c JOIN ns ON ns.oid = c.cfgnamespace
+    UNION ALL SELECT 'tsdict' || E'\\t' || ns.nspname || E'\\t' || d.dictname FROM pg_ts_dict d JOIN ns ON ns.oid = d.dictnamespace
+    UNION ALL SELECT 'statistics' || E'\\t' || ns.nspname || E'\\t' || s.stxname FROM pg_statistic_ext s JOIN ns ON ns.oid = s.stxnamespace
+    UNION ALL SELECT 'constraint' || E'\\t' || ns.nspname || E'\\t' || coalesce(c.relname, t.typname) || E'\\t' || k.conname
+                FROM pg_constraint k JOIN ns ON ns.oid = k.connamespace LEFT JOIN pg_class c ON c.oid = k.conrelid LEFT JOIN pg_type t ON t.oid = k.contypid
+    UNION ALL SELECT 'trigger' || E'\\t' || ns.nspname || E'\\t' || c.relname || E'\\t' || g.tgname
+                FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid JOIN ns ON ns.oid = c.relnamespace WHERE NOT g.tgisinternal
+    UNION ALL SELECT 'rule' || E'\\t' || ns.nspname || E'\\t' || c.relname || E'\\t' || r.rulename
+                FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN ns ON ns.oid = c.relnamespace WHERE r.rulename <> '_RETURN'
+    UNION ALL SELECT 'policy' || E'\\t' || ns.nspname || E'\\t' || c.relname || E'\\t' || p.polname
+                FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN ns ON ns.oid = c.relnamespace`);
+  await target.query(`RESET search_path`);
+  return new Set(rows.map((r) => r.k));
+}
+
+/**
+ * Entries whose object already exists on the target: left out so that a step retried
+ * after its worker died does not fail on what the first attempt created. The rest
+ * (comments, grants, defaults, OWNED BY, index attachments, row security switches,
+ * materialized view refreshes) can run twice.
+ */
 async function existing(target: pg.Client, entries: TocEntry[]): Promise<Set<string>> {
+  const objects = await targetObjects(target);
   const skip = new Set<string>();
   for (const e of entries) {
-    let found = false;
-    if (e.desc === 'SCHEMA') {
-      found = ((await target.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [e.tag])).rowCount ?? 0) > 0;
-    } else if (['TABLE', 'SEQUENCE', 'VIEW', 'MATERIALIZED VIEW', 'INDEX', 'FOREIGN TABLE'].includes(e.desc)) {
-      found = ((await target.query('SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2', [e.schema, e.tag])).rowCount ?? 0) > 0;
-    } else if (e.desc === 'CONSTRAINT' || e.desc === 'FK CONSTRAINT' || e.desc === 'CHECK CONSTRAINT') {
-      // tag is "table constraint"; constraint names are unique per table, and we test the name in the schema.
-      const name = e.tag.slice(e.tag.lastIndexOf(' ') + 1);
-      found = ((await target.query('SELECT 1 FROM pg_constraint k JOIN pg_namespace n ON n.oid = k.connamespace WHERE n.nspname = $1 AND k.conname = $2', [e.schema, name])).rowCount ?? 0) > 0;
-    } else if (e.desc === 'TRIGGER') {
-      const name = e.tag.slice(e.tag.lastIndexOf(' ') + 1);
-      found = ((await target.query('SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND t.tgname = $2', [e.schema, name])).rowCount ?? 0) > 0;
-    } else if (e.desc === 'TYPE' || e.desc === 'DOMAIN') {
-      found = ((await target.query('SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = $1 AND t.typname = $2', [e.schema, e.tag])).rowCount ?? 0) > 0;
-    }
+    const lookup = LOOKUP[e.desc];
+    if (!lookup) continue;
+    // SCHEMA lines read "- name owner": no schema column.
+    const found =
+      lookup.kind === 'schema'
+        ? readings(e.words.slice(1), 1).some((r) => objects.has(['schema', ...r].join('\t')))
+        : readings(e.words, lookup.parts + 1).some((r) => objects.has([lookup.kind, ...r].join('\t')));
     if (found) skip.add(e.line);
   }
   return skip;
@@ -167,6 +532,10 @@ export async function restoreSection(o: RestoreOptions): Promise<{ restored: num
     await run(restore, [...common, '--single-transaction', '-d', o.targetDatabase, o.archive], libpqEnv, 'pg_restore --section=pre-data', o.signal);
   } else {
     await run(restore, [...common, '-j', String(Math.max(1, o.jobs)), '-d', o.targetDatabase, o.archive], libpqEnv, 'pg_restore --section=post-data', o.signal);
+    if (existsSync(sequencesFile(o.archive))) {
+      const values = JSON.parse(readFileSync(sequencesFile(o.archive), 'utf8')) as SequenceValue[];
+      await withConnection(o.target, { database: o.targetDatabase }, ({ client }) => applySequences(client, values));
+    }
   }
   return { restored: toc.length - skip.size, skipped: skip.size };
 }
@@ -181,14 +550,48 @@ export async function withScratch<T>(fn: (dir: string) => Promise<T>): Promise<T
   }
 }
 
-/** Creates the target database when missing, with the source's encoding and collation. */
+/**
+ * Creates the target database when missing, as `pg_dump --create` would: the source's
+ * encoding, locale provider and locale (an ICU or builtin database created as libc
+ * would sort and compare text differently), its settings (ALTER DATABASE ... SET, e.g.
+ * the search_path the application relies on) and its comment.
+ */
 export async function ensureTargetDatabase(source: Endpoint, target: Endpoint, database: string, targetDatabase: string): Promise<boolean> {
   return withConnection(target, { fallbackToMaintenanceDb: true }, async ({ client: t }) => {
     if (((await t.query('SELECT 1 FROM pg_database WHERE datname = $1', [targetDatabase])).rowCount ?? 0) > 0) return false;
-    const db = await withConnection(source, { database }, async ({ client: s }) =>
-      (await s.query<{ enc: string; collate: string; ctype: string }>(`SELECT pg_encoding_to_char(encoding) AS enc, datcollate AS collate, datctype AS ctype FROM pg_database WHERE datname = current_database()`)).rows[0]!,
-    );
-    await t.query(`CREATE DATABASE ${t.escapeIdentifier(targetDatabase)} TEMPLATE template0 ENCODING ${t.escapeLiteral(db.enc)} LC_COLLATE ${t.escapeLiteral(db.collate)} LC_CTYPE ${t.escapeLiteral(db.ctype)}`);
+    const db = await withConnection(source, { database }, async ({ client: s }) => {
+      const major = await serverMajor(s);
+      const locale = major >= 17 ? 'd.datlocale' : major >= 15 ? 'd.daticulocale' : 'NULL::text';
+      const provider = major >= 15 ? 'd.datlocprovider::text' : `'c'`;
+      const rules = major >= 16 ? 'd.daticurules' : 'NULL::text';
+      const { rows } = await s.query<{ enc: string; collate: string; ctype: string; provider: string; locale: string | null; rules: string | null; comment: string | null; settings: string[] | null }>(
+        `SELECT pg_encoding_to_char(d.encoding) AS enc, d.datcollate AS collate, d.datctype AS ctype, ${provider} AS provider, ${locale} AS locale, ${rules} AS rules,
+                shobj_description(d.oid, 'pg_database') AS comment,
+                (SELECT s.setconfig FROM pg_db_role_setting s WHERE s.setdatabase = d.oid AND s.setrole = 0) AS settings
+           FROM pg_database d WHERE d.datname = current_database()`,
+      );
+      return rows[0]!;
+    });
+    const targetMajor = await serverMajor(t);
+    const lit = (v: string) => t.escapeLiteral(v);
+    let localeClause = '';
+    if (db.provider === 'i' || db.provider === 'b') {
+      const name = db.provider === 'i' ? 'icu' : 'builtin';
+      if (targetMajor < (db.provider === 'i' ? 15 : 17)) {
+        throw new PgTransitError(ErrorType.InvalidPlan, `source database ${database} uses the ${name} locale provider (${db.locale}), which the target server (PostgreSQL ${targetMajor}) cannot create; create database ${targetDatabase} on the target yourself with the collation you want, then start again`);
+      }
+      localeClause = db.provider === 'i' ? ` LOCALE_PROVIDER icu ICU_LOCALE ${lit(db.locale ?? '')}` : ` LOCALE_PROVIDER builtin BUILTIN_LOCALE ${lit(db.locale ?? '')}`;
+      if (db.rules && targetMajor >= 16) localeClause += ` ICU_RULES ${lit(db.rules)}`;
+    } else if (targetMajor >= 15) {
+      // template0 of a target initialised with ICU would otherwise hand down its provider.
+      localeClause = ' LOCALE_PROVIDER libc';
+    }
+    const name = t.escapeIdentifier(targetDatabase);
+    await t.query(`CREATE DATABASE ${name} TEMPLATE template0 ENCODING ${lit(db.enc)} LC_COLLATE ${lit(db.collate)} LC_CTYPE ${lit(db.ctype)}${localeClause}`);
+    for (const entry of db.settings ?? []) {
+      await t.query(`ALTER DATABASE ${name} ${settingClause(entry, (x) => t.escapeIdentifier(x), lit)}`);
+    }
+    if (db.comment !== null) await t.query(`COMMENT ON DATABASE ${name} IS ${lit(db.comment)}`);
     return true;
   });
 }
@@ -262,6 +665,25 @@ export async function applyMapping(plan: Plan, source: Endpoint, target: Endpoin
           [from],
         );
         for (const ty of types.rows) await t.query(`ALTER ${ty.kind} ${q(from)}.${q(ty.name)} SET SCHEMA ${q(to)}`);
+        // The rest of what pg_dump restores into a schema; operators name their argument types.
+        const others = await t.query<{ stmt: string }>(
+          `SELECT format('ALTER OPERATOR %s SET SCHEMA %I', o.oid::regoperator, $2::text) AS stmt FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace WHERE n.nspname = $1
+           UNION ALL SELECT format('ALTER COLLATION %I.%I SET SCHEMA %I', $1::text, c.collname, $2::text) FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace WHERE n.nspname = $1
+           UNION ALL SELECT format('ALTER CONVERSION %I.%I SET SCHEMA %I', $1::text, c.conname, $2::text) FROM pg_conversion c JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = $1
+           UNION ALL SELECT format('ALTER STATISTICS %I.%I SET SCHEMA %I', $1::text, s.stxname, $2::text) FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace WHERE n.nspname = $1
+           UNION ALL SELECT format('ALTER TEXT SEARCH CONFIGURATION %I.%I SET SCHEMA %I', $1::text, c.cfgname, $2::text) FROM pg_ts_config c JOIN pg_namespace n ON n.oid = c.cfgnamespace WHERE n.nspname = $1
+           UNION ALL SELECT format('ALTER TEXT SEARCH DICTIONARY %I.%I SET SCHEMA %I', $1::text, d.dictname, $2::text) FROM pg_ts_dict d JOIN pg_namespace n ON n.oid = d.dictnamespace WHERE n.nspname = $1`,
+          [from, to],
+        );
+        for (const o of others.rows) await t.query(o.stmt);
+        // The emptied schema goes, as it would have with a rename; what could not be moved keeps it and is reported.
+        await t.query('SAVEPOINT drop_schema');
+        try {
+          await t.query(`DROP SCHEMA ${q(from)} RESTRICT`);
+        } catch (e) {
+          await t.query('ROLLBACK TO SAVEPOINT drop_schema');
+          done.push(`schema ${from} kept on the target: ${(e as { detail?: string }).detail?.replace(/\n/g, '; ') ?? (e as Error).message}`);
+        }
       }
       done.push(`schema ${from} -> ${to}`);
     }

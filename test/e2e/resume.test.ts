@@ -16,9 +16,9 @@ import type { DatabaseStatus } from '../../src/plan/status';
 import { planFor, startPair, uniqueName, type PgServer } from '../helpers/postgres';
 import { startTemporal, type TemporalHarness } from '../helpers/temporal';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
+import { waitFor } from '../helpers/wait';
 
 const root = join(__dirname, '..', '..');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('full load under worker crashes', () => {
   let temporal: TemporalHarness;
@@ -58,15 +58,6 @@ describe('full load under worker crashes', () => {
     return { plan, taskQueue, handle, status, workflowId };
   }
 
-  async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 120_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await fn();
-      if (v) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await sleep(250);
-    }
-  }
 
   async function holderPid(): Promise<number> {
     const r = await source.query<{ app: string }>(`SELECT application_name AS app FROM pg_stat_activity WHERE application_name LIKE 'pgtransit snapshot pid=%'`);

@@ -22,7 +22,7 @@ export interface TemporalHarness {
 }
 
 export async function startTemporal(): Promise<TemporalHarness> {
-  installRuntime('ERROR');
+  installRuntime((process.env.PGTRANSIT_LOG_LEVEL as 'ERROR') ?? 'ERROR');
   const env = await TestWorkflowEnvironment.createLocal({
     server: { executable: { type: 'existing-path', path: ensureTemporalCli() }, ip: '127.0.0.1' },
   });

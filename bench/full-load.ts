@@ -1,0 +1,582 @@
+/**
+ * Full-load benchmark: pgtransit's migrationWorkflow (mode full) against three
+ * baselines, in one process, on one dataset built here on an embedded PostgreSQL 15
+ * source, each method writing into an empty database on a fresh target server:
+ *
+ *   (p) pgtransit: precheck, pre-data, parallel chunked binary COPY, post-data, through
+ *       a Temporal dev server and a worker run as its own process (for its peak RSS)
+ *   (a) raw binary `psql COPY TO | psql COPY FROM` pipes over the same chunks, N at
+ *       once; data only (schema pre-created)
+ *   (b) pg_dump -Fd -j N + pg_restore -j N
+ *   (c) a native subscription's initial copy (schema pre-created), until every table
+ *       is ready; data only
+ *
+ * (a) and (c) leave out the index builds that (p) and (b) include, so each is also
+ * timed with pg_restore --section=post-data -j N after it: the like-for-like figure.
+ * Every method is checked: per-table row counts and row checksums equal the source's.
+ *
+ *   npx tsx bench/full-load.ts        ROWS (10000000) PARALLELISM (4) TARGET_MAJOR (17)
+ *                                     CHUNK_MB (big table / 2N) METHODS (p,a,b,c)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { startPostgres, freePort, type PgServer } from '../src/dev/embedded-postgres';
+import { ensurePgClientTools } from '../src/dev/debian-tools';
+import { ensureTemporalCli, startDevServer, type DevServer } from '../src/dev/temporal-cli';
+import { connectClient } from '../src/temporal/client';
+import { parsePlan } from '../src/plan/schema';
+import type { DatabaseStatus } from '../src/plan/status';
+import { chunkPredicate, listLoadTables, planChunks, type Chunk } from '../src/postgres/chunks';
+import { findTool } from '../src/postgres/tools';
+import type { MigrationResult } from '../workflows/migration';
+
+const ROOT = join(__dirname, '..');
+const DB = 'app';
+
+function envInt(name: string, fallback: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, not ${JSON.stringify(v)}`);
+  return n;
+}
+
+const ROWS = envInt('ROWS', 10_000_000);
+const N = envInt('PARALLELISM', 4);
+const TARGET_MAJOR = envInt('TARGET_MAJOR', 17);
+const METHODS = (process.env.METHODS ?? 'p,a,b,c').split(',').map((s) => s.trim());
+const SMALL_TABLES = 20;
+const SMALL_ROWS = 10_000;
+const TOAST_ROWS = 2_000;
+const TOAST_MD5S = 3_200; // 3,200 x 32 hex characters = 100 kB per value
+if (TARGET_MAJOR !== 15 && TARGET_MAJOR !== 17) throw new Error('TARGET_MAJOR must be 15 or 17 (pg_dump 15 reads only <= 15, pg_restore 15 writes into 17)');
+
+/** The same bulk-load settings on every server, so no method gets a better-tuned target. */
+const SETTINGS: Record<string, string> = {
+  shared_buffers: '1GB',
+  max_wal_size: '16GB',
+  min_wal_size: '1GB',
+  checkpoint_timeout: '30min',
+  maintenance_work_mem: '512MB',
+  autovacuum: 'off',
+  max_wal_senders: String(Math.max(10, 2 * N + 4)),
+  max_replication_slots: String(Math.max(10, 2 * N + 4)),
+  max_worker_processes: String(N + 8),
+  max_logical_replication_workers: String(N + 4),
+  // (c) at the parallelism of the others: one table sync worker per lane.
+  max_sync_workers_per_subscription: String(N),
+};
+
+const log = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+const seconds = (ms: number) => Math.round(ms / 10) / 100;
+const mb = (bytes: number) => bytes / (1024 * 1024);
+
+async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const t0 = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - t0, value };
+}
+
+// ---------------------------------------------------------------- processes
+
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
+
+function libpqEnv(server: PgServer, database = DB): NodeJS.ProcessEnv {
+  return { ...process.env, PGHOST: server.host, PGPORT: String(server.port), PGUSER: 'postgres', PGPASSWORD: server.password, PGDATABASE: database };
+}
+
+/** Runs a program (or a bash pipeline) to completion; rejects with the tail of its stderr. */
+function exec(program: string, args: string[], env: NodeJS.ProcessEnv, what: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => (out += d));
+    child.stderr!.on('data', (d) => (err += d));
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      children.delete(child);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${what} failed (${signal ?? `exit ${code}`}):\n${err.trim().split('\n').slice(-10).join('\n')}`));
+    });
+  });
+}
+
+function tool(program: 'pg_dump' | 'pg_restore' | 'psql', minMajor: number): string {
+  const found = findTool(program).find((t) => t.major >= minMajor);
+  if (!found) throw new Error(`no ${program} ${minMajor}+ found`);
+  return found.path;
+}
+
+// ---------------------------------------------------------------- dataset
+
+interface TableFacts {
+  table: string;
+  rows: number;
+  checksum: string;
+}
+
+interface Dataset {
+  tables: TableFacts[];
+  rows: number;
+  /** pg_table_size (heap + TOAST, no indexes) summed over the tables. */
+  bytes: number;
+  bigBytes: number;
+  bigRows: number;
+}
+
+async function withClient<T>(server: PgServer, fn: (c: pg.Client) => Promise<T>, database = DB): Promise<T> {
+  const c = new pg.Client({ connectionString: server.url({ database }) });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+async function buildDataset(source: PgServer): Promise<void> {
+  await source.query(`CREATE DATABASE ${DB}`);
+  await withClient(source, (c) =>
+    c.query(`
+      CREATE TABLE big (id bigint NOT NULL, payload text NOT NULL);
+      CREATE TABLE docs (id int PRIMARY KEY, title text NOT NULL, body text NOT NULL);
+      ${Array.from({ length: SMALL_TABLES }, (_, i) => `CREATE TABLE small_${String(i + 1).padStart(2, '0')} (id int PRIMARY KEY, name text NOT NULL, qty int NOT NULL, price numeric(10,2) NOT NULL, created timestamptz NOT NULL);`).join('\n')}
+    `),
+  );
+  // The big table in two halves at once (2 cores), its key added afterwards, as a bulk load would.
+  const half = Math.floor(ROWS / 2);
+  const ranges = [
+    [1, half],
+    [half + 1, ROWS],
+  ].filter(([lo, hi]) => lo! <= hi!);
+  await Promise.all([
+    ...ranges.map(([lo, hi]) => withClient(source, (c) => c.query(`INSERT INTO big SELECT g, 'row ' || g || ' ' || md5(g::text) FROM generate_series(${lo}::bigint, ${hi}::bigint) g`))),
+    withClient(source, async (c) => {
+      // Incompressible values, so each is stored out of line in TOAST rather than compressed inline.
+      await c.query(`INSERT INTO docs SELECT i, 'doc ' || i, (SELECT string_agg(md5(i || ':' || j), '') FROM generate_series(1, ${TOAST_MD5S}) j) FROM generate_series(1, ${TOAST_ROWS}) i`);
+      for (let i = 1; i <= SMALL_TABLES; i++) {
+        await c.query(
+          `INSERT INTO small_${String(i).padStart(2, '0')} SELECT g, 'item ' || g || ' of ${i}', g % 97, (g % 10000) / 100.0, timestamptz '2024-01-01 00:00+00' + g * interval '1 minute' FROM generate_series(1, ${SMALL_ROWS}) g`,
+        );
+      }
+    }),
+  ]);
+  await withClient(source, (c) => c.query('ALTER TABLE big ADD PRIMARY KEY (id)'));
+  // Hint bits set and statistics fresh: no method's first read pays for writing them.
+  await withClient(source, (c) => c.query('VACUUM (FREEZE, ANALYZE)'));
+}
+
+/** Rows and an order-independent checksum of every row's text form, per table. */
+async function tableFacts(server: PgServer, tables: string[]): Promise<TableFacts[]> {
+  return withClient(server, async (c) => {
+    const out: TableFacts[] = [];
+    for (const table of tables) {
+      const r = await c.query<{ n: string; h: string }>(`SELECT count(*)::text AS n, coalesce(sum(hashtext(t::text)::bigint), 0)::text AS h FROM ONLY ${table} t`);
+      out.push({ table, rows: Number(r.rows[0]!.n), checksum: r.rows[0]!.h });
+    }
+    return out;
+  });
+}
+
+async function describeDataset(source: PgServer): Promise<Dataset> {
+  const names = await withClient(source, (c) =>
+    c.query<{ t: string; bytes: string }>(`SELECT format('%I.%I', schemaname, relname) AS t, pg_table_size(relid)::text AS bytes FROM pg_stat_user_tables ORDER BY 1`),
+  );
+  const tables = await tableFacts(source, names.rows.map((r) => r.t));
+  const big = names.rows.find((r) => r.t === 'public.big')!;
+  return {
+    tables,
+    rows: tables.reduce((n, t) => n + t.rows, 0),
+    bytes: names.rows.reduce((n, r) => n + Number(r.bytes), 0),
+    bigBytes: Number(big.bytes),
+    bigRows: tables.find((t) => t.table === 'public.big')!.rows,
+  };
+}
+
+/** Every table of the target equal to the source's, or an error naming the differences. */
+async function verify(method: string, target: PgServer, data: Dataset): Promise<void> {
+  const got = await tableFacts(target, data.tables.map((t) => t.table));
+  const bad = data.tables.filter((t, i) => got[i]!.rows !== t.rows || got[i]!.checksum !== t.checksum);
+  if (bad.length) {
+    const detail = bad.map((t) => `${t.table}: source ${t.rows} rows, target ${got.find((g) => g.table === t.table)!.rows} rows${got.find((g) => g.table === t.table)!.checksum !== t.checksum ? ', checksums differ' : ''}`);
+    throw new Error(`${method}: the target differs from the source:\n${detail.join('\n')}`);
+  }
+  log(`${method}: verified ${got.length} tables, ${got.reduce((n, t) => n + t.rows, 0)} rows, checksums equal`);
+}
+
+async function freshTarget(): Promise<PgServer> {
+  const t = await startPostgres({ major: TARGET_MAJOR as 15 | 17, settings: SETTINGS, name: 'target' });
+  await t.query(`CREATE DATABASE ${DB}`);
+  return t;
+}
+
+// ---------------------------------------------------------------- schema archive
+
+/** The source's schema (all sections, no data), dumped once for the methods that pre-create it. */
+async function dumpSchema(source: PgServer, dir: string): Promise<string> {
+  const file = join(dir, 'schema.dump');
+  await exec(tool('pg_dump', 15), ['--schema-only', '-Fc', '-f', file], libpqEnv(source), 'pg_dump --schema-only');
+  return file;
+}
+
+async function restoreSection(target: PgServer, archive: string, section: 'pre-data' | 'post-data'): Promise<void> {
+  const args = ['--section', section, '--exit-on-error', '--no-owner', '--no-acl', '-d', DB, archive];
+  if (section === 'post-data') args.unshift('-j', String(N));
+  else args.unshift('--single-transaction');
+  await exec(tool('pg_restore', 0), args, libpqEnv(target), `pg_restore --section=${section}`);
+}
+
+// ---------------------------------------------------------------- (p) pgtransit
+
+interface WorkerRss {
+  /** VmHWM once the worker polls (startup includes bundling the workflow code). */
+  startupPeakKB: number;
+  /** VmHWM over the migration alone (reset through clear_refs when the kernel allows). */
+  migrationPeakKB: number;
+  /** Highest VmRSS seen by sampling every 100 ms during the migration. */
+  sampledPeakKB: number;
+  hwmReset: boolean;
+}
+
+function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) : 0;
+}
+
+async function waitForPollers(client: Awaited<ReturnType<typeof connectClient>>, taskQueue: string, worker: ChildProcess, logFile: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (worker.exitCode !== null) throw new Error(`the worker exited with ${worker.exitCode}:\n${readFileSync(logFile, 'utf8')}`);
+    // 1: workflow task queue, 2: activity task queue.
+    const polled = await Promise.all(
+      [1, 2].map(async (taskQueueType) => {
+        const r = await client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType });
+        return (r.pollers?.length ?? 0) > 0;
+      }),
+    );
+    if (polled.every(Boolean)) return;
+    if (Date.now() > deadline) throw new Error(`the worker did not poll ${taskQueue} within 120 s:\n${readFileSync(logFile, 'utf8')}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+interface PgtransitStep {
+  step: string;
+  /** Seconds since the migration workflow started (workflow clock). */
+  at: number;
+  seconds: number;
+  detail?: string;
+}
+
+interface PgtransitRun {
+  ms: number;
+  startupMs: number;
+  result: MigrationResult;
+  steps: PgtransitStep[];
+  chunks: number;
+  rss: WorkerRss;
+}
+
+async function runPgtransit(temporal: DevServer, source: PgServer, target: PgServer, chunkSizeMB: number, scratch: string): Promise<PgtransitRun> {
+  const taskQueue = `bench-${randomBytes(4).toString('hex')}`;
+  const urls = { PGT_BENCH_SOURCE_URL: source.url({ database: DB }), PGT_BENCH_TARGET_URL: target.url({ database: DB }) };
+  const logFile = join(scratch, 'worker.log');
+  const logFd = openSync(logFile, 'a');
+  const t0 = performance.now();
+  const worker = spawn(process.execPath, [join(ROOT, 'bin', 'pgtransit.js'), 'worker'], {
+    cwd: ROOT,
+    env: { ...process.env, ...urls, TEMPORAL_ADDRESS: temporal.address, PGTRANSIT_TASK_QUEUE: taskQueue, PGTRANSIT_LOG_LEVEL: 'WARN' },
+    stdio: ['ignore', logFd, logFd],
+  });
+  children.add(worker);
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const client = await connectClient({ address: temporal.address, namespace: 'default', taskQueue });
+  try {
+    await waitForPollers(client, taskQueue, worker, logFile);
+    const startupMs = performance.now() - t0;
+    const pid = worker.pid!;
+    const startupPeakKB = procStatus(pid, 'VmHWM');
+    let hwmReset = false;
+    try {
+      writeFileSync(`/proc/${pid}/clear_refs`, '5'); // resets VmHWM to the current RSS
+      hwmReset = true;
+    } catch {
+      // Not allowed here: the sampled peak still covers the migration.
+    }
+    let sampledPeakKB = procStatus(pid, 'VmRSS');
+    const sampler = setInterval(() => {
+      try {
+        sampledPeakKB = Math.max(sampledPeakKB, procStatus(pid, 'VmRSS'));
+      } catch {
+        // the worker is gone; the run fails below
+      }
+    }, 100);
+
+    const parsed = parsePlan({
+      name: `bench-${randomBytes(3).toString('hex')}`,
+      source: { url: 'env:PGT_BENCH_SOURCE_URL' },
+      target: { url: 'env:PGT_BENCH_TARGET_URL' },
+      mode: 'full',
+      fullLoad: { parallelism: N, chunkSizeMB },
+    });
+    if (!parsed.ok) throw new Error(`bench plan invalid: ${JSON.stringify(parsed.issues)}`);
+    const workflowId = `migration-${parsed.plan.name}`;
+    let run: { ms: number; value: MigrationResult };
+    try {
+      run = await time(() => client.workflow.execute('migrationWorkflow', { args: [parsed.plan], taskQueue, workflowId }) as Promise<MigrationResult>);
+    } finally {
+      clearInterval(sampler);
+    }
+    const migrationPeakKB = procStatus(pid, 'VmHWM');
+    if (run.value.phase !== 'completed') throw new Error(`pgtransit ended in phase ${run.value.phase}`);
+    const st = await client.workflow.getHandle(`${workflowId}/${DB}`).query<DatabaseStatus>('databaseStatus');
+    const [main, precheck] = await Promise.all([workflowId, `${workflowId}/precheck`].map((id) => client.workflow.getHandle(id).describe()));
+    const origin = main!.startTime.getTime();
+    const steps: PgtransitStep[] = [
+      { step: 'precheck', at: seconds(precheck!.startTime.getTime() - origin), seconds: seconds(precheck!.closeTime!.getTime() - precheck!.startTime.getTime()) },
+      ...st.steps.map((x) => ({ step: x.step, at: seconds(Date.parse(x.startedAt) - origin), seconds: x.endedAt ? seconds(Date.parse(x.endedAt) - Date.parse(x.startedAt)) : NaN, detail: x.detail })),
+    ];
+    return { ms: run.ms, startupMs, result: run.value, steps, chunks: st.totals.chunksTotal, rss: { startupPeakKB, migrationPeakKB, sampledPeakKB, hwmReset } };
+  } catch (e) {
+    log(`worker log:\n${readFileSync(logFile, 'utf8').slice(-4000)}`);
+    throw e;
+  } finally {
+    await client.connection.close();
+    worker.kill('SIGTERM');
+    const timer = setTimeout(() => worker.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+    children.delete(worker);
+  }
+}
+
+// ---------------------------------------------------------------- (a) raw COPY pipes
+
+/** The chunks pgtransit would copy, for the same pieces in the raw pipes. */
+async function chunkPlan(source: PgServer, chunkSizeMB: number): Promise<Chunk[]> {
+  return withClient(source, async (c) => planChunks(c, await listLoadTables(c, {}), chunkSizeMB * 1024 * 1024));
+}
+
+async function rawCopy(source: PgServer, target: PgServer, chunks: Chunk[]): Promise<void> {
+  const psql = tool('psql', 0);
+  const queue = [...chunks];
+  const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
+  // Both servers have the same superuser password; only the ports differ.
+  const env = { ...libpqEnv(source), PSQL: psql, SRC_PORT: String(source.port), DST_PORT: String(target.port) };
+  const script = `set -o pipefail; "$PSQL" -X -q -v ON_ERROR_STOP=1 -p "$SRC_PORT" -c "$SRC_SQL" | "$PSQL" -X -q -v ON_ERROR_STOP=1 -p "$DST_PORT" -c "$DST_SQL"`;
+  const lane = async () => {
+    for (let c = queue.shift(); c; c = queue.shift()) {
+      const table = `${ident(c.schema)}.${ident(c.name)}`;
+      const where = chunkPredicate(c, ident);
+      const out = where ? `COPY (SELECT * FROM ONLY ${table} ${where}) TO STDOUT (FORMAT binary)` : `COPY ${table} TO STDOUT (FORMAT binary)`;
+      await exec('bash', ['-c', script], { ...env, SRC_SQL: out, DST_SQL: `COPY ${table} FROM STDIN (FORMAT binary)` }, `copy pipe of ${c.id}`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(N, queue.length) }, lane));
+}
+
+// ---------------------------------------------------------------- (b) pg_dump + pg_restore
+
+async function dumpRestore(source: PgServer, target: PgServer, scratch: string): Promise<{ dumpMs: number; restoreMs: number; dumpBytes: number }> {
+  const dir = join(scratch, 'dump');
+  // Uncompressed: on 2 cores gzip would make the baseline CPU-bound and flatter pgtransit.
+  const dump = await time(() => exec(tool('pg_dump', 15), ['-Fd', '-j', String(N), '-Z', '0', '-f', dir], libpqEnv(source), 'pg_dump -Fd'));
+  const dumpBytes = Number((await exec('du', ['-sb', dir], process.env, 'du')).split('\t')[0]);
+  const restore = await time(() => exec(tool('pg_restore', 0), ['-j', String(N), '--exit-on-error', '--no-owner', '--no-acl', '-d', DB, dir], libpqEnv(target), 'pg_restore -j'));
+  rmSync(dir, { recursive: true, force: true });
+  return { dumpMs: dump.ms, restoreMs: restore.ms, dumpBytes };
+}
+
+// ---------------------------------------------------------------- (c) subscription
+
+async function subscriptionCopy(source: PgServer, target: PgServer, tables: number): Promise<{ ms: number }> {
+  await withClient(source, (c) => c.query('CREATE PUBLICATION bench_pub FOR ALL TABLES'));
+  try {
+    const conninfo = `host=${source.host} port=${source.port} dbname=${DB} user=postgres password=${source.password}`;
+    return await withClient(target, async (c) => {
+      const t0 = performance.now();
+      await c.query(`CREATE SUBSCRIPTION bench_sub CONNECTION ${c.escapeLiteral(conninfo)} PUBLICATION bench_pub WITH (copy_data = true)`);
+      const deadline = Date.now() + 3_600_000;
+      for (;;) {
+        const r = await c.query<{ n: number; ready: number }>(
+          `SELECT count(*)::int AS n, count(*) FILTER (WHERE r.srsubstate = 'r')::int AS ready FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid WHERE s.subname = 'bench_sub'`,
+        );
+        if (r.rows[0]!.n === tables && r.rows[0]!.ready === tables) break;
+        if (Date.now() > deadline) throw new Error(`subscription not ready after an hour: ${JSON.stringify(r.rows[0])}`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      const ms = performance.now() - t0;
+      await c.query('DROP SUBSCRIPTION bench_sub'); // drops its slot on the source too
+      return { ms };
+    });
+  } finally {
+    await withClient(source, (c) => c.query('DROP PUBLICATION IF EXISTS bench_pub'));
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+interface MethodFigure {
+  method: string;
+  label: string;
+  seconds: number;
+  rowsPerSecond: number;
+  mbPerSecond: number;
+  /** pgtransit's time divided by this one's. */
+  ratio?: number;
+  detail?: Record<string, unknown>;
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  ensurePgClientTools(log);
+  ensureTemporalCli(log);
+  const scratch = mkdtempSync(join(tmpdir(), 'pgtransit-bench-'));
+  let source: PgServer | undefined;
+  let temporal: DevServer | undefined;
+  const targets = new Set<PgServer>();
+  const target = async () => {
+    const t = await freshTarget();
+    targets.add(t);
+    return t;
+  };
+  const done = async (t: PgServer) => {
+    targets.delete(t);
+    await t.stop();
+  };
+  try {
+    log(`starting PostgreSQL 15 (source) and the Temporal dev server`);
+    [source, temporal] = await Promise.all([
+      startPostgres({ major: 15, settings: SETTINGS, name: 'source' }),
+      (async () => startDevServer({ port: await freePort(), uiPort: await freePort(), dbFile: join(scratch, 'temporal.sqlite'), quiet: true }))(),
+    ]);
+    children.add(temporal.process); // killed on exit too, should the benchmark die
+    log(`building the dataset: big ${ROWS} rows, ${SMALL_TABLES} small tables of ${SMALL_ROWS} rows, docs ${TOAST_ROWS} x 100 kB`);
+    const build = await time(() => buildDataset(source!));
+    const data = await describeDataset(source);
+    const chunkSizeMB = envInt('CHUNK_MB', Math.max(1, Math.floor(mb(data.bigBytes) / (2 * N))));
+    const chunks = await chunkPlan(source, chunkSizeMB);
+    const bigChunks = chunks.filter((c) => c.name === 'big').length;
+    const sourceVersion = (await source.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
+    log(`dataset built in ${seconds(build.ms)} s: ${data.tables.length} tables, ${data.rows} rows, ${mb(data.bytes).toFixed(0)} MB; chunks of ${chunkSizeMB} MB: ${chunks.length} (big: ${bigChunks})`);
+    const archive = await dumpSchema(source, scratch);
+
+    const figures: MethodFigure[] = [];
+    const figure = (method: string, label: string, ms: number, detail?: Record<string, unknown>): MethodFigure => {
+      const f = { method, label, seconds: seconds(ms), rowsPerSecond: Math.round(data.rows / (ms / 1000)), mbPerSecond: Math.round((mb(data.bytes) / (ms / 1000)) * 10) / 10, detail };
+      figures.push(f);
+      return f;
+    };
+    let pt: PgtransitRun | undefined;
+    let targetVersion = '';
+
+    if (METHODS.includes('p')) {
+      log('(p) pgtransit migrationWorkflow mode full');
+      const t = await target();
+      targetVersion = (await t.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
+      pt = await runPgtransit(temporal, source, t, chunkSizeMB, scratch);
+      await verify('(p)', t, data);
+      figure('p', `pgtransit full load, parallelism ${N}`, pt.ms, { chunks: pt.chunks, copiedBytes: pt.result.databases[0]?.bytes, steps: pt.steps, workerStartupSeconds: seconds(pt.startupMs) });
+      await done(t);
+    }
+    if (METHODS.includes('a')) {
+      log('(a) raw binary COPY pipes');
+      const t = await target();
+      await restoreSection(t, archive, 'pre-data');
+      const run = await time(() => rawCopy(source!, t, chunks));
+      const post = await time(() => restoreSection(t, archive, 'post-data'));
+      await verify('(a)', t, data);
+      figure('a', `raw psql COPY TO | COPY FROM, ${N} at once (data only)`, run.ms, { chunks: chunks.length });
+      figure('a+post', `(a) + pg_restore post-data -j ${N}`, run.ms + post.ms, { postDataSeconds: seconds(post.ms) });
+      await done(t);
+    }
+    if (METHODS.includes('b')) {
+      log('(b) pg_dump -Fd + pg_restore');
+      const t = await target();
+      const r = await dumpRestore(source, t, scratch);
+      await verify('(b)', t, data);
+      figure('b', `pg_dump -Fd -j ${N} -Z 0 + pg_restore -j ${N}`, r.dumpMs + r.restoreMs, { dumpSeconds: seconds(r.dumpMs), restoreSeconds: seconds(r.restoreMs), dumpMB: Math.round(mb(r.dumpBytes)) });
+      await done(t);
+    }
+    if (METHODS.includes('c')) {
+      log('(c) subscription initial copy');
+      const t = await target();
+      await restoreSection(t, archive, 'pre-data');
+      const run = await subscriptionCopy(source, t, data.tables.length);
+      const post = await time(() => restoreSection(t, archive, 'post-data'));
+      await verify('(c)', t, data);
+      figure('c', `subscription initial copy, ${N} sync workers (data only)`, run.ms);
+      figure('c+post', `(c) + pg_restore post-data -j ${N}`, run.ms + post.ms, { postDataSeconds: seconds(post.ms) });
+      await done(t);
+    }
+
+    const p = figures.find((f) => f.method === 'p');
+    for (const f of figures) if (p && f !== p) f.ratio = Math.round((p.seconds / f.seconds) * 100) / 100;
+    const totalSeconds = seconds(performance.now() - started);
+
+    const lines: string[] = [];
+    lines.push(`pgtransit full-load benchmark, ${new Date().toISOString()}`);
+    lines.push(`source PostgreSQL ${sourceVersion} -> target PostgreSQL ${targetVersion || TARGET_MAJOR}, parallelism ${N}, chunkSizeMB ${chunkSizeMB} (${chunks.length} chunks, big table in ${bigChunks})`);
+    lines.push(`dataset: ${data.tables.length} tables, ${data.rows.toLocaleString('en-US')} rows, ${mb(data.bytes).toFixed(0)} MB (pg_table_size); big ${data.bigRows.toLocaleString('en-US')} rows ${mb(data.bigBytes).toFixed(0)} MB, ${SMALL_TABLES} x ${SMALL_ROWS} rows, docs ${TOAST_ROWS} x 100 kB TOASTed`);
+    lines.push('');
+    lines.push(`${'method'.padEnd(58)}${'seconds'.padStart(9)}${'rows/s'.padStart(12)}${'MB/s'.padStart(8)}${'pgtransit/this'.padStart(16)}`);
+    for (const f of figures) {
+      lines.push(`${(f.method.includes('+') ? `    ${f.label}` : `(${f.method}) ${f.label}`).padEnd(58)}${f.seconds.toFixed(2).padStart(9)}${f.rowsPerSecond.toLocaleString('en-US').padStart(12)}${f.mbPerSecond.toFixed(1).padStart(8)}${(f.ratio !== undefined ? f.ratio.toFixed(2) : '').padStart(16)}`);
+    }
+    if (pt) {
+      lines.push('');
+      lines.push(`pgtransit steps (seconds): ${pt.steps.map((s) => `${s.step} ${s.seconds.toFixed(2)}`).join(', ')}`);
+      // Time between one step's end and the next one's start is waiting the steps do not show.
+      const idle = pt.steps.slice(1).map((s, i) => ({ after: pt!.steps[i]!, gap: s.at - (pt!.steps[i]!.at + pt!.steps[i]!.seconds), next: s })).filter((g) => g.gap >= 0.5);
+      for (const g of idle) lines.push(`pgtransit idle ${g.gap.toFixed(2)} s between ${g.after.step} and ${g.next.step}`);
+      lines.push(`pgtransit worker (separate process): startup ${seconds(pt.startupMs).toFixed(2)} s, peak RSS at startup ${(pt.rss.startupPeakKB / 1024).toFixed(0)} MB; during the migration: peak RSS ${(pt.rss.migrationPeakKB / 1024).toFixed(0)} MB (VmHWM${pt.rss.hwmReset ? ' reset after startup' : ', includes startup'}), sampled max ${(pt.rss.sampledPeakKB / 1024).toFixed(0)} MB`);
+    }
+    const b = figures.find((f) => f.method === 'b');
+    if (b) lines.push(`pg_dump ${b.detail!.dumpSeconds} s (${b.detail!.dumpMB} MB on disk) + pg_restore ${b.detail!.restoreSeconds} s`);
+    lines.push(`every method verified: per-table row counts and row checksums equal the source's`);
+    lines.push(`dataset build ${seconds(build.ms).toFixed(2)} s; whole benchmark ${totalSeconds.toFixed(0)} s`);
+    console.log(lines.join('\n'));
+
+    const resultsDir = join(ROOT, 'bench', 'results');
+    mkdirSync(resultsDir, { recursive: true });
+    const stamp = new Date().toISOString().replace(/:/g, '').replace(/\..*$/, 'Z');
+    const file = join(resultsDir, `full-load-${stamp}.json`);
+    const json = {
+      date: new Date().toISOString(),
+      machine: { cpus: cpus().length, memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version },
+      source: sourceVersion,
+      target: targetVersion || String(TARGET_MAJOR),
+      parallelism: N,
+      chunkSizeMB,
+      chunks: chunks.length,
+      bigTableChunks: bigChunks,
+      settings: SETTINGS,
+      dataset: { tables: data.tables.length, rows: data.rows, bytes: data.bytes, bigRows: data.bigRows, bigBytes: data.bigBytes, smallTables: SMALL_TABLES, smallRows: SMALL_ROWS, toastRows: TOAST_ROWS, buildSeconds: seconds(build.ms) },
+      methods: figures,
+      worker: pt ? { startupSeconds: seconds(pt.startupMs), ...pt.rss } : null,
+      verified: 'per-table row counts and checksums equal',
+      totalSeconds,
+    };
+    writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
+    console.log(`figures written to ${file.slice(ROOT.length + 1)}`);
+  } finally {
+    await Promise.all([...targets].map((t) => t.stop()));
+    await Promise.all([source?.stop(), temporal?.stop()]);
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});

@@ -1,0 +1,186 @@
+/**
+ * A decoder of the pgoutput protocol (version 1) that keeps every value in its text
+ * form, exactly as the source wrote it, so the apply can hand it back to the target
+ * untouched (no lossy conversion to JavaScript numbers or dates), and that tells an
+ * unchanged TOAST value (`undefined`) apart from a NULL (`null`).
+ */
+
+export interface RelationColumn {
+  name: string;
+  /** Part of the replica identity. */
+  key: boolean;
+  typeOid: number;
+}
+
+export interface Relation {
+  oid: number;
+  schema: string;
+  name: string;
+  /** d default, n nothing, f full, i index */
+  replicaIdentity: string;
+  columns: RelationColumn[];
+}
+
+/** A column value: text, null (SQL NULL) or undefined (unchanged TOAST value, not sent). */
+export type Tuple = (string | null | undefined)[];
+
+export type PgoutputMessage =
+  | { tag: 'begin'; finalLsn: string; commitTime: bigint; xid: number }
+  | { tag: 'commit'; commitLsn: string; endLsn: string; commitTime: bigint }
+  | { tag: 'origin'; lsn: string; name: string }
+  | { tag: 'relation'; relation: Relation }
+  | { tag: 'type'; oid: number; schema: string; name: string }
+  | { tag: 'insert'; relationOid: number; new: Tuple }
+  | { tag: 'update'; relationOid: number; key: Tuple | null; old: Tuple | null; new: Tuple }
+  | { tag: 'delete'; relationOid: number; key: Tuple | null; old: Tuple | null }
+  | { tag: 'truncate'; cascade: boolean; restartIdentity: boolean; relationOids: number[] }
+  | { tag: 'message'; transactional: boolean; lsn: string; prefix: string; content: string };
+
+export function formatLsn(hi: number, lo: number): string {
+  return `${hi.toString(16).toUpperCase()}/${lo.toString(16).toUpperCase()}`;
+}
+
+export function lsnToBigInt(lsn: string): bigint {
+  const [hi, lo] = lsn.split('/');
+  return (BigInt(`0x${hi}`) << 32n) + BigInt(`0x${lo}`);
+}
+
+export function bigIntToLsn(v: bigint): string {
+  return formatLsn(Number(v >> 32n), Number(v & 0xffffffffn));
+}
+
+export function compareLsn(a: string, b: string): number {
+  const x = lsnToBigInt(a);
+  const y = lsnToBigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+class Reader {
+  private pos = 0;
+  constructor(private readonly buf: Buffer) {}
+  u8(): number {
+    return this.buf.readUInt8(this.pos++);
+  }
+  i16(): number {
+    const v = this.buf.readInt16BE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  i32(): number {
+    const v = this.buf.readInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  u32(): number {
+    const v = this.buf.readUInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  lsn(): string {
+    const hi = this.u32();
+    const lo = this.u32();
+    return formatLsn(hi, lo);
+  }
+  i64(): bigint {
+    const v = this.buf.readBigInt64BE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+  str(): string {
+    const end = this.buf.indexOf(0, this.pos);
+    const s = this.buf.toString('utf8', this.pos, end);
+    this.pos = end + 1;
+    return s;
+  }
+  bytes(n: number): Buffer {
+    const b = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+  tuple(): Tuple {
+    const n = this.i16();
+    const out: Tuple = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const kind = this.u8();
+      if (kind === 0x6e /* n */) out[i] = null;
+      else if (kind === 0x75 /* u */) out[i] = undefined;
+      else if (kind === 0x74 /* t */) out[i] = this.bytes(this.i32()).toString('utf8');
+      else throw new Error(`pgoutput: unexpected tuple column kind 0x${kind.toString(16)}`);
+    }
+    return out;
+  }
+}
+
+export function decodePgoutput(buf: Buffer): PgoutputMessage {
+  const r = new Reader(buf);
+  const tag = r.u8();
+  switch (tag) {
+    case 0x42 /* B */:
+      return { tag: 'begin', finalLsn: r.lsn(), commitTime: r.i64(), xid: r.i32() };
+    case 0x43 /* C */: {
+      r.u8(); // flags
+      return { tag: 'commit', commitLsn: r.lsn(), endLsn: r.lsn(), commitTime: r.i64() };
+    }
+    case 0x4f /* O */:
+      return { tag: 'origin', lsn: r.lsn(), name: r.str() };
+    case 0x52 /* R */: {
+      const oid = r.u32();
+      const schema = r.str();
+      const name = r.str();
+      const replicaIdentity = String.fromCharCode(r.u8());
+      const n = r.i16();
+      const columns: RelationColumn[] = [];
+      for (let i = 0; i < n; i++) {
+        const flags = r.u8();
+        const colName = r.str();
+        const typeOid = r.u32();
+        r.i32(); // typmod
+        columns.push({ name: colName, key: (flags & 1) === 1, typeOid });
+      }
+      return { tag: 'relation', relation: { oid, schema, name, replicaIdentity, columns } };
+    }
+    case 0x59 /* Y */:
+      return { tag: 'type', oid: r.u32(), schema: r.str(), name: r.str() };
+    case 0x49 /* I */: {
+      const relationOid = r.u32();
+      r.u8(); // 'N'
+      return { tag: 'insert', relationOid, new: r.tuple() };
+    }
+    case 0x55 /* U */: {
+      const relationOid = r.u32();
+      let kind = r.u8();
+      let key: Tuple | null = null;
+      let old: Tuple | null = null;
+      if (kind === 0x4b /* K */) {
+        key = r.tuple();
+        kind = r.u8();
+      } else if (kind === 0x4f /* O */) {
+        old = r.tuple();
+        kind = r.u8();
+      }
+      return { tag: 'update', relationOid, key, old, new: r.tuple() };
+    }
+    case 0x44 /* D */: {
+      const relationOid = r.u32();
+      const kind = r.u8();
+      const t = r.tuple();
+      return { tag: 'delete', relationOid, key: kind === 0x4b ? t : null, old: kind === 0x4f ? t : null };
+    }
+    case 0x54 /* T */: {
+      const n = r.i32();
+      const options = r.u8();
+      const relationOids: number[] = [];
+      for (let i = 0; i < n; i++) relationOids.push(r.u32());
+      return { tag: 'truncate', cascade: (options & 1) === 1, restartIdentity: (options & 2) === 2, relationOids };
+    }
+    case 0x4d /* M */: {
+      const flags = r.u8();
+      const lsn = r.lsn();
+      const prefix = r.str();
+      const content = r.bytes(r.i32()).toString('utf8');
+      return { tag: 'message', transactional: (flags & 1) === 1, lsn, prefix, content };
+    }
+    default:
+      throw new Error(`pgoutput: unknown message type 0x${tag.toString(16)}`);
+  }
+}
