@@ -76,7 +76,7 @@ export function createActivities(deps: ActivityDeps = { assess }) {
       return run(async () => {
         const { source, target } = ends(input.plan);
         const schemas = await withConnection(source, { database: input.database }, async ({ client }) => (await schema.dumpScope(client, input.plan)).schemas);
-        return copyRoleList(source, target, input.database, schemas);
+        return copyRoleList(source, target, input.database, schemas, input.targetDatabase);
       });
     },
 

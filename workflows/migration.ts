@@ -364,6 +364,8 @@ export async function migrateDatabaseWorkflow(input: DatabaseInput): Promise<Dat
     let roundScope: CancellationScope | null = null;
     setHandler(pauseSignal, () => {
       cdc.paused = true;
+      // Stop at once: the running round ends after its current batch commits.
+      roundScope?.cancel();
       void notifyParent();
     });
     setHandler(resumeSignal, () => {
@@ -401,6 +403,7 @@ export async function migrateDatabaseWorkflow(input: DatabaseInput): Promise<Dat
     };
     const round = async (fence: { id: string; lsn: string } | null): Promise<RoundResult | null> => {
       roundScope = new CancellationScope();
+      cdc.streaming = true;
       try {
         return await roundScope.run(() =>
           stream.applyChanges({ ...scope, sourceMajor: input.sourceMajor, lateTables, lateHorizonLsn: st.lateHorizonLsn ?? null, maxSeconds: fence ? 600 : plan.cdc.roundSeconds, fence }),
@@ -417,6 +420,7 @@ export async function migrateDatabaseWorkflow(input: DatabaseInput): Promise<Dat
         throw e;
       } finally {
         roundScope = null;
+        cdc.streaming = false;
       }
     };
 

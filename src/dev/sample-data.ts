@@ -50,6 +50,8 @@ CREATE TABLE measurements_h1 PARTITION OF measurements FOR VALUES FROM ('2026-01
 CREATE TABLE measurements_h2 PARTITION OF measurements FOR VALUES FROM ('2026-07-01') TO ('2027-01-01');
 ALTER TABLE measurements ADD COLUMN id bigserial;
 CREATE TABLE scratch (id bigserial PRIMARY KEY, v int);
+CREATE TABLE notes (n int, body text);
+ALTER TABLE notes REPLICA IDENTITY FULL;
 CREATE SEQUENCE invoice_numbers START 1000;
 SELECT nextval('invoice_numbers') FROM generate_series(1, 5);
 `;

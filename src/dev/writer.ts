@@ -31,6 +31,10 @@ export function startWriter(url: string, opts: { truncate?: boolean } = {}): Wri
         await c.query(`INSERT INTO measurements (at, sensor, value) VALUES (timestamp '2026-01-01' + ($1::int % 300) * interval '1 day', $1::int, $1::int * 0.25)`, [i]);
         if (opts.truncate && i % 50 === 0) await c.query(`TRUNCATE scratch`);
         await c.query(`INSERT INTO scratch (v) VALUES ($1)`, [i]);
+        // A table without a key (REPLICA IDENTITY FULL): rows are found by all their old values.
+        await c.query(`INSERT INTO notes (n, body) VALUES ($1::int, 'note ' || $1::int)`, [i]);
+        if (i > 1) await c.query(`UPDATE notes SET body = body || ' (edited)' WHERE n = $1::int`, [i - 1]);
+        if (i > 5) await c.query(`DELETE FROM notes WHERE n = $1::int`, [i - 5]);
         await c.query('COMMIT');
         transactions++;
         await new Promise((r) => setTimeout(r, 5));

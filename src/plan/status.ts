@@ -65,6 +65,8 @@ export interface DatabaseStatus {
 
 export interface CdcStatus {
   paused: boolean;
+  /** A round is reading the stream right now (false once a pause or stop has taken effect). */
+  streaming?: boolean;
   /** Why applying stopped (conflict, schema drift); a resume signal retries after the fix. */
   stalled?: { reason: string; type: string; details?: unknown };
   appliedLsn: string | null;

@@ -9,6 +9,7 @@ import { displayName, selectTables, targetName } from '../plan/selection';
 import { connect, withConnection, queryError, type Endpoint } from './connect';
 import * as inspect from './inspect';
 import { findTool } from './tools';
+import { dumpScope } from './schema';
 
 /** How many names a report line lists before it says "and N more". */
 const LIST_LIMIT = 10;
@@ -102,6 +103,12 @@ export async function assessDatabase(plan: Plan, database: string, targetDatabas
     if (strayMappings.length > 0) {
       add('plan.mapping', 'plan', 'warn', `mapping.tables names tables that are not selected: ${listNames(strayMappings)}`, 'remove those mappings or include the tables');
     }
+
+    // Objects kept that need something the plan leaves out would fail at restore (or break silently).
+    const scope = await dumpScope(s, plan);
+    add('plan.dependencies', 'plan', scope.conflicts.length ? 'fail' : 'pass',
+      scope.conflicts.length ? `objects that would be migrated depend on objects the plan leaves out: ${listNames(scope.conflicts)}` : 'nothing selected depends on something left out',
+      'exclude the dependent objects too (exclude.tables also matches views and sequences), or include what they need');
 
     // Read rights on what is selected
     const noUsage = await inspect.schemasWithoutUsage(s, schemas);

@@ -42,8 +42,11 @@ const FIRST_NORMAL_OID = 16384;
  * swap days and months on a target that reads MDY, and extra_float_digits = 0 would
  * round floats. Binary COPY does not need them; text COPY and comparisons do.
  */
-export const PORTABLE_TEXT_SETTINGS =
-  "SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET TimeZone = 'UTC'; SET extra_float_digits = 3; SET bytea_output = 'hex'; SET lc_monetary = 'C'";
+const PORTABLE: Record<string, string> = { DateStyle: 'ISO, YMD', IntervalStyle: 'postgres', TimeZone: 'UTC', extra_float_digits: '3', bytea_output: 'hex', lc_monetary: 'C' };
+/** Session settings under which every value's text form reads back the same on any server. */
+export const PORTABLE_TEXT_SETTINGS = Object.entries(PORTABLE).map(([k, v]) => `SET ${k} = '${v}'`).join('; ');
+/** The same as startup options, for sessions (replication) that take no SET before they stream. */
+export const PORTABLE_TEXT_OPTIONS = Object.entries(PORTABLE).map(([k, v]) => `-c ${k}=${v.replace(/ /g, '\\ ')}`).join(' ');
 
 interface ColumnPlan {
   list: string;

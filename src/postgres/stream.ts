@@ -10,6 +10,7 @@ import { PgTransitError, ErrorType } from '../errors';
 import type { Plan } from '../plan/schema';
 import { Applier, type SourceTransaction, type TableCounts } from './apply';
 import { connect, resolveEndpoint, type Endpoint } from './connect';
+import { PORTABLE_TEXT_OPTIONS, PORTABLE_TEXT_SETTINGS } from './copy';
 import { compareLsn, decodePgoutput, lsnToBigInt, type PgoutputMessage } from './pgoutput';
 
 /** Prefix of the fence marker written into the source's WAL at switchover. */
@@ -82,7 +83,10 @@ export async function streamRound(o: RoundOptions): Promise<RoundResult> {
     lateHorizonLsn: o.lateHorizonLsn,
   });
   await applier.load();
+  // pgoutput formats values under the walsender's settings; the apply reads them under the same ones.
+  await target.query(PORTABLE_TEXT_SETTINGS);
   const { config } = resolveEndpoint(o.source, { database: o.database, replication: true, applicationName: 'pgtransit stream' });
+  config.options = PORTABLE_TEXT_OPTIONS;
   const service = new LogicalReplicationService(config, { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } });
   const plugin = new RawPgoutput({ publication: o.publication, messages: o.sourceMajor >= 14 });
 

@@ -73,8 +73,10 @@ export interface SequenceCopy {
 /** Every sequence of the migrated schemas (owned by a column or not), set on the target to the source's value. */
 export async function copySequences(plan: Plan, source: Endpoint, target: Endpoint, database: string, targetDatabase: string): Promise<SequenceCopy[]> {
   const seqs = await withConnection(source, { database }, async ({ client }) => {
-    const { schemas } = await dumpScope(client, plan);
-    return readSequences(client, schemas);
+    const { schemas, excluded } = await dumpScope(client, plan);
+    // Left out of the migration (themselves, or with the table that owns them): not on the target.
+    const out = new Set(excluded.map((t) => `${t.schema}.${t.name}`));
+    return (await readSequences(client, schemas)).filter((s) => !out.has(`${s.schema}.${s.name}`) && !(s.ownerTable && out.has(`${s.schema}.${s.ownerTable}`)));
   });
   return withConnection(target, { database: targetDatabase }, async ({ client }) => {
     const out: SequenceCopy[] = [];

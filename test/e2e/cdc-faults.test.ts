@@ -151,4 +151,33 @@ describe('change capture under faults', () => {
     assert.deepEqual(cmp.filter((c) => !c.equal), []);
     await source.query(`ALTER DATABASE app RESET default_transaction_read_only`);
   });
+
+  it('pauses and resumes, and stops on schema drift until the target is fixed', async () => {
+    const plan = planTo('app_drift');
+    const { handle, status } = await start(plan);
+    await caughtUp(status);
+    await handle.signal('pause');
+    await waitFor('paused', async () => {
+      const c = (await status())?.cdc;
+      return c?.paused && !c.streaming;
+    }, 30_000, status);
+    const before = (await status())!.cdc!.transactions;
+    await source.query(`INSERT INTO scratch (v) VALUES (-100)`, [], 'app');
+    await sleep(2500);
+    assert.equal((await status())!.cdc!.transactions, before, 'nothing applied while paused');
+    assert.equal((await target.query(`SELECT count(*)::int AS n FROM scratch WHERE v = -100`, [], 'app_drift')).rows[0]!.n, 0);
+    await handle.signal('resume');
+    await waitFor('applied after resume', async () => (await target.query(`SELECT count(*)::int AS n FROM scratch WHERE v = -100`, [], 'app_drift')).rows[0]!.n === 1, 60_000, status);
+
+    // The source gains a column the target lacks: applying stops and says which.
+    await source.query(`ALTER TABLE scratch ADD COLUMN extra text; INSERT INTO scratch (v, extra) VALUES (-200, 'new column')`, [], 'app');
+    const stalled = await waitFor('schema drift', async () => (await status())?.cdc?.stalled, 60_000, status);
+    assert.equal(stalled.type, 'SchemaDrift');
+    assert.match(stalled.reason, /schema drift on public\.scratch: .*columns extra/);
+    await target.query(`ALTER TABLE scratch ADD COLUMN extra text`, [], 'app_drift');
+    await handle.signal('resume');
+    await waitFor('applied after the fix', async () => (await target.query(`SELECT extra FROM scratch WHERE v = -200`, [], 'app_drift')).rows[0]?.extra === 'new column', 60_000, status);
+    await handle.cancel();
+    await source.query(`ALTER TABLE scratch DROP COLUMN extra`, [], 'app');
+  });
 });

@@ -5,13 +5,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Worker } from '@temporalio/worker';
-import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import pg from 'pg';
 import { SAMPLE_SCHEMA_SQL } from '../../src/dev/sample-data';
 import { compareTables } from '../../src/postgres/compare';
 import { endpoints } from '../../src/postgres/assess';
 import type { Plan, PlanInput } from '../../src/plan/schema';
-import type { DatabaseStatus } from '../../src/plan/status';
+import type { DatabaseStatus, MigrationStatus } from '../../src/plan/status';
 import { planFor, startPair, type PgServer } from '../helpers/postgres';
 import { startTemporal, type TemporalHarness } from '../helpers/temporal';
 
@@ -199,28 +199,27 @@ describe('migrationWorkflow mode full: selection, mapping, databases, roles', ()
     assert.equal(Number(next[0]!.id), 2501);
   });
 
-  it('refuses, naming the view, when a selected view depends on an excluded table; excluding the view too works', async () => {
+  it('refuses at the precheck, naming the view, when a selected view depends on an excluded table; excluding the view too works', async () => {
     const plan = planFor(source, target, { mode: 'full', database: 'deps', exclude: { tables: ['public.audit_log'] } });
     const workflowId = `migration-${plan.name}`;
     await assert.rejects(temporal.env.client.workflow.execute('migrationWorkflow', { args: [plan], taskQueue, workflowId }), (e: unknown) => {
       assert.ok(e instanceof WorkflowFailedError);
-      assert.ok(e.cause instanceof ChildWorkflowFailure, String(e.cause));
-      assert.ok(e.cause.cause instanceof ActivityFailure, String(e.cause.cause));
-      const failure = e.cause.cause.cause;
-      assert.ok(failure instanceof ApplicationFailure);
-      assert.equal(failure.type, 'InvalidPlan');
-      assert.equal(failure.nonRetryable, true);
-      assert.match(failure.message, /view public\.recent_audit needs table public\.audit_log/);
-      assert.match(failure.message, /exclude\.tables also matches views/);
+      assert.ok(e.cause instanceof ApplicationFailure, String(e.cause));
+      assert.equal(e.cause.type, 'PrecheckFailed');
+      assert.equal(e.cause.nonRetryable, true);
+      assert.match(e.cause.message, /plan\.dependencies \[deps\]: .*view public\.recent_audit needs table public\.audit_log/);
       return true;
     });
-    const st = await temporal.env.client.workflow.getHandle(`${workflowId}/deps`).query<DatabaseStatus>('databaseStatus');
-    assert.equal(st.phase, 'failed');
-    assert.match(st.error ?? '', /view public\.recent_audit needs table public\.audit_log/);
-    const restored = await target.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'`, [], 'deps');
-    assert.equal(restored.rows[0]!.n, 0, 'nothing was restored');
+    const status = await temporal.env.client.workflow.getHandle(workflowId).query<MigrationStatus>('status');
+    assert.equal(status.phase, 'failed');
+    assert.deepEqual(status.databases, [], 'nothing was started');
+    const db = await target.query(`SELECT 1 FROM pg_database WHERE datname = 'deps'`);
+    if (db.rowCount) {
+      const restored = await target.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'`, [], 'deps');
+      assert.equal(restored.rows[0]!.n, 0, 'nothing was restored');
+    }
 
-    // Into the same, partly prepared target database: leaving the view out too is accepted.
+    // Leaving the view out too is accepted.
     const { plan: second } = await migrate({ database: 'deps', exclude: { tables: ['public.audit_log', 'public.recent_audit'] } });
     const cmp = await compareTables(second, endpoints(second).source, endpoints(second).target, 'deps', 'deps', true);
     assert.deepEqual(cmp.filter((c) => !c.equal), []);
