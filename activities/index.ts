@@ -31,6 +31,8 @@ export interface DatabaseScope {
 
 export interface TablePlan {
   table: string;
+  /** The partition root (the name the change stream uses for a partition's rows). */
+  root: string;
   targetTable: string;
   estRows: number;
   estBytes: number;
@@ -137,7 +139,7 @@ export function createActivities(deps: ActivityDeps = { assess }) {
           const tables = await listLoadTables(client, input.plan);
           const chunks = await splitTables(client, tables, input.plan.fullLoad.chunkSizeMB * 1024 * 1024);
           return {
-            tables: tables.map((t) => ({ table: `${t.schema}.${t.name}`, targetTable: displayName(targetName(input.plan, t)), estRows: t.rows, estBytes: t.bytes })),
+            tables: tables.map((t) => ({ table: `${t.schema}.${t.name}`, root: `${t.root.schema}.${t.root.name}`, targetTable: displayName(targetName(input.plan, t)), estRows: t.rows, estBytes: t.bytes })),
             chunks,
           };
         }),

@@ -359,7 +359,8 @@ export async function migrateDatabaseWorkflow(input: DatabaseInput): Promise<Dat
   /** catch_up -> incremental -> (switchover) -> completed; continues as new while it waits. */
   async function changeCapture(): Promise<DatabaseResult> {
     const cdc: CdcStatus = (st.cdc ??= { paused: false, appliedLsn: null, transactions: 0, rounds: 0, tables: {} });
-    const lateTables = st.tables.filter((t) => t.lateChunks > 0).map((t) => t.table);
+    // Late tables by every name the stream may use: the partition itself, or its root (publish_via_partition_root).
+    const lateTables = [...new Set(st.tables.filter((t) => t.lateChunks > 0).flatMap((t) => [t.table, t.root ?? t.table]))];
     let switchoverRequested = false;
     let roundScope: CancellationScope | null = null;
     setHandler(pauseSignal, () => {

@@ -18,6 +18,8 @@ export function startWriter(url: string, opts: { truncate?: boolean } = {}): Wri
     c.on('error', () => undefined);
     await c.connect();
     let i = 0;
+    // Distinct keys per writer, so several writers over one database never collide.
+    const base = Math.floor(Math.random() * 1_000_000) * 1000;
     try {
       while (!stopping) {
         i++;
@@ -28,7 +30,7 @@ export function startWriter(url: string, opts: { truncate?: boolean } = {}): Wri
         if (i % 3 === 0) await c.query(`DELETE FROM order_items WHERE order_id = (SELECT min(order_id) FROM order_items)`);
         if (i % 5 === 0) await c.query(`UPDATE order_items SET line = line + 100 WHERE order_id = (SELECT max(order_id) FROM order_items) AND line < 100`); // key update
         await c.query(`UPDATE docs SET title = title || '.' WHERE id = 1 + ($1::int % 20)`, [i]); // body (TOAST) untouched
-        await c.query(`INSERT INTO measurements (at, sensor, value) VALUES (timestamp '2026-01-01' + ($1::int % 300) * interval '1 day', $1::int, $1::int * 0.25)`, [i]);
+        await c.query(`INSERT INTO measurements (at, sensor, value) VALUES (timestamp '2026-01-01' + ($1::int % 300) * interval '1 day', $2::int, $1::int * 0.25)`, [i, base + i]);
         if (opts.truncate && i % 50 === 0) await c.query(`TRUNCATE scratch`);
         await c.query(`INSERT INTO scratch (v) VALUES ($1)`, [i]);
         // A table without a key (REPLICA IDENTITY FULL): rows are found by all their old values.

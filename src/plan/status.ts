@@ -18,6 +18,8 @@ export type MigrationPhase =
 export interface TableProgress {
   /** Source name, schema.table. */
   table: string;
+  /** Its partition root (itself when not a partition). */
+  root?: string;
   /** Name on the target after mapping. */
   targetTable: string;
   estRows: number;

@@ -54,6 +54,8 @@ interface TargetTable {
   full: boolean;
   /** Columns GENERATED ALWAYS AS IDENTITY on the target: never in a SET list. */
   alwaysIdentity: Set<number>;
+  /** Target column types, by relation column. */
+  types: string[];
 }
 
 export interface ApplierOptions {
@@ -88,8 +90,8 @@ export class Applier {
   /** A relation message: maps it to the target table and checks its columns (schema drift). */
   async relation(rel: Relation): Promise<void> {
     const dest = targetName(this.o.plan, rel);
-    const { rows } = await this.target.query<{ attname: string; attidentity: string }>(
-      `SELECT a.attname, a.attidentity FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    const { rows } = await this.target.query<{ attname: string; attidentity: string; type: string }>(
+      `SELECT a.attname, a.attidentity, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped`,
       [dest.schema, dest.name],
     );
@@ -110,7 +112,9 @@ export class Applier {
     const keyIdx = rel.columns.map((c, i) => (c.key ? i : -1)).filter((i) => i >= 0);
     const always = new Set(rows.filter((r) => r.attidentity === 'a').map((r) => r.attname));
     const alwaysIdentity = new Set(rel.columns.map((c, i) => (always.has(c.name) ? i : -1)).filter((i) => i >= 0));
-    this.relations.set(rel.oid, { relation: rel, sql: `${q(dest.schema)}.${q(dest.name)}`, display, keyIdx, full: keyIdx.length === 0 || rel.replicaIdentity === 'f', alwaysIdentity });
+    const typeOf = new Map(rows.map((r) => [r.attname, r.type]));
+    const types = rel.columns.map((c) => typeOf.get(c.name)!);
+    this.relations.set(rel.oid, { relation: rel, sql: `${q(dest.schema)}.${q(dest.name)}`, display, keyIdx, full: keyIdx.length === 0 || rel.replicaIdentity === 'f', alwaysIdentity, types });
   }
 
   private table(oid: number): TargetTable {
@@ -182,12 +186,32 @@ export class Applier {
       const values = idx.map((i) => m.new[i]);
       // The source already chose identity values: keep them.
       const insert = `INSERT INTO ${t.sql} (${idx.map((i) => q(cols[i]!.name)).join(', ')}) OVERRIDING SYSTEM VALUE VALUES (${idx.map((_, n) => `$${n + 1}`).join(', ')})`;
+      if (idempotent && t.full) {
+        // No key: the best a replay can do is not to add a row that is already there, identical.
+        const same = idx.map((i, n) => `${q(cols[i]!.name)} IS NOT DISTINCT FROM $${n + 1}::${t.types[i]}`).join(' AND ');
+        await this.target.query({
+          text: `INSERT INTO ${t.sql} (${idx.map((i) => q(cols[i]!.name)).join(', ')}) OVERRIDING SYSTEM VALUE SELECT ${idx.map((i, n) => `$${n + 1}::${t.types[i]}`).join(', ')} WHERE NOT EXISTS (SELECT 1 FROM ${t.sql} WHERE ${same})`,
+          values,
+        });
+        this.count(t, 'insert');
+        return;
+      }
       const overwrite = (idempotent || this.o.conflictPolicy === 'overwrite') && t.keyIdx.length > 0;
       if (overwrite) {
-        const nonKey = idx.filter((i) => !t.keyIdx.includes(i));
-        const set = nonKey.length ? `DO UPDATE SET ${nonKey.map((i) => `${q(cols[i]!.name)} = excluded.${q(cols[i]!.name)}`).join(', ')}` : 'DO NOTHING';
-        const r = await this.target.query<{ inserted: boolean }>({ text: `${insert} ON CONFLICT (${t.keyIdx.map((i) => q(cols[i]!.name)).join(', ')}) ${set} RETURNING (xmax = 0) AS inserted`, values });
-        if (!idempotent && r.rows[0]?.inserted !== true) this.count(t, 'conflicts');
+        // Insert, or overwrite the row holding the key (two statements: RETURNING xmax, the usual
+        // way to tell an upsert's insert from its update, is refused on partitioned tables).
+        const r = await this.target.query({ text: `${insert} ON CONFLICT DO NOTHING`, values });
+        if ((r.rowCount ?? 0) === 0) {
+          const nonKey = idx.filter((i) => !t.keyIdx.includes(i) && !t.alwaysIdentity.has(i));
+          if (nonKey.length) {
+            const p = [...t.keyIdx.map((i) => m.new[i]), ...nonKey.map((i) => m.new[i])];
+            await this.target.query({
+              text: `UPDATE ${t.sql} SET ${nonKey.map((i, n) => `${q(cols[i]!.name)} = $${t.keyIdx.length + n + 1}`).join(', ')} WHERE ${t.keyIdx.map((i, n) => `${q(cols[i]!.name)} = $${n + 1}`).join(' AND ')}`,
+              values: p,
+            });
+          }
+          if (!idempotent) this.count(t, 'conflicts');
+        }
         this.count(t, 'insert');
         return;
       }
@@ -202,7 +226,9 @@ export class Applier {
     const params: (string | null | undefined)[] = [];
     const cond = whereIdx.map((i) => {
       params.push(ident[i]);
-      return `${q(cols[i]!.name)} IS NOT DISTINCT FROM $${params.length}`;
+      // Key columns are NOT NULL: `=` lets the target use the key's index (IS NOT DISTINCT FROM
+      // would scan the table for every change). Only REPLICA IDENTITY FULL compares NULLs.
+      return `${q(cols[i]!.name)} ${t.full ? 'IS NOT DISTINCT FROM' : '='} $${params.length}`;
     });
     let where = cond.join(' AND ');
     if (t.full) where = `ctid = (SELECT ctid FROM ${t.sql} WHERE ${where} LIMIT 1)`;
@@ -211,6 +237,14 @@ export class Applier {
       if ((r.rowCount ?? 0) === 0 && !idempotent) this.conflict(t, 'DELETE of a row missing on the target', ident);
       else this.count(t, 'delete');
       return;
+    }
+    // A late-copied table may already hold the row under its new key (the copy saw a later
+    // state) while the replay re-created the old one: clear the newer copy, the changes that
+    // follow in the stream bring the row to its final state again.
+    if (idempotent && m.key && !t.full && t.keyIdx.some((i) => m.key![i] !== m.new[i])) {
+      const keyWhere = (from: number) => t.keyIdx.map((i, n) => `${q(cols[i]!.name)} = $${from + n}`).join(' AND ');
+      const old = await this.target.query({ text: `SELECT 1 FROM ${t.sql} WHERE ${keyWhere(1)}`, values: t.keyIdx.map((i) => m.key![i]) });
+      if ((old.rowCount ?? 0) > 0) await this.target.query({ text: `DELETE FROM ${t.sql} WHERE ${keyWhere(1)}`, values: t.keyIdx.map((i) => m.new[i]) });
     }
     // Unchanged TOAST columns (undefined) stay out of the SET list.
     const setIdx = cols.map((_, i) => i).filter((i) => m.new[i] !== undefined && !t.alwaysIdentity.has(i));

@@ -159,7 +159,7 @@ export async function assessDatabase(plan: Plan, database: string, targetDatabas
           (cdc ? '; their UPDATE and DELETE cannot be replicated' : '; a retried copy of such a table cannot be made idempotent'),
         fixes.join(' ') + (cdc ? ' Or exclude the tables from the plan.' : ''));
     } else if (fullIdentity.length > 0) {
-      add('source.primary_keys', 'source', 'warn', `${fullIdentity.length} tables replicate with REPLICA IDENTITY FULL (no key): ${listNames(fullIdentity.map(displayName))}; each UPDATE/DELETE scans the target table`,
+      add('source.primary_keys', 'source', 'warn', `${fullIdentity.length} tables replicate with REPLICA IDENTITY FULL (no key): ${listNames(fullIdentity.map(displayName))}; each UPDATE/DELETE scans the target table, and if the snapshot is lost during the load their changes cannot be replayed idempotently (the switchover's verification would then refuse)`,
         'add a primary key, or REPLICA IDENTITY USING INDEX on a unique NOT NULL index');
     } else {
       add('source.primary_keys', 'source', 'pass', `all ${leafTables.length} selected tables have a primary key or replica identity index`);

@@ -137,7 +137,9 @@ export async function copyChunk(
     await markChunkDone(t, input.migration, input.database, chunk.id, { rows, bytes, late });
     await t.query('COMMIT');
     let horizonLsn: string | null = null;
-    if (late) horizonLsn = (await s.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
+    // The insert position, not the write one: with asynchronous commit a visible transaction's commit
+    // record may not be written yet, and the horizon must not fall short of it.
+    if (late) horizonLsn = (await s.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]!.lsn;
     await s.query('COMMIT');
     return { chunkId: chunk.id, rows, bytes, skipped: false, late, horizonLsn };
   } catch (e) {

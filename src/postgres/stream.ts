@@ -11,7 +11,7 @@ import type { Plan } from '../plan/schema';
 import { Applier, type SourceTransaction, type TableCounts } from './apply';
 import { connect, resolveEndpoint, type Endpoint } from './connect';
 import { PORTABLE_TEXT_OPTIONS, PORTABLE_TEXT_SETTINGS } from './copy';
-import { compareLsn, decodePgoutput, lsnToBigInt, type PgoutputMessage } from './pgoutput';
+import { bigIntToLsn, compareLsn, decodePgoutput, lsnToBigInt, type PgoutputMessage } from './pgoutput';
 
 /** Prefix of the fence marker written into the source's WAL at switchover. */
 export const FENCE_PREFIX = 'pgtransit';
@@ -113,8 +113,10 @@ export async function streamRound(o: RoundOptions): Promise<RoundResult> {
 
   const ack = (lsn: string | null, ping = false) => {
     // Only positions the target has committed are acknowledged: the slot then frees WAL up to there.
-    if (lsn) void service.acknowledge(lsn, ping).catch(() => undefined);
-    else if (ping) void service.acknowledge('0/0', true).catch(() => undefined);
+    // The library reports lsn + 1; `lsn` (a commit's end) is already the next record's start, and a
+    // position one byte past it would let the server skip a transaction committed right there.
+    const position = lsn && lsn !== '0/0' ? bigIntToLsn(lsnToBigInt(lsn) - 1n) : '0/0';
+    if (lsn || ping) void service.acknowledge(position, ping).catch(() => undefined);
   };
 
   let flushTimer: NodeJS.Timeout | null = null;
@@ -131,6 +133,7 @@ export async function streamRound(o: RoundOptions): Promise<RoundResult> {
       transactions += batch.length;
       lastCommitTime = pgTime(last.commitTime);
       processedLsn = last.endLsn;
+      delivered = true;
       ack(last.endLsn);
       o.onProgress?.({ appliedLsn: applier.appliedLsn, transactions });
       if ((o.fence?.id && batch.some((t) => t.fence === o.fence!.id)) || lsnFenceReached()) {
@@ -184,7 +187,10 @@ export async function streamRound(o: RoundOptions): Promise<RoundResult> {
   service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
     void serial(async () => {
       // Nothing received is waiting: everything the server sent up to `lsn` is applied.
-      if (!current && pending.length === 0 && libraryIdle() && (processedLsn === null || compareLsn(lsn, processedLsn) > 0)) processedLsn = lsn;
+      if (!current && pending.length === 0 && libraryIdle()) {
+        delivered = true;
+        if (processedLsn === null || compareLsn(lsn, processedLsn) > 0) processedLsn = lsn;
+      }
       if (lsnFenceReached()) {
         fenceApplied = true;
         finished();
@@ -196,7 +202,16 @@ export async function streamRound(o: RoundOptions): Promise<RoundResult> {
 
   const onAbort = () => finished();
   o.signal?.addEventListener('abort', onAbort, { once: true });
-  const timer = setTimeout(() => finished(), o.maxSeconds * 1000);
+  // A round ends after maxSeconds only once the stream has shown it is current (a keepalive
+  // came back, or a transaction was applied): a restart re-decodes from the slot's restart
+  // point, and a round that ended before delivering anything would leave the slot where it was.
+  let delivered = false;
+  const deadline = Date.now() + o.maxSeconds * 1000;
+  const hardDeadline = Date.now() + Math.max(60, o.maxSeconds * 10) * 1000;
+  const timer = setInterval(() => {
+    const now = Date.now();
+    if ((now >= deadline && delivered) || now >= hardDeadline) finished();
+  }, 100);
   // Ask for a keepalive every second: it carries the server's position, so an idle stream shows lag 0.
   const pinger = setInterval(() => ack(processedLsn, true), 1000);
 
@@ -206,7 +221,7 @@ export async function streamRound(o: RoundOptions): Promise<RoundResult> {
     await flush();
     await lock;
   } finally {
-    clearTimeout(timer);
+    clearInterval(timer);
     clearInterval(pinger);
     if (flushTimer) clearTimeout(flushTimer);
     o.signal?.removeEventListener('abort', onAbort);

@@ -114,8 +114,12 @@ describe('migrationWorkflow full+cdc with a live writer', () => {
     const status = () => child.query<DatabaseStatus>('databaseStatus').catch(() => null);
     await waitFor('incremental', async () => (await status())?.phase === 'incremental', 180_000, status);
     const firstRun = (await child.describe()).runId;
+    const rounds0 = (await status())!.cdc!.rounds;
     const writer = startWriter(source.url({ database: 'app' }));
-    await waitFor('two continuations', async () => ((await status())?.cdc?.rounds ?? 0) >= 6, 120_000, status);
+    await waitFor('two continuations with changes applied', async () => {
+      const c = (await status())?.cdc;
+      return c && c.rounds >= rounds0 + 4 && c.transactions > 0;
+    }, 120_000, status);
     await writer.stop();
     assert.notEqual((await child.describe()).runId, firstRun, 'the child continued as new');
     await waitFor('lag under the bound', async () => ((await status())?.cdc?.lagBytes ?? Infinity) <= plan.switchover.maxLagBytes, 60_000, status);

@@ -16,7 +16,10 @@ import type { DatabaseStatus } from '../../src/plan/status';
 import { planFor, startPair, uniqueName, type PgServer } from '../helpers/postgres';
 import { startTemporal, type TemporalHarness } from '../helpers/temporal';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
-import { waitFor } from '../helpers/wait';
+import { sleep, waitFor } from '../helpers/wait';
+import { startWriter } from '../../src/dev/writer';
+import { SAMPLE_SCHEMA_SQL, WRITER_TABLES_SQL } from '../../src/dev/sample-data';
+import type { SwitchoverReport } from '../../src/plan/status';
 
 const root = join(__dirname, '..', '..');
 
@@ -41,6 +44,7 @@ describe('full load under worker crashes', () => {
       [],
       'app',
     );
+    await source.query(SAMPLE_SCHEMA_SQL + WRITER_TABLES_SQL, [], 'app');
   });
 
   after(async () => {
@@ -48,10 +52,10 @@ describe('full load under worker crashes', () => {
     await Promise.all([temporal?.stop(), stopPair?.()]);
   });
 
-  async function run(targetDatabase: string, mode: 'full' | 'full+cdc' = 'full') {
+  async function run(targetDatabase: string, mode: 'full' | 'full+cdc' = 'full', alsoExclude: string[] = []) {
     const taskQueue = uniqueName('q');
-    // Excluding the unkeyed table keeps full+cdc's precheck green; mode full copies both.
-    const plan: Plan = planFor(source, target, { mode, database: 'app', targetDatabase, fullLoad: { parallelism: 2, chunkSizeMB: 8 }, ...(mode === 'full+cdc' ? { exclude: { tables: ['public.readings'] } } : {}) });
+    // Excluding the unkeyed tables keeps full+cdc's precheck green; mode full copies them all.
+    const plan: Plan = planFor(source, target, { mode, database: 'app', targetDatabase, fullLoad: { parallelism: 2, chunkSizeMB: 8 }, ...(mode === 'full+cdc' ? { exclude: { tables: ['public.readings', 'public.audit_log', ...alsoExclude] } } : {}) });
     const workflowId = `migration-${plan.name}`;
     const handle = await temporal.env.client.workflow.start('migrationWorkflow', { args: [plan], taskQueue, workflowId });
     const status = () => temporal.env.client.workflow.getHandle(`${workflowId}/app`).query<DatabaseStatus>('databaseStatus').catch(() => null);
@@ -101,13 +105,45 @@ describe('full load under worker crashes', () => {
     });
   }
 
+  it('replays the stream idempotently over tables copied late, when the holder dies during a full+cdc load with writes', async () => {
+    const db = 'app_late';
+    // Keyed tables only: a table without a key cannot be replayed idempotently (the precheck warns).
+    const m = await run(db, 'full+cdc', ['public.notes']);
+    const a = spawnWorker(temporal.env.address, m.taskQueue);
+    const b = spawnWorker(temporal.env.address, m.taskQueue);
+    workers.push(a, b);
+    const writer = startWriter(source.url({ database: 'app' }), { truncate: true });
+    const pid = await waitFor('the snapshot holder', holderPid);
+    await waitFor('a few chunks', async () => ((await m.status())?.totals.chunksDone ?? 0) >= 3);
+    const [holder, survivor] = a.pid === pid ? [a, b] : [b, a];
+    await holder.kill('SIGKILL');
+    await waitFor('incremental', async () => (await m.status())?.phase === 'incremental', 240_000, async () => [await m.status(), survivor.output().slice(-3000)]);
+    const st = (await m.status())!;
+    assert.equal(st.snapshot?.lost, true);
+    assert.ok(st.totals.lateChunks > 0 && st.lateHorizonLsn, 'tables copied late, with their horizon');
+    await sleep(2000);
+    const writes = await writer.stop();
+    assert.deepEqual(writes.errors, []);
+    await waitFor('caught up', async () => {
+      const s = await m.status();
+      return s?.cdc && !s.cdc.stalled && (s.cdc.lagBytes ?? Infinity) <= m.plan.switchover.maxLagBytes;
+    }, 120_000, m.status);
+    const { reports } = await m.handle.executeUpdate<{ reports: SwitchoverReport[] }, []>('switchover').catch(async (e: Error) => {
+      throw new Error(`switchover failed: ${(e.cause as Error | undefined)?.message ?? e.message}; ${JSON.stringify((await m.status())?.steps.slice(-5))}`);
+    });
+    assert.ok(reports[0]!.tablesVerified > 5);
+    await assertEqual(m.plan, db);
+    await source.query(`ALTER DATABASE app RESET default_transaction_read_only`);
+    await survivor.kill('SIGTERM');
+  });
+
   it('abort stops the copies, drops slot and publication, and leaves the target as it is', async () => {
     const db = 'app_abort';
     const m = await run(db, 'full+cdc');
     const w = spawnWorker(temporal.env.address, m.taskQueue);
     workers.push(w);
     await waitFor('the full load', async () => ((await m.status())?.totals.chunksDone ?? 0) >= 1);
-    const slots = async () => (await source.query(`SELECT slot_name FROM pg_replication_slots`)).rows.length;
+    const slots = async () => (await source.query(`SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE $1`, [`pgtransit_${m.plan.name.replace(/-/g, '_')}_%`])).rows.length;
     assert.equal(await slots(), 1, 'the migration holds a slot');
     const { stdout } = await promisify(execFile)(process.execPath, [join(root, 'bin', 'pgtransit.js'), 'abort', m.plan.name], {
       env: { ...process.env, TEMPORAL_ADDRESS: temporal.env.address },
@@ -115,7 +151,7 @@ describe('full load under worker crashes', () => {
     assert.match(stdout, /database app -> app_abort: cancelled/);
     assert.match(stdout, /cleanup: slot pgtransit_\w+, publication pgtransit_\w+; the target was left as it is/);
     assert.equal(await slots(), 0, 'slot dropped');
-    assert.equal((await source.query(`SELECT 1 FROM pg_publication`, [], 'app')).rowCount, 0, 'publication dropped');
+    assert.equal((await source.query(`SELECT 1 FROM pg_publication WHERE pubname LIKE $1`, [`pgtransit_${m.plan.name.replace(/-/g, '_')}_%`], 'app')).rowCount, 0, 'publication dropped');
     const left = await target.query(`SELECT to_regclass('public.events') AS r`, [], db);
     assert.notEqual(left.rows[0]!.r, null, 'target left as it is');
     const desc = await m.handle.describe();

@@ -1,0 +1,988 @@
+/**
+ * Change-capture benchmark, in one process, on embedded servers (source PostgreSQL 15,
+ * targets 17), a Temporal dev server and a pgtransit worker run as its own process.
+ *
+ * Part 1, apply: a pgbench (tpcb-like) database on the source is followed at the same
+ * time by
+ *   (p) pgtransit: migrationWorkflow full+cdc, in incremental
+ *   (n) a native subscription (schema pre-created with pg_dump, initial copy done first)
+ * and both see the same pgbench runs: a fixed rate (pgbench -R) and full speed, each for
+ * DURATION seconds. Both are measured the same way: rows applied per second from the
+ * target's pg_stat_user_tables, lag in bytes from each one's slot on the source, sampled
+ * every second, and the time to catch up after pgbench stops. The targets are then
+ * compared with the source: per-table row counts and row checksums once caught up, and,
+ * caught up or not, the pgbench_history ids the source has below the target's frontier
+ * and the target lacks (whole transactions the stream skipped).
+ *
+ * Part 2, switchover: RUNS small migrations (pgbench -s 1, a fresh source database each),
+ * each switched over through the `switchover` Update while pgbench writes at a fixed rate:
+ * the reported writeDowntimeMs, and the downtime an application of ours sees (its last
+ * write on the source before the fence to its first write on the target after the Update
+ * returned). A native subscription has no switchover to compare with.
+ *
+ *   npx tsx bench/cdc.ts    DURATION (60) RATE (500) CLIENTS (4) SCALE (10) CATCHUP_LIMIT (120)
+ *                           RUNS (5) SWITCH_RATE (30) PARTS (apply,switchover)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import pg from 'pg';
+import { startPostgres, freePort, type PgServer } from '../src/dev/embedded-postgres';
+import { ensurePgClientTools } from '../src/dev/debian-tools';
+import { ensureTemporalCli, startDevServer, type DevServer } from '../src/dev/temporal-cli';
+import { connectClient } from '../src/temporal/client';
+import { parsePlan, replicationNames, workflowIds, type Plan } from '../src/plan/schema';
+import type { CdcStatus, DatabaseStatus, MigrationStatus, SwitchoverReport } from '../src/plan/status';
+import { abortMigration, switchover } from '../src/cli/migration';
+import { findTool } from '../src/postgres/tools';
+
+const ROOT = join(__dirname, '..');
+const DB = 'app';
+const PGBENCH_TABLES = ['pgbench_accounts', 'pgbench_branches', 'pgbench_history', 'pgbench_tellers'];
+
+function envInt(name: string, fallback: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, not ${JSON.stringify(v)}`);
+  return n;
+}
+
+const DURATION = envInt('DURATION', 60);
+const RATE = envInt('RATE', 500);
+const CLIENTS = envInt('CLIENTS', 4);
+const SCALE = envInt('SCALE', 10);
+const CATCHUP_LIMIT = envInt('CATCHUP_LIMIT', 120);
+const RUNS = envInt('RUNS', 5);
+// Low: at pgbench -s 1, pgtransit's apply (a sequential scan per UPDATE) keeps the lag under
+// switchover.maxLagBytes only at a few dozen transactions per second on this machine.
+const SWITCH_RATE = envInt('SWITCH_RATE', 30);
+const PARTS = (process.env.PARTS ?? 'apply,switchover').split(',').map((s) => s.trim());
+/** Seconds in incremental under load before the switchover is asked for. */
+const SETTLE_SECONDS = 3;
+/** Pause of our application writer between its transactions: the resolution of its downtime figure. */
+const WRITER_PAUSE_MS = 5;
+
+/** The same settings on every server, so neither consumer gets a better-tuned target. */
+const SETTINGS: Record<string, string> = {
+  shared_buffers: '512MB',
+  max_wal_size: '8GB',
+  min_wal_size: '1GB',
+  checkpoint_timeout: '30min',
+  // Vacuum at random moments would land on one consumer's measurement and not the other's.
+  autovacuum: 'off',
+  max_wal_senders: '20',
+  max_replication_slots: '20',
+};
+
+const log = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+const seconds = (ms: number) => Math.round(ms / 10) / 100;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const fmt = (n: number | null | undefined, digits = 0) => (n === null || n === undefined || !Number.isFinite(n) ? '-' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+const kb = (bytes: number | null | undefined) => (bytes === null || bytes === undefined ? null : Math.round(bytes / 102.4) / 10);
+
+function median(xs: number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** a / b, or null when it means nothing (b is 0 or missing). */
+function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
+  if (a === null || a === undefined || b === null || b === undefined || b === 0) return null;
+  return Math.round((a / b) * 100) / 100;
+}
+
+// ---------------------------------------------------------------- processes
+
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
+
+function libpqEnv(server: PgServer, database = DB): NodeJS.ProcessEnv {
+  return { ...process.env, PGHOST: server.host, PGPORT: String(server.port), PGUSER: 'postgres', PGPASSWORD: server.password, PGDATABASE: database };
+}
+
+interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  out: string;
+  err: string;
+}
+
+/** Starts a program; `done` settles when it exits, whatever the exit code. */
+function run(program: string, args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<Finished> } {
+  const child = spawn(program, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (err += d));
+  const done = new Promise<Finished>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal, out, err });
+    });
+  });
+  return { child, done };
+}
+
+/** Runs a program to completion; rejects with the tail of its stderr. */
+async function exec(program: string, args: string[], env: NodeJS.ProcessEnv, what: string): Promise<string> {
+  const r = await run(program, args, env).done;
+  if (r.code !== 0) throw new Error(`${what} failed (${r.signal ?? `exit ${r.code}`}):\n${r.err.trim().split('\n').slice(-10).join('\n')}`);
+  return r.out;
+}
+
+function tool(program: 'pg_dump' | 'pg_restore' | 'pgbench', minMajor: number): string {
+  const found = findTool(program).find((t) => t.major >= minMajor);
+  if (!found) throw new Error(`no ${program} ${minMajor}+ found`);
+  return found.path;
+}
+
+async function withClient<T>(server: PgServer, fn: (c: pg.Client) => Promise<T>, database = DB): Promise<T> {
+  const c = new pg.Client({ connectionString: server.url({ database }), application_name: 'bench' });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+async function version(server: PgServer): Promise<string> {
+  return (await server.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
+}
+
+// ---------------------------------------------------------------- pgbench
+
+/** pgbench -i, then the key pgtransit's precheck asks for (tpcb-like inserts name their columns, so the default fills it). */
+async function pgbenchInit(source: PgServer, database: string, scale: number): Promise<void> {
+  await source.query(`CREATE DATABASE ${database}`);
+  await exec(tool('pgbench', 15), ['-i', '-q', '-s', String(scale)], libpqEnv(source, database), `pgbench -i -s ${scale}`);
+  await withClient(
+    source,
+    async (c) => {
+      await c.query('ALTER TABLE pgbench_history ADD COLUMN id bigserial PRIMARY KEY');
+      await c.query('VACUUM ANALYZE');
+    },
+    database,
+  );
+}
+
+interface PgbenchRun {
+  transactions: number;
+  tps: number;
+  failed: boolean;
+  detail: string;
+}
+
+function startPgbench(source: PgServer, database: string, args: string[]): { child: ChildProcess; done: Promise<PgbenchRun> } {
+  const { child, done } = run(tool('pgbench', 15), ['-n', ...args], libpqEnv(source, database));
+  return {
+    child,
+    done: done.then((r) => {
+      const text = `${r.out}\n${r.err}`;
+      const transactions = Number(/number of transactions actually processed: (\d+)/.exec(text)?.[1] ?? NaN);
+      const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(text)?.[1] ?? NaN);
+      return { transactions, tps, failed: r.code !== 0, detail: r.err.trim().split('\n').slice(-3).join(' | ') };
+    }),
+  };
+}
+
+// ---------------------------------------------------------------- measures
+
+/** Rows inserted, updated and deleted in the pgbench tables of `database`, as the server counts them. */
+async function tupleCount(c: pg.Client): Promise<number> {
+  const r = await c.query<{ n: string }>(
+    `SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0)::text AS n FROM pg_stat_user_tables WHERE schemaname = 'public' AND relname = ANY($1)`,
+    [PGBENCH_TABLES],
+  );
+  return Number(r.rows[0]!.n);
+}
+
+/**
+ * Source WAL not yet confirmed by each slot; the same measure for both consumers. Floored at
+ * 0: pg-logical-replication acknowledges lsn + 1, so an idle pgtransit slot reads -1.
+ */
+async function slotLags(c: pg.Client, slots: string[]): Promise<Record<string, number | null>> {
+  const r = await c.query<{ slot_name: string; lag: string | null }>(
+    `SELECT slot_name, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint::text AS lag FROM pg_replication_slots WHERE slot_name = ANY($1)`,
+    [slots],
+  );
+  const out: Record<string, number | null> = {};
+  for (const slot of slots) {
+    const lag = r.rows.find((x) => x.slot_name === slot)?.lag;
+    out[slot] = lag === undefined || lag === null ? null : Math.max(0, Number(lag));
+  }
+  return out;
+}
+
+async function slotPassed(c: pg.Client, slot: string, lsn: string): Promise<boolean> {
+  const r = await c.query<{ done: boolean }>(`SELECT pg_wal_lsn_diff(confirmed_flush_lsn, $2::pg_lsn) >= 0 AS done FROM pg_replication_slots WHERE slot_name = $1`, [slot, lsn]);
+  return r.rows[0]?.done === true;
+}
+
+interface TableFacts {
+  table: string;
+  rows: number;
+  checksum: string;
+}
+
+async function tableFacts(server: PgServer): Promise<TableFacts[]> {
+  return withClient(server, async (c) => {
+    const out: TableFacts[] = [];
+    for (const table of PGBENCH_TABLES) {
+      const r = await c.query<{ n: string; h: string }>(`SELECT count(*)::text AS n, coalesce(sum(hashtext(t::text)::bigint), 0)::text AS h FROM ${table} t`);
+      out.push({ table, rows: Number(r.rows[0]!.n), checksum: r.rows[0]!.h });
+    }
+    return out;
+  });
+}
+
+/**
+ * Transactions the target lacks although it applied later ones: pgbench_history ids the
+ * source has, at least `margin` below the highest id on the target (ids are taken in
+ * insert order, commits may come a few transactions apart), that the target has not.
+ */
+async function skippedTransactions(source: PgServer, target: PgServer, database: string, margin = 100): Promise<{ frontier: number; missing: number[] }> {
+  const frontier = Number((await target.query<{ m: string | null }>('SELECT max(id)::text AS m FROM pgbench_history', [], database)).rows[0]!.m ?? 0);
+  const ids = async (server: PgServer) =>
+    (await server.query<{ id: string }>('SELECT id::text FROM pgbench_history WHERE id <= $1', [frontier - margin], database)).rows.map((r) => Number(r.id));
+  const [src, dst] = await Promise.all([ids(source), ids(target)]);
+  const have = new Set(dst);
+  return { frontier, missing: src.filter((id) => !have.has(id)) };
+}
+
+// ---------------------------------------------------------------- pgtransit worker
+
+interface Worker {
+  client: Client;
+  taskQueue: string;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+async function waitForPollers(client: Client, taskQueue: string, worker: ChildProcess, logFile: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (worker.exitCode !== null) throw new Error(`the worker exited with ${worker.exitCode}:\n${readFileSync(logFile, 'utf8')}`);
+    // 1: workflow task queue, 2: activity task queue.
+    const polled = await Promise.all(
+      [1, 2].map(async (taskQueueType) => {
+        const r = await client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType });
+        return (r.pollers?.length ?? 0) > 0;
+      }),
+    );
+    if (polled.every(Boolean)) return;
+    if (Date.now() > deadline) throw new Error(`the worker did not poll ${taskQueue} within 120 s:\n${readFileSync(logFile, 'utf8')}`);
+    await sleep(200);
+  }
+}
+
+/** `pgtransit worker` as its own process; `urls` are the env: references the plans use. */
+async function startWorker(temporal: DevServer, urls: Record<string, string>, scratch: string): Promise<Worker> {
+  const taskQueue = `bench-${randomBytes(4).toString('hex')}`;
+  const logFile = join(scratch, 'worker.log');
+  const logFd = openSync(logFile, 'a');
+  const worker = spawn(process.execPath, [join(ROOT, 'bin', 'pgtransit.js'), 'worker'], {
+    cwd: ROOT,
+    env: { ...process.env, ...urls, TEMPORAL_ADDRESS: temporal.address, PGTRANSIT_TASK_QUEUE: taskQueue, PGTRANSIT_LOG_LEVEL: 'WARN' },
+    stdio: ['ignore', logFd, logFd],
+  });
+  children.add(worker);
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  const client = await connectClient({ address: temporal.address, namespace: 'default', taskQueue });
+  await waitForPollers(client, taskQueue, worker, logFile);
+  return {
+    client,
+    taskQueue,
+    logFile,
+    async stop() {
+      await client.connection.close();
+      worker.kill('SIGTERM');
+      const timer = setTimeout(() => worker.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+      children.delete(worker);
+    },
+  };
+}
+
+function benchPlan(name: string, sourceEnv: string, targetEnv: string): Plan {
+  const parsed = parsePlan({
+    name,
+    source: { url: `env:${sourceEnv}` },
+    target: { url: `env:${targetEnv}` },
+    mode: 'full+cdc',
+    fullLoad: { parallelism: 2, chunkSizeMB: 32 },
+  });
+  if (!parsed.ok) throw new Error(`bench plan invalid: ${JSON.stringify(parsed.issues)}`);
+  return parsed.plan;
+}
+
+/** Polls the migration until `ready` says so; fails fast when the workflow ends or stops applying. */
+async function waitMigration(w: Worker, plan: Plan, what: string, ready: (m: MigrationStatus, d: DatabaseStatus | null) => boolean, limitMs: number): Promise<void> {
+  const id = workflowIds(plan.name).migration;
+  const handle = w.client.workflow.getHandle(id);
+  const deadline = Date.now() + limitMs;
+  let last = '';
+  for (;;) {
+    const desc = await handle.describe();
+    const m = await handle.query<MigrationStatus>('status').catch(() => null);
+    const childId = m?.databases[0]?.workflowId;
+    const d = childId ? await w.client.workflow.getHandle(childId).query<DatabaseStatus>('databaseStatus').catch(() => null) : null;
+    if (m && ready(m, d)) return;
+    last = `execution ${desc.status.name}, phase ${m?.phase}, database ${d?.phase}${d?.cdc ? `, lag ${d.cdc.lagBytes}` : ''}${m?.error ? `, error ${m.error}` : ''}${d?.error ? `, database error ${d.error}` : ''}`;
+    if (desc.status.name !== 'RUNNING') throw new Error(`${plan.name} ended before ${what}: ${last}\nworker log:\n${readFileSync(w.logFile, 'utf8').slice(-3000)}`);
+    if (d?.cdc?.stalled) throw new Error(`${plan.name} stopped applying before ${what}: ${d.cdc.stalled.reason}`);
+    if (Date.now() > deadline) throw new Error(`${plan.name} not ${what} within ${limitMs / 1000} s: ${last}`);
+    await sleep(250);
+  }
+}
+
+// ---------------------------------------------------------------- part 1: apply
+
+interface Sample {
+  /** Seconds since pgbench started. */
+  t: number;
+  lagBytes: Record<string, number | null>;
+  /** Cumulative rows applied on each target (pg_stat_user_tables), per consumer. */
+  applied: Record<string, number>;
+}
+
+interface Consumer {
+  key: 'pgtransit' | 'native';
+  label: string;
+  slot: string;
+  target: pg.Client;
+}
+
+interface ConsumerFigures {
+  appliedRows: number;
+  /** Rows applied per second while pgbench ran. */
+  rowsPerSecond: number;
+  /** Rows applied per second from pgbench's start until this consumer caught up. */
+  rowsPerSecondToCaughtUp: number | null;
+  /** Highest rows applied in one sampled second. */
+  peakRowsPerSecond: number;
+  lagMedianBytes: number | null;
+  lagMaxBytes: number | null;
+  catchUpSeconds: number | null;
+  /** Lag left over from earlier runs when pgbench started. */
+  lagAtStartBytes: number | null;
+  lagAtPgbenchEndBytes: number | null;
+  /** Not caught up within the limit: the lag then, and the catch-up extrapolated from how fast it fell. */
+  lagAtLimitBytes: number | null;
+  catchUpEstimateSeconds: number | null;
+}
+
+interface WorkloadFigures {
+  name: string;
+  pgbench: string;
+  transactions: number;
+  tps: number;
+  sourceRows: number;
+  sourceRowsPerSecond: number;
+  seconds: number;
+  endLsn: string;
+  consumers: Record<string, ConsumerFigures>;
+  ratios: { rowsPerSecond: number | null; lagMedian: number | null; lagMax: number | null; catchUp: number | null };
+  samples: Sample[];
+}
+
+async function runWorkload(name: string, args: string[], source: PgServer, sourceMon: pg.Client, sourceStats: pg.Client, consumers: Consumer[]): Promise<WorkloadFigures> {
+  const slots = consumers.map((c) => c.slot);
+  const read = async (): Promise<Record<string, number>> => Object.fromEntries(await Promise.all(consumers.map(async (c) => [c.key, await tupleCount(c.target)] as const)));
+  const start = { applied: await read(), source: await tupleCount(sourceStats), lags: await slotLags(sourceMon, slots) };
+  const samples: Sample[] = [];
+  const t0 = performance.now();
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const at = performance.now();
+      const [lagBytes, applied] = await Promise.all([slotLags(sourceMon, slots), read()]);
+      samples.push({ t: seconds(at - t0), lagBytes, applied });
+      await sleep(Math.max(0, 1000 - (performance.now() - at)));
+    }
+  })();
+  const pgbenchArgs = [...args, '-c', String(CLIENTS), '-j', String(Math.min(CLIENTS, 2)), '-T', String(DURATION)];
+  log(`workload ${name}: pgbench ${pgbenchArgs.join(' ')}`);
+  const bench = await startPgbench(source, DB, pgbenchArgs).done;
+  const runMs = performance.now() - t0;
+  const endLsn = (await sourceMon.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
+  const atEnd = { applied: await read(), source: await tupleCount(sourceStats), lags: await slotLags(sourceMon, slots) };
+  if (bench.failed) log(`pgbench ended with an error: ${bench.detail}`);
+
+  // Caught up: the slot confirmed everything the source had written when pgbench stopped.
+  const caughtUp: Record<string, { ms: number; applied: number } | null> = {};
+  const limit = performance.now() + CATCHUP_LIMIT * 1000;
+  while (consumers.some((c) => caughtUp[c.key] === undefined) && performance.now() < limit) {
+    for (const c of consumers) {
+      if (caughtUp[c.key] === undefined && (await slotPassed(sourceMon, c.slot, endLsn))) caughtUp[c.key] = { ms: performance.now() - t0 - runMs, applied: await tupleCount(c.target) };
+    }
+    await sleep(100);
+  }
+  for (const c of consumers) if (caughtUp[c.key] === undefined) caughtUp[c.key] = null;
+  const atLimit = await slotLags(sourceMon, slots);
+  const limitSeconds = (performance.now() - t0 - runMs) / 1000;
+  sampling = false;
+  await sampler;
+  // Counters are flushed by the writing sessions about once a second: let the last ones land.
+  await sleep(1500);
+  const final = await read();
+
+  const during = samples.filter((s) => s.t <= runMs / 1000 + 0.5);
+  const figures: Record<string, ConsumerFigures> = {};
+  for (const c of consumers) {
+    const lags = during.map((s) => s.lagBytes[c.slot]).filter((x): x is number => x !== null);
+    const perSecond = samples.slice(1).map((s, i) => (s.applied[c.key]! - samples[i]!.applied[c.key]!) / Math.max(0.001, s.t - samples[i]!.t));
+    const done = caughtUp[c.key];
+    const endLag = atEnd.lags[c.slot] ?? null;
+    const leftLag = done ? null : (atLimit[c.slot] ?? null);
+    const fallRate = endLag !== null && leftLag !== null ? (endLag - leftLag) / limitSeconds : 0;
+    figures[c.key] = {
+      appliedRows: final[c.key]! - start.applied[c.key]!,
+      rowsPerSecond: Math.round((atEnd.applied[c.key]! - start.applied[c.key]!) / (runMs / 1000)),
+      rowsPerSecondToCaughtUp: done ? Math.round((done.applied - start.applied[c.key]!) / ((runMs + done.ms) / 1000)) : null,
+      peakRowsPerSecond: Math.round(Math.max(0, ...perSecond)),
+      lagMedianBytes: median(lags),
+      lagMaxBytes: lags.length ? Math.max(...lags) : null,
+      catchUpSeconds: done ? seconds(done.ms) : null,
+      lagAtStartBytes: start.lags[c.slot] ?? null,
+      lagAtPgbenchEndBytes: endLag,
+      lagAtLimitBytes: leftLag,
+      catchUpEstimateSeconds: leftLag !== null && fallRate > 0 ? Math.round(limitSeconds + leftLag / fallRate) : null,
+    };
+  }
+  const p = figures.pgtransit!;
+  const n = figures.native!;
+  const sourceRows = atEnd.source - start.source;
+  return {
+    name,
+    pgbench: `pgbench ${pgbenchArgs.join(' ')}`,
+    transactions: bench.transactions,
+    tps: Math.round(bench.tps),
+    sourceRows,
+    sourceRowsPerSecond: Math.round(sourceRows / (runMs / 1000)),
+    seconds: seconds(runMs),
+    endLsn,
+    consumers: figures,
+    ratios: { rowsPerSecond: ratio(p.rowsPerSecond, n.rowsPerSecond), lagMedian: ratio(p.lagMedianBytes, n.lagMedianBytes), lagMax: ratio(p.lagMaxBytes, n.lagMaxBytes), catchUp: ratio(p.catchUpSeconds, n.catchUpSeconds) },
+    samples,
+  };
+}
+
+interface Verification {
+  consumer: string;
+  caughtUp: boolean;
+  /** Every table equal to the source (rows and checksums); null when not caught up. */
+  equal: boolean | null;
+  tables: { table: string; sourceRows: number; targetRows: number; checksumEqual: boolean }[];
+  /** Highest pgbench_history id on the target, and the source's ids below it that the target lacks. */
+  historyFrontier: number;
+  skippedHistoryIds: number[];
+}
+
+interface ApplyResult {
+  setup: { initSeconds: number; pgtransitToIncrementalSeconds: number; subscriptionReadySeconds: number };
+  workloads: WorkloadFigures[];
+  verified: Verification[];
+  pgtransitStatus: { transactions: number; rounds: number; rows: number; perTable: CdcStatus['tables'] } | null;
+}
+
+async function partApply(source: PgServer, ptTarget: PgServer, nvTarget: PgServer, w: Worker, scratch: string): Promise<ApplyResult> {
+  log(`part 1: pgbench -i -s ${SCALE} on the source`);
+  const t0 = performance.now();
+  await pgbenchInit(source, DB, SCALE);
+  const initSeconds = seconds(performance.now() - t0);
+
+  // The native consumer's target gets the schema from pg_dump, as one would set it up.
+  const archive = join(scratch, 'schema.dump');
+  await exec(tool('pg_dump', 15), ['--schema-only', '-Fc', '-f', archive], libpqEnv(source), 'pg_dump --schema-only');
+  await nvTarget.query(`CREATE DATABASE ${DB}`);
+  await exec(tool('pg_restore', 0), ['--exit-on-error', '--no-owner', '--no-acl', '--single-transaction', '-d', DB, archive], libpqEnv(nvTarget), 'pg_restore --schema-only');
+
+  const plan = benchPlan(`bench-cdc-${randomBytes(3).toString('hex')}`, 'PGT_BENCH_SOURCE_URL', 'PGT_BENCH_TARGET_URL');
+  const ptSlot = replicationNames(plan.name, DB).slot;
+  const nvSlot = 'bench_sub';
+  const tStart = performance.now();
+  await w.client.workflow.start('migrationWorkflow', { args: [plan], taskQueue: w.taskQueue, workflowId: workflowIds(plan.name).migration });
+  await withClient(source, (c) => c.query(`CREATE PUBLICATION bench_pub FOR TABLE ${PGBENCH_TABLES.join(', ')}`));
+  const conninfo = `host=${source.host} port=${source.port} dbname=${DB} user=postgres password=${source.password}`;
+  await withClient(nvTarget, (c) => c.query(`CREATE SUBSCRIPTION ${nvSlot} CONNECTION ${c.escapeLiteral(conninfo)} PUBLICATION bench_pub WITH (copy_data = true)`));
+
+  const [pgtransitToIncrementalSeconds, subscriptionReadySeconds] = await Promise.all([
+    waitMigration(w, plan, 'in incremental', (_m, d) => d?.phase === 'incremental', 600_000).then(() => seconds(performance.now() - tStart)),
+    withClient(nvTarget, async (c) => {
+      const deadline = Date.now() + 600_000;
+      for (;;) {
+        const r = await c.query<{ n: number; ready: number }>(
+          `SELECT count(*)::int AS n, count(*) FILTER (WHERE r.srsubstate = 'r')::int AS ready FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid WHERE s.subname = $1`,
+          [nvSlot],
+        );
+        if (r.rows[0]!.n === PGBENCH_TABLES.length && r.rows[0]!.ready === PGBENCH_TABLES.length) return seconds(performance.now() - tStart);
+        if (Date.now() > deadline) throw new Error(`the subscription was not ready within 600 s: ${JSON.stringify(r.rows[0])}`);
+        await sleep(200);
+      }
+    }),
+  ]);
+  log(`pgtransit in incremental after ${pgtransitToIncrementalSeconds} s, the subscription ready after ${subscriptionReadySeconds} s`);
+
+  const sourceMon = new pg.Client({ connectionString: source.url({ database: DB }), application_name: 'bench monitor' });
+  const sourceStats = new pg.Client({ connectionString: source.url({ database: DB }), application_name: 'bench monitor' });
+  const ptClient = new pg.Client({ connectionString: ptTarget.url({ database: DB }), application_name: 'bench monitor' });
+  const nvClient = new pg.Client({ connectionString: nvTarget.url({ database: DB }), application_name: 'bench monitor' });
+  await Promise.all([sourceMon, sourceStats, ptClient, nvClient].map((c) => c.connect()));
+  try {
+    const consumers: Consumer[] = [
+      { key: 'pgtransit', label: 'pgtransit (incremental)', slot: ptSlot, target: ptClient },
+      { key: 'native', label: 'native subscription', slot: nvSlot, target: nvClient },
+    ];
+    // Both start the runs with nothing left over from the load or the initial copy.
+    const quiet = (await sourceMon.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
+    for (const c of consumers) {
+      const deadline = Date.now() + 120_000;
+      while (!(await slotPassed(sourceMon, c.slot, quiet))) {
+        if (Date.now() > deadline) throw new Error(`${c.label} did not confirm ${quiet} within 120 s`);
+        await sleep(200);
+      }
+    }
+    const workloads: WorkloadFigures[] = [];
+    workloads.push(await runWorkload(`rate ${RATE} tps`, ['-R', String(RATE)], source, sourceMon, sourceStats, consumers));
+    workloads.push(await runWorkload('full speed', [], source, sourceMon, sourceStats, consumers));
+
+    // Equal to the source: wait until each confirmed everything (pgtransit may not within the limit), then compare.
+    const end = (await sourceMon.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
+    const caughtUp: Record<string, boolean> = {};
+    for (const c of consumers) {
+      const deadline = Date.now() + (workloads.every((wl) => wl.consumers[c.key]!.catchUpSeconds !== null) ? CATCHUP_LIMIT * 1000 : 5_000);
+      while (!(caughtUp[c.key] = await slotPassed(sourceMon, c.slot, end)) && Date.now() < deadline) await sleep(200);
+    }
+    const targets = { pgtransit: ptTarget, native: nvTarget };
+    const src = await tableFacts(source);
+    const verified: Verification[] = [];
+    for (const c of consumers) {
+      const facts = await tableFacts(targets[c.key]);
+      const tables = src.map((x, i) => ({ table: x.table, sourceRows: x.rows, targetRows: facts[i]!.rows, checksumEqual: facts[i]!.checksum === x.checksum }));
+      const skipped = await skippedTransactions(source, targets[c.key], DB);
+      verified.push({
+        consumer: c.key,
+        caughtUp: caughtUp[c.key]!,
+        equal: caughtUp[c.key] ? tables.every((t) => t.sourceRows === t.targetRows && t.checksumEqual) : null,
+        tables,
+        historyFrontier: skipped.frontier,
+        skippedHistoryIds: skipped.missing,
+      });
+    }
+
+    const child = await w.client.workflow.getHandle(`${workflowIds(plan.name).migration}/${DB}`).query<DatabaseStatus>('databaseStatus');
+    const cdc = child.cdc;
+    const pgtransitStatus = cdc
+      ? { transactions: cdc.transactions, rounds: cdc.rounds, rows: Object.values(cdc.tables).reduce((n, t) => n + t.insert + t.update + t.delete, 0), perTable: cdc.tables }
+      : null;
+    await Promise.all([sourceMon, sourceStats, ptClient, nvClient].map((c) => c.end().catch(() => undefined)));
+
+    log('part 1 done: dropping the subscription, cancelling the migration, stopping both targets');
+    await withClient(nvTarget, (c) => c.query(`DROP SUBSCRIPTION ${nvSlot}`));
+    await withClient(source, (c) => c.query('DROP PUBLICATION bench_pub'));
+    // A round applying a backlog finishes its batch before it sees the cancellation; with its
+    // target gone it fails at once, and the cancelled workflow drops its slot and publication.
+    const handle = w.client.workflow.getHandle(workflowIds(plan.name).migration);
+    await handle.cancel();
+    await Promise.all([ptTarget.stop(), nvTarget.stop()]);
+    await Promise.race([handle.result().catch(() => undefined), sleep(60_000)]);
+    await withClient(source, async (c) => {
+      // Whatever the cleanup left behind would keep a walsender busy during part 2.
+      await c.query(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL`, [ptSlot]);
+      await sleep(500);
+      await c.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1`, [ptSlot]);
+    });
+    return { setup: { initSeconds, pgtransitToIncrementalSeconds, subscriptionReadySeconds }, workloads, verified, pgtransitStatus };
+  } finally {
+    await Promise.all([sourceMon, sourceStats, ptClient, nvClient].map((c) => c.end().catch(() => undefined)));
+  }
+}
+
+// ---------------------------------------------------------------- part 2: switchover
+
+/**
+ * Our application's write: the teller update and history insert of pgbench's tpcb-like
+ * script. It leaves out the account update, the one pgtransit applies with a sequential
+ * scan, so that the writer's own load does not hold the migration out of incremental.
+ */
+async function appWrite(c: pg.Client): Promise<void> {
+  const tid = 1 + Math.floor(Math.random() * 10);
+  const aid = 1 + Math.floor(Math.random() * 100_000);
+  const delta = Math.floor(Math.random() * 10_001) - 5000;
+  await c.query('BEGIN');
+  try {
+    await c.query('UPDATE pgbench_tellers SET tbalance = tbalance + $1 WHERE tid = $2', [delta, tid]);
+    await c.query('INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES ($1, 1, $2, $3, CURRENT_TIMESTAMP)', [tid, aid, delta]);
+    await c.query('COMMIT');
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
+}
+
+interface AppSide {
+  sourceWrites: number;
+  /** Date.now() after the last COMMIT the source acknowledged. */
+  lastSourceWriteAt: number | null;
+  sourceError: string | null;
+  /** Date.now() after the first COMMIT the target acknowledged (attempts start when the Update returned). */
+  firstTargetWriteAt: number | null;
+  targetAttempts: number;
+  targetErrors: string[];
+}
+
+/**
+ * The application: writes to the source until the fence ends its session, then, once told
+ * the switchover is done, writes to the target. Its target session is opened beforehand
+ * (a warm pool), so the figure is the databases' downtime, not a connection's setup.
+ */
+function startApp(sourceUrl: string) {
+  const side: AppSide = { sourceWrites: 0, lastSourceWriteAt: null, sourceError: null, firstTargetWriteAt: null, targetAttempts: 0, targetErrors: [] };
+  let target: pg.Client | null = null;
+  let switched!: (targetUrl: string) => void;
+  const toTarget = new Promise<string>((r) => (switched = r));
+  let stopping = false;
+  const done = (async () => {
+    const src = new pg.Client({ connectionString: sourceUrl, application_name: 'bench app' });
+    src.on('error', () => undefined);
+    await src.connect();
+    try {
+      while (!stopping) {
+        await appWrite(src);
+        side.sourceWrites++;
+        side.lastSourceWriteAt = Date.now();
+        await sleep(WRITER_PAUSE_MS);
+      }
+    } catch (e) {
+      side.sourceError = (e as Error).message;
+    } finally {
+      await src.end().catch(() => undefined);
+    }
+    // Given up (the run failed): no target to write to.
+    const targetUrl = await toTarget;
+    if (!targetUrl) return;
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      side.targetAttempts++;
+      try {
+        if (!target) {
+          target = new pg.Client({ connectionString: targetUrl, application_name: 'bench app' });
+          target.on('error', () => undefined);
+          await target.connect();
+        }
+        await appWrite(target);
+        side.firstTargetWriteAt = Date.now();
+        return;
+      } catch (e) {
+        if (side.targetErrors.length < 5) side.targetErrors.push((e as Error).message);
+        await target?.end().catch(() => undefined);
+        target = null;
+        await sleep(2);
+      }
+    }
+  })();
+  return {
+    side,
+    /** Opens the target session ahead of the switchover. */
+    async warm(targetUrl: string) {
+      target = new pg.Client({ connectionString: targetUrl, application_name: 'bench app' });
+      target.on('error', () => undefined);
+      await target.connect();
+    },
+    switchTo: (targetUrl: string) => switched(targetUrl),
+    async finish(): Promise<AppSide> {
+      stopping = true;
+      switched('');
+      await done.catch((e: Error) => void (side.sourceError ??= e.message));
+      await (target as pg.Client | null)?.end().catch(() => undefined);
+      return side;
+    },
+  };
+}
+
+interface SwitchoverRun {
+  run: number;
+  /** Why this run has no figures: the switchover (or reaching it) failed. */
+  error: string | null;
+  reported: SwitchoverReport | null;
+  /** pgtransit's own figure: fence to done. */
+  writeDowntimeMs: number | null;
+  /** Our application: last write on the source to first write on the target. */
+  appDowntimeMs: number | null;
+  /** Last acknowledged write on the source, relative to the fence (negative: before it). */
+  lastSourceWriteVsFenceMs: number | null;
+  /** The Update's answer reached us this long after the workflow's doneAt. */
+  updateReturnedAfterDoneMs: number | null;
+  /** Update returned to first target write. */
+  firstTargetWriteAfterUpdateMs: number | null;
+  updateRoundTripMs: number | null;
+  readySeconds: number | null;
+  pgbenchTps: number | null;
+  app: AppSide | null;
+  /** The workflow's steps from fencing on, with their durations (seconds). */
+  steps: { step: string; seconds: number | null; detail?: string }[];
+}
+
+async function switchoverSteps(w: Worker, plan: Plan): Promise<SwitchoverRun['steps']> {
+  const st = await w.client.workflow
+    .getHandle(workflowIds(plan.name).migration)
+    .query<MigrationStatus>('status')
+    .then((m) => w.client.workflow.getHandle(m.databases[0]!.workflowId).query<DatabaseStatus>('databaseStatus'))
+    .catch(() => null);
+  if (!st) return [];
+  const from = st.steps.findIndex((x) => x.step === 'fenceSource');
+  return st.steps.slice(from < 0 ? st.steps.length : from).map((x) => ({ step: x.step, seconds: x.endedAt ? seconds(Date.parse(x.endedAt) - Date.parse(x.startedAt)) : null, detail: x.detail }));
+}
+
+async function oneSwitchover(i: number, source: PgServer, target: PgServer, w: Worker): Promise<SwitchoverRun> {
+  const database = `sw${i}`;
+  const item: SwitchoverRun = {
+    run: i,
+    error: null,
+    reported: null,
+    writeDowntimeMs: null,
+    appDowntimeMs: null,
+    lastSourceWriteVsFenceMs: null,
+    updateReturnedAfterDoneMs: null,
+    firstTargetWriteAfterUpdateMs: null,
+    updateRoundTripMs: null,
+    readySeconds: null,
+    pgbenchTps: null,
+    app: null,
+    steps: [],
+  };
+  log(`part 2, run ${i}/${RUNS}: pgbench -i -s 1 into ${database}, migrate under pgbench -R ${SWITCH_RATE}, switch over`);
+  await pgbenchInit(source, database, 1);
+  const plan = benchPlan(`bench-sw-${randomBytes(3).toString('hex')}`, `PGT_BENCH_SW${i}_SOURCE_URL`, `PGT_BENCH_SW${i}_TARGET_URL`);
+  const handle = w.client.workflow.getHandle(workflowIds(plan.name).migration);
+  // Long enough to outlast the run; the fence ends its sessions.
+  const bench = startPgbench(source, database, ['-R', String(SWITCH_RATE), '-c', '2', '-j', '1', '-T', '900']);
+  const app = startApp(source.url({ database }));
+  try {
+    const t0 = performance.now();
+    await w.client.workflow.start('migrationWorkflow', { args: [plan], taskQueue: w.taskQueue, workflowId: handle.workflowId });
+    await waitMigration(w, plan, 'ready for switchover', (m) => m.databases.length > 0 && m.databases.every((d) => d.ready === true), 300_000);
+    item.readySeconds = seconds(performance.now() - t0);
+    await app.warm(target.url({ database }));
+    await sleep(SETTLE_SECONDS * 1000);
+    if (app.side.sourceError) throw new Error(`the application's writes failed before the switchover: ${app.side.sourceError}`);
+
+    const requested = performance.now();
+    let answer: { reports: SwitchoverReport[] } | null = null;
+    for (let attempt = 0; !answer; attempt++) {
+      try {
+        answer = await switchover(w.client, plan.name);
+      } catch (e) {
+        // The validator answers "not possible now" when a round left the lag above the bound.
+        const msg = `${(e as Error).message} ${(e as { cause?: Error }).cause?.message ?? ''}`;
+        if (!/not possible now/.test(msg) || attempt > 50) throw new Error(msg.trim());
+        await sleep(200);
+      }
+    }
+    const returnedAt = Date.now();
+    item.updateRoundTripMs = Math.round(performance.now() - requested);
+    app.switchTo(target.url({ database }));
+    const side = await app.finish();
+    bench.child.kill('SIGTERM');
+    const load = await bench.done;
+    await handle.result();
+    const r = answer.reports[0]!;
+    const fencedAt = Date.parse(r.fencedAt);
+    Object.assign(item, {
+      reported: r,
+      writeDowntimeMs: r.writeDowntimeMs,
+      appDowntimeMs: side.lastSourceWriteAt !== null && side.firstTargetWriteAt !== null ? side.firstTargetWriteAt - side.lastSourceWriteAt : null,
+      lastSourceWriteVsFenceMs: side.lastSourceWriteAt !== null ? side.lastSourceWriteAt - fencedAt : null,
+      updateReturnedAfterDoneMs: returnedAt - Date.parse(r.doneAt),
+      firstTargetWriteAfterUpdateMs: side.firstTargetWriteAt !== null ? side.firstTargetWriteAt - returnedAt : null,
+      pgbenchTps: Math.round(load.tps) || 0,
+      app: side,
+    });
+    log(`run ${i}: reported ${item.writeDowntimeMs} ms, application ${item.appDowntimeMs ?? '-'} ms`);
+  } catch (e) {
+    item.error = (e as Error).message.split('\n')[0]!;
+    log(`run ${i} failed: ${item.error}`);
+  } finally {
+    bench.child.kill('SIGTERM');
+    item.app ??= await app.finish().catch(() => null);
+    item.steps = await switchoverSteps(w, plan);
+    if (item.error) {
+      // A failed switchover un-fenced the source and went back to incremental: end the migration.
+      await Promise.race([abortMigration(w.client, plan.name).catch(() => undefined), sleep(60_000)]);
+    }
+  }
+  return item;
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  ensurePgClientTools(log);
+  ensureTemporalCli(log);
+  const scratch = mkdtempSync(join(tmpdir(), 'pgtransit-bench-cdc-'));
+  const servers: PgServer[] = [];
+  let temporal: DevServer | undefined;
+  let worker: Worker | undefined;
+  const errors: string[] = [];
+  const start = async (major: 15 | 17, name: string) => {
+    const s = await startPostgres({ major, settings: SETTINGS, name });
+    servers.push(s);
+    return s;
+  };
+  try {
+    log('starting PostgreSQL 15 (source), three PostgreSQL 17 (targets) and the Temporal dev server');
+    // One target per consumer in part 1, and a fresh one for part 2.
+    const [source, ptTarget, nvTarget, swTarget] = await Promise.all([start(15, 'source'), start(17, 'pgtransit-target'), start(17, 'native-target'), start(17, 'switchover-target')]);
+    temporal = await startDevServer({ port: await freePort(), uiPort: await freePort(), dbFile: join(scratch, 'temporal.sqlite'), quiet: true });
+    children.add(temporal.process);
+    const urls: Record<string, string> = { PGT_BENCH_SOURCE_URL: source.url({ database: DB }), PGT_BENCH_TARGET_URL: ptTarget.url({ database: DB }) };
+    for (let i = 1; i <= RUNS; i++) {
+      urls[`PGT_BENCH_SW${i}_SOURCE_URL`] = source.url({ database: `sw${i}` });
+      urls[`PGT_BENCH_SW${i}_TARGET_URL`] = swTarget.url({ database: `sw${i}` });
+    }
+    worker = await startWorker(temporal, urls, scratch);
+    const [sourceVersion, targetVersion] = await Promise.all([version(source), version(ptTarget)]);
+
+    let apply: ApplyResult | null = null;
+    const switches: SwitchoverRun[] = [];
+    if (PARTS.includes('apply')) {
+      try {
+        apply = await partApply(source, ptTarget, nvTarget, worker, scratch);
+      } catch (e) {
+        errors.push(`part 1: ${(e as Error).stack}`);
+        log(`worker log (tail):\n${readFileSync(worker.logFile, 'utf8').slice(-4000)}`);
+      }
+    }
+    await Promise.all([ptTarget.stop(), nvTarget.stop()]);
+    if (PARTS.includes('switchover')) {
+      for (let i = 1; i <= RUNS; i++) switches.push(await oneSwitchover(i, source, swTarget, worker));
+    }
+    const totalSeconds = seconds(performance.now() - started);
+
+    const lines: string[] = [];
+    lines.push(`pgtransit change-capture benchmark, ${new Date().toISOString()}`);
+    lines.push(`source PostgreSQL ${sourceVersion} -> targets PostgreSQL ${targetVersion} (one server per consumer), ${cpus().length} CPUs shared by all servers, the Temporal dev server, the pgtransit worker and pgbench`);
+    if (apply) {
+      lines.push('');
+      lines.push(`1. CDC apply: pgbench tpcb-like, scale ${SCALE} (pgbench_history given a bigserial key), ${DURATION} s per workload, ${CLIENTS} clients`);
+      lines.push(`   both consumers attached to the same source during the same pgbench runs, measured the same way:`);
+      lines.push(`   rows/s   = target pg_stat_user_tables n_tup_ins+n_tup_upd+n_tup_del of the pgbench tables, over the pgbench run`);
+      lines.push(`   lag      = pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn) of each one's slot, sampled every second of the run`);
+      lines.push(`   catch-up = pgbench's exit until the slot's confirmed_flush_lsn passes the source's WAL position at that exit (limit ${CATCHUP_LIMIT} s;`);
+      lines.push(`              past it, "~N" extrapolates from how fast the lag fell during the limit)`);
+      lines.push(`   setup: pgbench -i ${apply.setup.initSeconds} s; pgtransit in incremental after ${apply.setup.pgtransitToIncrementalSeconds} s, subscription initial copy ready after ${apply.setup.subscriptionReadySeconds} s`);
+      for (const wl of apply.workloads) {
+        lines.push('');
+        lines.push(`   workload "${wl.name}": ${wl.pgbench}`);
+        lines.push(`   ${fmt(wl.transactions)} transactions, ${fmt(wl.tps)} tps; the source wrote ${fmt(wl.sourceRows)} rows, ${fmt(wl.sourceRowsPerSecond)} rows/s`);
+        lines.push(`   ${''.padEnd(22)}${'rows/s'.padStart(9)}${'peak 1 s'.padStart(10)}${'lag median kB'.padStart(15)}${'lag max kB'.padStart(12)}${'catch-up s'.padStart(12)}${'lag at start kB'.padStart(17)}`);
+        for (const key of ['pgtransit', 'native'] as const) {
+          const f = wl.consumers[key]!;
+          const catchUp = f.catchUpSeconds !== null ? f.catchUpSeconds.toFixed(2) : f.catchUpEstimateSeconds !== null ? `~${fmt(f.catchUpEstimateSeconds)}` : `>${CATCHUP_LIMIT}`;
+          lines.push(
+            `   ${(key === 'pgtransit' ? 'pgtransit' : 'native subscription').padEnd(22)}${fmt(f.rowsPerSecond).padStart(9)}${fmt(f.peakRowsPerSecond).padStart(10)}${fmt(kb(f.lagMedianBytes), 1).padStart(15)}${fmt(kb(f.lagMaxBytes), 1).padStart(12)}${catchUp.padStart(12)}${fmt(kb(f.lagAtStartBytes), 1).padStart(17)}`,
+          );
+        }
+        const r = wl.ratios;
+        const p = wl.consumers.pgtransit!;
+        const n = wl.consumers.native!;
+        const catchUpRatio = r.catchUp ?? (p.catchUpEstimateSeconds !== null && n.catchUpSeconds ? `~${fmt(p.catchUpEstimateSeconds / n.catchUpSeconds)}` : null);
+        lines.push(`   ${'pgtransit / native'.padEnd(22)}${fmt(r.rowsPerSecond, 2).padStart(9)}${''.padStart(10)}${fmt(r.lagMedian, 2).padStart(15)}${fmt(r.lagMax, 2).padStart(12)}${(typeof catchUpRatio === 'string' ? catchUpRatio : fmt(catchUpRatio, 2)).padStart(12)}`);
+        if (p.lagAtLimitBytes !== null) lines.push(`   pgtransit had not caught up ${CATCHUP_LIMIT} s after pgbench stopped: ${fmt(kb(p.lagAtLimitBytes))} kB of WAL still to apply`);
+      }
+      lines.push('');
+      for (const v of apply.verified) {
+        const name = v.consumer === 'pgtransit' ? 'pgtransit' : 'native';
+        const counts = v.tables.map((t) => `${t.table} ${fmt(t.targetRows)}/${fmt(t.sourceRows)}${v.caughtUp && !t.checksumEqual ? ' (checksum differs)' : ''}`).join(', ');
+        const state = v.equal === null ? 'NOT CAUGHT UP, so not comparable' : v.equal ? 'equals the source (rows and checksums)' : 'DIFFERS FROM the source';
+        lines.push(`   ${name} target ${state}: ${counts}`);
+        lines.push(
+          `   ${''.padEnd(name.length)}        transactions skipped (source pgbench_history ids below the target's highest, ${fmt(v.historyFrontier)}, missing on the target): ${v.skippedHistoryIds.length}${v.skippedHistoryIds.length ? ` (ids ${v.skippedHistoryIds.slice(0, 10).join(', ')}${v.skippedHistoryIds.length > 10 ? ', ...' : ''})` : ''}`,
+        );
+      }
+      if (apply.pgtransitStatus) lines.push(`   pgtransit status at the end: ${fmt(apply.pgtransitStatus.transactions)} transactions applied in ${apply.pgtransitStatus.rounds} rounds`);
+    }
+    if (PARTS.includes('switchover')) {
+      const ok = switches.filter((s) => !s.error);
+      const reported = ok.map((s) => s.writeDowntimeMs!);
+      const appSide = ok.map((s) => s.appDowntimeMs).filter((x): x is number => x !== null);
+      const list = (f: (s: SwitchoverRun) => number | null) => switches.map((s) => (s.error ? 'failed' : (f(s) ?? '-'))).join(', ');
+      lines.push('');
+      lines.push(`2. switchover write downtime: ${switches.length} runs, each a fresh pgbench -i -s 1 database migrated full+cdc and switched over through the Update`);
+      lines.push(`   under pgbench -R ${SWITCH_RATE} -c 2 plus our application writer (a teller update + history insert every ${WRITER_PAUSE_MS} ms)`);
+      lines.push(`   no native baseline: a subscription has no switchover (fencing the source, draining, copying sequences are the operator's)`);
+      lines.push(`   reported writeDowntimeMs (fence to done):              median ${fmt(median(reported))} ms; all ${list((s) => s.writeDowntimeMs)}`);
+      lines.push(`   application: last source write -> first target write:  median ${fmt(median(appSide))} ms; all ${list((s) => s.appDowntimeMs)}`);
+      lines.push(`   last source write relative to fencedAt (ms):           ${list((s) => s.lastSourceWriteVsFenceMs)}`);
+      lines.push(`   the Update's answer after doneAt (ms):                 ${list((s) => s.updateReturnedAfterDoneMs)}`);
+      lines.push(`   first target write after the Update returned (ms):     ${list((s) => s.firstTargetWriteAfterUpdateMs)}`);
+      lines.push(`   start to ready for switchover (s):                     ${switches.map((s) => s.readySeconds ?? '-').join(', ')}`);
+      const stepNames = [...new Set(ok.flatMap((s) => s.steps.map((x) => x.step)))];
+      for (const step of stepNames) lines.push(`   step ${step.padEnd(22)} median ${fmt(median(ok.flatMap((s) => s.steps.filter((x) => x.step === step && x.seconds !== null).map((x) => x.seconds! * 1000))))} ms`);
+      for (const s of switches.filter((x) => x.error)) lines.push(`   run ${s.run} FAILED: ${s.error}`);
+    }
+    for (const e of errors) lines.push(`\nERROR ${e}`);
+    lines.push('');
+    lines.push(`whole benchmark ${totalSeconds.toFixed(0)} s`);
+    console.log(lines.join('\n'));
+
+    const resultsDir = join(ROOT, 'bench', 'results');
+    mkdirSync(resultsDir, { recursive: true });
+    const stamp = new Date().toISOString().replace(/:/g, '').replace(/\..*$/, 'Z');
+    const file = join(resultsDir, `cdc-${stamp}.json`);
+    const json = {
+      date: new Date().toISOString(),
+      machine: { cpus: cpus().length, memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version },
+      source: sourceVersion,
+      target: targetVersion,
+      settings: SETTINGS,
+      config: { duration: DURATION, rate: RATE, clients: CLIENTS, scale: SCALE, catchUpLimit: CATCHUP_LIMIT, runs: RUNS, switchRate: SWITCH_RATE, settleSeconds: SETTLE_SECONDS, writerPauseMs: WRITER_PAUSE_MS },
+      measures: {
+        rowsPerSecond: 'target pg_stat_user_tables n_tup_ins+n_tup_upd+n_tup_del of the pgbench tables, delta over the pgbench run / its duration',
+        lag: "pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn) of the consumer's slot on the source, sampled every second of the run, floored at 0",
+        catchUp: "pgbench's exit until the slot's confirmed_flush_lsn passes pg_current_wal_lsn() taken at that exit",
+        skippedTransactions: "source pgbench_history ids at least 100 below the target's highest id that the target lacks",
+        appDowntime: 'last COMMIT acknowledged by the source to first COMMIT acknowledged by the target, target attempts starting when the switchover Update returned, target session opened beforehand',
+      },
+      apply,
+      switchover: PARTS.includes('switchover')
+        ? {
+            nativeBaseline: null,
+            medianWriteDowntimeMs: median(switches.filter((s) => !s.error).map((s) => s.writeDowntimeMs!)),
+            medianAppDowntimeMs: median(switches.map((s) => s.appDowntimeMs).filter((x): x is number => x !== null)),
+            failedRuns: switches.filter((s) => s.error).length,
+            runs: switches,
+          }
+        : null,
+      errors,
+      totalSeconds,
+    };
+    writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
+    console.log(`figures written to ${file.slice(ROOT.length + 1)}`);
+    if (errors.length || switches.some((x) => x.error)) process.exitCode = 1;
+  } finally {
+    await worker?.stop().catch(() => undefined);
+    await Promise.all(servers.map((s) => s.stop()));
+    await temporal?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
