@@ -3,47 +3,26 @@
  * the switchover Update fences, drains, copies sequences, verifies and reports, and
  * the target equals the source.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import assert from 'node:assert/strict';
-import type { Worker } from '@temporalio/worker';
 import { compareTables } from '../../src/postgres/compare';
 import { endpoints } from '../../src/postgres/assess';
 import type { DatabaseStatus, SwitchoverReport } from '../../src/plan/status';
-import { planFor, startPair, type PgServer } from '../helpers/postgres';
-import { startTemporal, type TemporalHarness } from '../helpers/temporal';
+import { planFor } from '../helpers/postgres';
+import { useStack } from '../helpers/stack';
 import { sleep, waitFor } from '../helpers/wait';
 import { startWriter } from '../../src/dev/writer';
 import { SAMPLE_SCHEMA_SQL, WRITER_TABLES_SQL } from '../../src/dev/sample-data';
 
 
 describe('migrationWorkflow full+cdc with a live writer', () => {
-  let temporal: TemporalHarness;
-  let worker: Worker;
-  let running: Promise<void>;
-  let taskQueue: string;
-  let source: PgServer;
-  let target: PgServer;
-  let stopPair: () => Promise<void>;
-
-  before(async () => {
-    const [t, pair] = await Promise.all([startTemporal(), startPair()]);
-    temporal = t;
-    ({ source, target, stop: stopPair } = pair);
-    await source.query(SAMPLE_SCHEMA_SQL + WRITER_TABLES_SQL, [], 'app');
-    ({ worker, taskQueue } = await temporal.worker());
-    running = worker.run();
-  });
-
-  after(async () => {
-    try {
-      worker?.shutdown();
-      await running;
-    } finally {
-      await Promise.all([temporal?.stop(), stopPair?.()]);
-    }
-  });
+  const stack = useStack({ sourceSql: SAMPLE_SCHEMA_SQL + WRITER_TABLES_SQL });
 
   it('reaches incremental under writes, switches over through the Update, and the target equals the source', async () => {
+    const { temporal, source, target, taskQueue } = stack;
     const plan = planFor(source, target, { mode: 'full+cdc', exclude: { tables: ['public.audit_log'] }, fullLoad: { parallelism: 2, chunkSizeMB: 1 }, switchover: { verify: 'checksum' } });
     const workflowId = `migration-${plan.name}`;
     const writer = startWriter(source.url({ database: 'app' }), { truncate: true });
@@ -103,9 +82,31 @@ describe('migrationWorkflow full+cdc with a live writer', () => {
     const ro = await source.query(`SELECT setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = 'app'`);
     assert.match(JSON.stringify(ro.rows), /default_transaction_read_only=on/);
     assert.equal((await source.query(`SELECT 1 FROM pg_replication_slots`)).rowCount, 0);
+
+    // pgtransit verify: exit 0 when equal; exit 2 naming the table when a row differs.
+    const verify = async () => {
+      try {
+        const { stdout } = await promisify(execFile)(process.execPath, [join(__dirname, '..', '..', 'bin', 'pgtransit.js'), 'verify', plan.name, '--checksum'], {
+          env: { ...process.env, TEMPORAL_ADDRESS: temporal.env.address, PGTRANSIT_TASK_QUEUE: taskQueue },
+        });
+        return { code: 0, stdout };
+      } catch (e) {
+        return { code: (e as { code: number }).code, stdout: (e as { stdout: string }).stdout };
+      }
+    };
+    await target.query(`DELETE FROM customers WHERE email = 'after@x'`, [], 'app'); // the row written above to test the identity
+    const same = await verify();
+    assert.equal(same.code, 0, same.stdout);
+    assert.match(same.stdout, /all tables equal/);
+    await target.query(`UPDATE products SET title = 'changed on the target' WHERE id = 7`, [], 'app');
+    const diff = await verify();
+    assert.equal(diff.code, 2, diff.stdout);
+    assert.match(diff.stdout, /DIFF {2}public\.products/);
+    assert.match(diff.stdout, /1 tables differ: public\.products/);
   });
 
   it('continues as new while waiting in incremental, keeping its state, and still switches over', async () => {
+    const { temporal, source, target, taskQueue } = stack;
     await source.query(`ALTER DATABASE app RESET default_transaction_read_only`);
     const plan = planFor(source, target, { mode: 'full+cdc', targetDatabase: 'app_can', exclude: { tables: ['public.audit_log'] }, cdc: { roundSeconds: 1, roundsPerRun: 2 } });
     const workflowId = `migration-${plan.name}`;

@@ -1,42 +1,18 @@
 /** migrationWorkflow, mode full, end to end: real servers, real Temporal, real worker. */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Worker } from '@temporalio/worker';
 import { SAMPLE_SCHEMA_SQL } from '../../src/dev/sample-data';
 import { compareTables } from '../../src/postgres/compare';
 import { endpoints } from '../../src/postgres/assess';
 import type { DatabaseStatus } from '../../src/plan/status';
-import { planFor, startPair, type PgServer } from '../helpers/postgres';
-import { startTemporal, type TemporalHarness } from '../helpers/temporal';
+import { planFor } from '../helpers/postgres';
+import { useStack } from '../helpers/stack';
 
 describe('migrationWorkflow mode full', () => {
-  let temporal: TemporalHarness;
-  let worker: Worker;
-  let running: Promise<void>;
-  let taskQueue: string;
-  let source: PgServer;
-  let target: PgServer;
-  let stopPair: () => Promise<void>;
-
-  before(async () => {
-    const [t, pair] = await Promise.all([startTemporal(), startPair()]);
-    temporal = t;
-    ({ source, target, stop: stopPair } = pair);
-    await source.query(SAMPLE_SCHEMA_SQL, [], 'app');
-    ({ worker, taskQueue } = await temporal.worker());
-    running = worker.run();
-  });
-
-  after(async () => {
-    try {
-      worker?.shutdown();
-      await running;
-    } finally {
-      await Promise.all([temporal?.stop(), stopPair?.()]);
-    }
-  });
+  const stack = useStack({ sourceSql: SAMPLE_SCHEMA_SQL });
 
   it('copies schema and data so that every table is equal', async () => {
+    const { temporal, source, target, taskQueue } = stack;
     const plan = planFor(source, target, { mode: 'full', exclude: { tables: ['public.audit_log'] }, fullLoad: { parallelism: 3, chunkSizeMB: 1 } });
     const workflowId = `migration-${plan.name}`;
     const result = await temporal.env.client.workflow.execute('migrationWorkflow', { args: [plan], taskQueue, workflowId });
