@@ -23,33 +23,43 @@
  *   npx tsx bench/cdc.ts    DURATION (60) RATE (500) CLIENTS (4) SCALE (10) CATCHUP_LIMIT (120)
  *                           RUNS (5) SWITCH_RATE (30) PARTS (apply,switchover)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Client } from '@temporalio/client';
 import pg from 'pg';
-import { startPostgres, freePort, type PgServer } from '../src/dev/embedded-postgres';
+import { startPostgres, type PgServer } from '../src/dev/embedded-postgres';
 import { ensurePgClientTools } from '../src/dev/debian-tools';
-import { ensureTemporalCli, startDevServer, type DevServer } from '../src/dev/temporal-cli';
-import { connectClient } from '../src/temporal/client';
+import { ensureTemporalCli, type DevServer } from '../src/dev/temporal-cli';
 import { parsePlan, replicationNames, workflowIds, type Plan } from '../src/plan/schema';
 import type { CdcStatus, DatabaseStatus, MigrationStatus, SwitchoverReport } from '../src/plan/status';
 import { abortMigration, switchover } from '../src/cli/migration';
-import { findTool } from '../src/postgres/tools';
+import {
+  DB,
+  clientRunner,
+  conninfo,
+  dumpSchema,
+  envInt,
+  exec,
+  libpqEnv,
+  log,
+  run,
+  seconds,
+  sleep,
+  startTemporal,
+  startWorker,
+  subscriptionState,
+  tableFacts as facts,
+  tool,
+  version,
+  writeResults,
+  type TableFacts,
+  type Worker,
+} from './common';
 
-const ROOT = join(__dirname, '..');
-const DB = 'app';
 const PGBENCH_TABLES = ['pgbench_accounts', 'pgbench_branches', 'pgbench_history', 'pgbench_tellers'];
-
-function envInt(name: string, fallback: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, not ${JSON.stringify(v)}`);
-  return n;
-}
+const withClient = clientRunner('bench');
 
 const DURATION = envInt('DURATION', 60);
 const RATE = envInt('RATE', 500);
@@ -57,8 +67,7 @@ const CLIENTS = envInt('CLIENTS', 4);
 const SCALE = envInt('SCALE', 10);
 const CATCHUP_LIMIT = envInt('CATCHUP_LIMIT', 120);
 const RUNS = envInt('RUNS', 5);
-// Low: at pgbench -s 1, pgtransit's apply (a sequential scan per UPDATE) keeps the lag under
-// switchover.maxLagBytes only at a few dozen transactions per second on this machine.
+// The switchover runs measure the downtime under a steady, moderate load (override to load more).
 const SWITCH_RATE = envInt('SWITCH_RATE', 30);
 const PARTS = (process.env.PARTS ?? 'apply,switchover').split(',').map((s) => s.trim());
 /** Seconds in incremental under load before the switchover is asked for. */
@@ -78,9 +87,6 @@ const SETTINGS: Record<string, string> = {
   max_replication_slots: '20',
 };
 
-const log = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-const seconds = (ms: number) => Math.round(ms / 10) / 100;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fmt = (n: number | null | undefined, digits = 0) => (n === null || n === undefined || !Number.isFinite(n) ? '-' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
 const kb = (bytes: number | null | undefined) => (bytes === null || bytes === undefined ? null : Math.round(bytes / 102.4) / 10);
 
@@ -95,70 +101,6 @@ function median(xs: number[]): number | null {
 function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
   if (a === null || a === undefined || b === null || b === undefined || b === 0) return null;
   return Math.round((a / b) * 100) / 100;
-}
-
-// ---------------------------------------------------------------- processes
-
-const children = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
-
-function libpqEnv(server: PgServer, database = DB): NodeJS.ProcessEnv {
-  return { ...process.env, PGHOST: server.host, PGPORT: String(server.port), PGUSER: 'postgres', PGPASSWORD: server.password, PGDATABASE: database };
-}
-
-interface Finished {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  out: string;
-  err: string;
-}
-
-/** Starts a program; `done` settles when it exits, whatever the exit code. */
-function run(program: string, args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<Finished> } {
-  const child = spawn(program, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (err += d));
-  const done = new Promise<Finished>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal, out, err });
-    });
-  });
-  return { child, done };
-}
-
-/** Runs a program to completion; rejects with the tail of its stderr. */
-async function exec(program: string, args: string[], env: NodeJS.ProcessEnv, what: string): Promise<string> {
-  const r = await run(program, args, env).done;
-  if (r.code !== 0) throw new Error(`${what} failed (${r.signal ?? `exit ${r.code}`}):\n${r.err.trim().split('\n').slice(-10).join('\n')}`);
-  return r.out;
-}
-
-function tool(program: 'pg_dump' | 'pg_restore' | 'pgbench', minMajor: number): string {
-  const found = findTool(program).find((t) => t.major >= minMajor);
-  if (!found) throw new Error(`no ${program} ${minMajor}+ found`);
-  return found.path;
-}
-
-async function withClient<T>(server: PgServer, fn: (c: pg.Client) => Promise<T>, database = DB): Promise<T> {
-  const c = new pg.Client({ connectionString: server.url({ database }), application_name: 'bench' });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
-async function version(server: PgServer): Promise<string> {
-  return (await server.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
 }
 
 // ---------------------------------------------------------------- pgbench
@@ -208,10 +150,7 @@ async function tupleCount(c: pg.Client): Promise<number> {
   return Number(r.rows[0]!.n);
 }
 
-/**
- * Source WAL not yet confirmed by each slot; the same measure for both consumers. Floored at
- * 0: pg-logical-replication acknowledges lsn + 1, so an idle pgtransit slot reads -1.
- */
+/** Source WAL not yet confirmed by each slot; the same measure for both consumers (floored at 0). */
 async function slotLags(c: pg.Client, slots: string[]): Promise<Record<string, number | null>> {
   const r = await c.query<{ slot_name: string; lag: string | null }>(
     `SELECT slot_name, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint::text AS lag FROM pg_replication_slots WHERE slot_name = ANY($1)`,
@@ -230,21 +169,8 @@ async function slotPassed(c: pg.Client, slot: string, lsn: string): Promise<bool
   return r.rows[0]?.done === true;
 }
 
-interface TableFacts {
-  table: string;
-  rows: number;
-  checksum: string;
-}
-
 async function tableFacts(server: PgServer): Promise<TableFacts[]> {
-  return withClient(server, async (c) => {
-    const out: TableFacts[] = [];
-    for (const table of PGBENCH_TABLES) {
-      const r = await c.query<{ n: string; h: string }>(`SELECT count(*)::text AS n, coalesce(sum(hashtext(t::text)::bigint), 0)::text AS h FROM ${table} t`);
-      out.push({ table, rows: Number(r.rows[0]!.n), checksum: r.rows[0]!.h });
-    }
-    return out;
-  });
+  return withClient(server, (c) => facts(c, PGBENCH_TABLES, false));
 }
 
 /**
@@ -262,59 +188,6 @@ async function skippedTransactions(source: PgServer, target: PgServer, database:
 }
 
 // ---------------------------------------------------------------- pgtransit worker
-
-interface Worker {
-  client: Client;
-  taskQueue: string;
-  logFile: string;
-  stop(): Promise<void>;
-}
-
-async function waitForPollers(client: Client, taskQueue: string, worker: ChildProcess, logFile: string): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (worker.exitCode !== null) throw new Error(`the worker exited with ${worker.exitCode}:\n${readFileSync(logFile, 'utf8')}`);
-    // 1: workflow task queue, 2: activity task queue.
-    const polled = await Promise.all(
-      [1, 2].map(async (taskQueueType) => {
-        const r = await client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType });
-        return (r.pollers?.length ?? 0) > 0;
-      }),
-    );
-    if (polled.every(Boolean)) return;
-    if (Date.now() > deadline) throw new Error(`the worker did not poll ${taskQueue} within 120 s:\n${readFileSync(logFile, 'utf8')}`);
-    await sleep(200);
-  }
-}
-
-/** `pgtransit worker` as its own process; `urls` are the env: references the plans use. */
-async function startWorker(temporal: DevServer, urls: Record<string, string>, scratch: string): Promise<Worker> {
-  const taskQueue = `bench-${randomBytes(4).toString('hex')}`;
-  const logFile = join(scratch, 'worker.log');
-  const logFd = openSync(logFile, 'a');
-  const worker = spawn(process.execPath, [join(ROOT, 'bin', 'pgtransit.js'), 'worker'], {
-    cwd: ROOT,
-    env: { ...process.env, ...urls, TEMPORAL_ADDRESS: temporal.address, PGTRANSIT_TASK_QUEUE: taskQueue, PGTRANSIT_LOG_LEVEL: 'WARN' },
-    stdio: ['ignore', logFd, logFd],
-  });
-  children.add(worker);
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  const client = await connectClient({ address: temporal.address, namespace: 'default', taskQueue });
-  await waitForPollers(client, taskQueue, worker, logFile);
-  return {
-    client,
-    taskQueue,
-    logFile,
-    async stop() {
-      await client.connection.close();
-      worker.kill('SIGTERM');
-      const timer = setTimeout(() => worker.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
-      children.delete(worker);
-    },
-  };
-}
 
 function benchPlan(name: string, sourceEnv: string, targetEnv: string): Plan {
   const parsed = parsePlan({
@@ -505,8 +378,7 @@ async function partApply(source: PgServer, ptTarget: PgServer, nvTarget: PgServe
   const initSeconds = seconds(performance.now() - t0);
 
   // The native consumer's target gets the schema from pg_dump, as one would set it up.
-  const archive = join(scratch, 'schema.dump');
-  await exec(tool('pg_dump', 15), ['--schema-only', '-Fc', '-f', archive], libpqEnv(source), 'pg_dump --schema-only');
+  const archive = await dumpSchema(source, scratch);
   await nvTarget.query(`CREATE DATABASE ${DB}`);
   await exec(tool('pg_restore', 0), ['--exit-on-error', '--no-owner', '--no-acl', '--single-transaction', '-d', DB, archive], libpqEnv(nvTarget), 'pg_restore --schema-only');
 
@@ -516,20 +388,16 @@ async function partApply(source: PgServer, ptTarget: PgServer, nvTarget: PgServe
   const tStart = performance.now();
   await w.client.workflow.start('migrationWorkflow', { args: [plan], taskQueue: w.taskQueue, workflowId: workflowIds(plan.name).migration });
   await withClient(source, (c) => c.query(`CREATE PUBLICATION bench_pub FOR TABLE ${PGBENCH_TABLES.join(', ')}`));
-  const conninfo = `host=${source.host} port=${source.port} dbname=${DB} user=postgres password=${source.password}`;
-  await withClient(nvTarget, (c) => c.query(`CREATE SUBSCRIPTION ${nvSlot} CONNECTION ${c.escapeLiteral(conninfo)} PUBLICATION bench_pub WITH (copy_data = true)`));
+  await withClient(nvTarget, (c) => c.query(`CREATE SUBSCRIPTION ${nvSlot} CONNECTION ${c.escapeLiteral(conninfo(source))} PUBLICATION bench_pub WITH (copy_data = true)`));
 
   const [pgtransitToIncrementalSeconds, subscriptionReadySeconds] = await Promise.all([
     waitMigration(w, plan, 'in incremental', (_m, d) => d?.phase === 'incremental', 600_000).then(() => seconds(performance.now() - tStart)),
     withClient(nvTarget, async (c) => {
       const deadline = Date.now() + 600_000;
       for (;;) {
-        const r = await c.query<{ n: number; ready: number }>(
-          `SELECT count(*)::int AS n, count(*) FILTER (WHERE r.srsubstate = 'r')::int AS ready FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid WHERE s.subname = $1`,
-          [nvSlot],
-        );
-        if (r.rows[0]!.n === PGBENCH_TABLES.length && r.rows[0]!.ready === PGBENCH_TABLES.length) return seconds(performance.now() - tStart);
-        if (Date.now() > deadline) throw new Error(`the subscription was not ready within 600 s: ${JSON.stringify(r.rows[0])}`);
+        const state = await subscriptionState(c, nvSlot);
+        if (state.n === PGBENCH_TABLES.length && state.ready === PGBENCH_TABLES.length) return seconds(performance.now() - tStart);
+        if (Date.now() > deadline) throw new Error(`the subscription was not ready within 600 s: ${JSON.stringify(state)}`);
         await sleep(200);
       }
     }),
@@ -615,8 +483,7 @@ async function partApply(source: PgServer, ptTarget: PgServer, nvTarget: PgServe
 
 /**
  * Our application's write: the teller update and history insert of pgbench's tpcb-like
- * script. It leaves out the account update, the one pgtransit applies with a sequential
- * scan, so that the writer's own load does not hold the migration out of incremental.
+ * script, on a session we control, so that its last source and first target commits are known.
  */
 async function appWrite(c: pg.Client): Promise<void> {
   const tid = 1 + Math.floor(Math.random() * 10);
@@ -847,14 +714,13 @@ async function main(): Promise<void> {
     log('starting PostgreSQL 15 (source), three PostgreSQL 17 (targets) and the Temporal dev server');
     // One target per consumer in part 1, and a fresh one for part 2.
     const [source, ptTarget, nvTarget, swTarget] = await Promise.all([start(15, 'source'), start(17, 'pgtransit-target'), start(17, 'native-target'), start(17, 'switchover-target')]);
-    temporal = await startDevServer({ port: await freePort(), uiPort: await freePort(), dbFile: join(scratch, 'temporal.sqlite'), quiet: true });
-    children.add(temporal.process);
+    temporal = await startTemporal(scratch);
     const urls: Record<string, string> = { PGT_BENCH_SOURCE_URL: source.url({ database: DB }), PGT_BENCH_TARGET_URL: ptTarget.url({ database: DB }) };
     for (let i = 1; i <= RUNS; i++) {
       urls[`PGT_BENCH_SW${i}_SOURCE_URL`] = source.url({ database: `sw${i}` });
       urls[`PGT_BENCH_SW${i}_TARGET_URL`] = swTarget.url({ database: `sw${i}` });
     }
-    worker = await startWorker(temporal, urls, scratch);
+    worker = await startWorker(temporal, urls, join(scratch, 'worker.log'));
     const [sourceVersion, targetVersion] = await Promise.all([version(source), version(ptTarget)]);
 
     let apply: ApplyResult | null = null;
@@ -940,13 +806,7 @@ async function main(): Promise<void> {
     lines.push(`whole benchmark ${totalSeconds.toFixed(0)} s`);
     console.log(lines.join('\n'));
 
-    const resultsDir = join(ROOT, 'bench', 'results');
-    mkdirSync(resultsDir, { recursive: true });
-    const stamp = new Date().toISOString().replace(/:/g, '').replace(/\..*$/, 'Z');
-    const file = join(resultsDir, `cdc-${stamp}.json`);
-    const json = {
-      date: new Date().toISOString(),
-      machine: { cpus: cpus().length, memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    writeResults('cdc', {
       source: sourceVersion,
       target: targetVersion,
       settings: SETTINGS,
@@ -970,9 +830,7 @@ async function main(): Promise<void> {
         : null,
       errors,
       totalSeconds,
-    };
-    writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
-    console.log(`figures written to ${file.slice(ROOT.length + 1)}`);
+    });
     if (errors.length || switches.some((x) => x.error)) process.exitCode = 1;
   } finally {
     await worker?.stop().catch(() => undefined);

@@ -18,32 +18,40 @@
  *   npx tsx bench/full-load.ts        ROWS (10000000) PARALLELISM (4) TARGET_MAJOR (17)
  *                                     CHUNK_MB (big table / 2N) METHODS (p,a,b,c)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { startPostgres, freePort, type PgServer } from '../src/dev/embedded-postgres';
+import { startPostgres, type PgServer } from '../src/dev/embedded-postgres';
 import { ensurePgClientTools } from '../src/dev/debian-tools';
-import { ensureTemporalCli, startDevServer, type DevServer } from '../src/dev/temporal-cli';
-import { connectClient } from '../src/temporal/client';
+import { ensureTemporalCli, type DevServer } from '../src/dev/temporal-cli';
 import { parsePlan } from '../src/plan/schema';
 import type { DatabaseStatus } from '../src/plan/status';
 import { chunkPredicate, listLoadTables, planChunks, type Chunk } from '../src/postgres/chunks';
-import { findTool } from '../src/postgres/tools';
 import type { MigrationResult } from '../workflows/migration';
+import {
+  DB,
+  clientRunner,
+  conninfo,
+  dumpSchema,
+  envInt,
+  exec,
+  libpqEnv,
+  log,
+  seconds,
+  sleep,
+  startTemporal,
+  startWorker,
+  subscriptionState,
+  tableFacts,
+  tool,
+  version,
+  writeResults,
+  type TableFacts,
+  type Worker,
+} from './common';
 
-const ROOT = join(__dirname, '..');
-const DB = 'app';
-
-function envInt(name: string, fallback: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === '') return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, not ${JSON.stringify(v)}`);
-  return n;
-}
+const withClient = clientRunner();
 
 const ROWS = envInt('ROWS', 10_000_000);
 const N = envInt('PARALLELISM', 4);
@@ -71,8 +79,6 @@ const SETTINGS: Record<string, string> = {
   max_sync_workers_per_subscription: String(N),
 };
 
-const log = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-const seconds = (ms: number) => Math.round(ms / 10) / 100;
 const mb = (bytes: number) => bytes / (1024 * 1024);
 
 async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
@@ -81,49 +87,7 @@ async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> 
   return { ms: performance.now() - t0, value };
 }
 
-// ---------------------------------------------------------------- processes
-
-const children = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
-
-function libpqEnv(server: PgServer, database = DB): NodeJS.ProcessEnv {
-  return { ...process.env, PGHOST: server.host, PGPORT: String(server.port), PGUSER: 'postgres', PGPASSWORD: server.password, PGDATABASE: database };
-}
-
-/** Runs a program (or a bash pipeline) to completion; rejects with the tail of its stderr. */
-function exec(program: string, args: string[], env: NodeJS.ProcessEnv, what: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (err += d));
-    child.once('error', reject);
-    child.once('exit', (code, signal) => {
-      children.delete(child);
-      if (code === 0) resolve(out);
-      else reject(new Error(`${what} failed (${signal ?? `exit ${code}`}):\n${err.trim().split('\n').slice(-10).join('\n')}`));
-    });
-  });
-}
-
-function tool(program: 'pg_dump' | 'pg_restore' | 'psql', minMajor: number): string {
-  const found = findTool(program).find((t) => t.major >= minMajor);
-  if (!found) throw new Error(`no ${program} ${minMajor}+ found`);
-  return found.path;
-}
-
 // ---------------------------------------------------------------- dataset
-
-interface TableFacts {
-  table: string;
-  rows: number;
-  checksum: string;
-}
 
 interface Dataset {
   tables: TableFacts[];
@@ -132,16 +96,6 @@ interface Dataset {
   bytes: number;
   bigBytes: number;
   bigRows: number;
-}
-
-async function withClient<T>(server: PgServer, fn: (c: pg.Client) => Promise<T>, database = DB): Promise<T> {
-  const c = new pg.Client({ connectionString: server.url({ database }) });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
 }
 
 async function buildDataset(source: PgServer): Promise<void> {
@@ -176,23 +130,16 @@ async function buildDataset(source: PgServer): Promise<void> {
   await withClient(source, (c) => c.query('VACUUM (FREEZE, ANALYZE)'));
 }
 
-/** Rows and an order-independent checksum of every row's text form, per table. */
-async function tableFacts(server: PgServer, tables: string[]): Promise<TableFacts[]> {
-  return withClient(server, async (c) => {
-    const out: TableFacts[] = [];
-    for (const table of tables) {
-      const r = await c.query<{ n: string; h: string }>(`SELECT count(*)::text AS n, coalesce(sum(hashtext(t::text)::bigint), 0)::text AS h FROM ONLY ${table} t`);
-      out.push({ table, rows: Number(r.rows[0]!.n), checksum: r.rows[0]!.h });
-    }
-    return out;
-  });
+/** Rows and an order-independent checksum of every row's text form, per table (FROM ONLY). */
+async function facts(server: PgServer, tables: string[]): Promise<TableFacts[]> {
+  return withClient(server, (c) => tableFacts(c, tables, true));
 }
 
 async function describeDataset(source: PgServer): Promise<Dataset> {
   const names = await withClient(source, (c) =>
     c.query<{ t: string; bytes: string }>(`SELECT format('%I.%I', schemaname, relname) AS t, pg_table_size(relid)::text AS bytes FROM pg_stat_user_tables ORDER BY 1`),
   );
-  const tables = await tableFacts(source, names.rows.map((r) => r.t));
+  const tables = await facts(source, names.rows.map((r) => r.t));
   const big = names.rows.find((r) => r.t === 'public.big')!;
   return {
     tables,
@@ -205,7 +152,7 @@ async function describeDataset(source: PgServer): Promise<Dataset> {
 
 /** Every table of the target equal to the source's, or an error naming the differences. */
 async function verify(method: string, target: PgServer, data: Dataset): Promise<void> {
-  const got = await tableFacts(target, data.tables.map((t) => t.table));
+  const got = await facts(target, data.tables.map((t) => t.table));
   const bad = data.tables.filter((t, i) => got[i]!.rows !== t.rows || got[i]!.checksum !== t.checksum);
   if (bad.length) {
     const detail = bad.map((t) => `${t.table}: source ${t.rows} rows, target ${got.find((g) => g.table === t.table)!.rows} rows${got.find((g) => g.table === t.table)!.checksum !== t.checksum ? ', checksums differ' : ''}`);
@@ -221,13 +168,6 @@ async function freshTarget(): Promise<PgServer> {
 }
 
 // ---------------------------------------------------------------- schema archive
-
-/** The source's schema (all sections, no data), dumped once for the methods that pre-create it. */
-async function dumpSchema(source: PgServer, dir: string): Promise<string> {
-  const file = join(dir, 'schema.dump');
-  await exec(tool('pg_dump', 15), ['--schema-only', '-Fc', '-f', file], libpqEnv(source), 'pg_dump --schema-only');
-  return file;
-}
 
 async function restoreSection(target: PgServer, archive: string, section: 'pre-data' | 'post-data'): Promise<void> {
   const args = ['--section', section, '--exit-on-error', '--no-owner', '--no-acl', '-d', DB, archive];
@@ -253,23 +193,6 @@ function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   return m ? Number(m[1]) : 0;
 }
 
-async function waitForPollers(client: Awaited<ReturnType<typeof connectClient>>, taskQueue: string, worker: ChildProcess, logFile: string): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (worker.exitCode !== null) throw new Error(`the worker exited with ${worker.exitCode}:\n${readFileSync(logFile, 'utf8')}`);
-    // 1: workflow task queue, 2: activity task queue.
-    const polled = await Promise.all(
-      [1, 2].map(async (taskQueueType) => {
-        const r = await client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType });
-        return (r.pollers?.length ?? 0) > 0;
-      }),
-    );
-    if (polled.every(Boolean)) return;
-    if (Date.now() > deadline) throw new Error(`the worker did not poll ${taskQueue} within 120 s:\n${readFileSync(logFile, 'utf8')}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 interface PgtransitStep {
   step: string;
   /** Seconds since the migration workflow started (workflow clock). */
@@ -288,23 +211,14 @@ interface PgtransitRun {
 }
 
 async function runPgtransit(temporal: DevServer, source: PgServer, target: PgServer, chunkSizeMB: number, scratch: string): Promise<PgtransitRun> {
-  const taskQueue = `bench-${randomBytes(4).toString('hex')}`;
   const urls = { PGT_BENCH_SOURCE_URL: source.url({ database: DB }), PGT_BENCH_TARGET_URL: target.url({ database: DB }) };
   const logFile = join(scratch, 'worker.log');
-  const logFd = openSync(logFile, 'a');
   const t0 = performance.now();
-  const worker = spawn(process.execPath, [join(ROOT, 'bin', 'pgtransit.js'), 'worker'], {
-    cwd: ROOT,
-    env: { ...process.env, ...urls, TEMPORAL_ADDRESS: temporal.address, PGTRANSIT_TASK_QUEUE: taskQueue, PGTRANSIT_LOG_LEVEL: 'WARN' },
-    stdio: ['ignore', logFd, logFd],
-  });
-  children.add(worker);
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  const client = await connectClient({ address: temporal.address, namespace: 'default', taskQueue });
+  let w: Worker | undefined;
   try {
-    await waitForPollers(client, taskQueue, worker, logFile);
+    w = await startWorker(temporal, urls, logFile);
+    const { client, taskQueue, pid } = w;
     const startupMs = performance.now() - t0;
-    const pid = worker.pid!;
     const startupPeakKB = procStatus(pid, 'VmHWM');
     let hwmReset = false;
     try {
@@ -351,12 +265,7 @@ async function runPgtransit(temporal: DevServer, source: PgServer, target: PgSer
     log(`worker log:\n${readFileSync(logFile, 'utf8').slice(-4000)}`);
     throw e;
   } finally {
-    await client.connection.close();
-    worker.kill('SIGTERM');
-    const timer = setTimeout(() => worker.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
-    children.delete(worker);
+    await w?.stop();
   }
 }
 
@@ -402,18 +311,15 @@ async function dumpRestore(source: PgServer, target: PgServer, scratch: string):
 async function subscriptionCopy(source: PgServer, target: PgServer, tables: number): Promise<{ ms: number }> {
   await withClient(source, (c) => c.query('CREATE PUBLICATION bench_pub FOR ALL TABLES'));
   try {
-    const conninfo = `host=${source.host} port=${source.port} dbname=${DB} user=postgres password=${source.password}`;
     return await withClient(target, async (c) => {
       const t0 = performance.now();
-      await c.query(`CREATE SUBSCRIPTION bench_sub CONNECTION ${c.escapeLiteral(conninfo)} PUBLICATION bench_pub WITH (copy_data = true)`);
+      await c.query(`CREATE SUBSCRIPTION bench_sub CONNECTION ${c.escapeLiteral(conninfo(source))} PUBLICATION bench_pub WITH (copy_data = true)`);
       const deadline = Date.now() + 3_600_000;
       for (;;) {
-        const r = await c.query<{ n: number; ready: number }>(
-          `SELECT count(*)::int AS n, count(*) FILTER (WHERE r.srsubstate = 'r')::int AS ready FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid WHERE s.subname = 'bench_sub'`,
-        );
-        if (r.rows[0]!.n === tables && r.rows[0]!.ready === tables) break;
-        if (Date.now() > deadline) throw new Error(`subscription not ready after an hour: ${JSON.stringify(r.rows[0])}`);
-        await new Promise((res) => setTimeout(res, 100));
+        const state = await subscriptionState(c, 'bench_sub');
+        if (state.n === tables && state.ready === tables) break;
+        if (Date.now() > deadline) throw new Error(`subscription not ready after an hour: ${JSON.stringify(state)}`);
+        await sleep(100);
       }
       const ms = performance.now() - t0;
       await c.query('DROP SUBSCRIPTION bench_sub'); // drops its slot on the source too
@@ -456,18 +362,14 @@ async function main(): Promise<void> {
   };
   try {
     log(`starting PostgreSQL 15 (source) and the Temporal dev server`);
-    [source, temporal] = await Promise.all([
-      startPostgres({ major: 15, settings: SETTINGS, name: 'source' }),
-      (async () => startDevServer({ port: await freePort(), uiPort: await freePort(), dbFile: join(scratch, 'temporal.sqlite'), quiet: true }))(),
-    ]);
-    children.add(temporal.process); // killed on exit too, should the benchmark die
+    [source, temporal] = await Promise.all([startPostgres({ major: 15, settings: SETTINGS, name: 'source' }), startTemporal(scratch)]);
     log(`building the dataset: big ${ROWS} rows, ${SMALL_TABLES} small tables of ${SMALL_ROWS} rows, docs ${TOAST_ROWS} x 100 kB`);
     const build = await time(() => buildDataset(source!));
     const data = await describeDataset(source);
     const chunkSizeMB = envInt('CHUNK_MB', Math.max(1, Math.floor(mb(data.bigBytes) / (2 * N))));
     const chunks = await chunkPlan(source, chunkSizeMB);
     const bigChunks = chunks.filter((c) => c.name === 'big').length;
-    const sourceVersion = (await source.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
+    const sourceVersion = await version(source);
     log(`dataset built in ${seconds(build.ms)} s: ${data.tables.length} tables, ${data.rows} rows, ${mb(data.bytes).toFixed(0)} MB; chunks of ${chunkSizeMB} MB: ${chunks.length} (big: ${bigChunks})`);
     const archive = await dumpSchema(source, scratch);
 
@@ -483,7 +385,7 @@ async function main(): Promise<void> {
     if (METHODS.includes('p')) {
       log('(p) pgtransit migrationWorkflow mode full');
       const t = await target();
-      targetVersion = (await t.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
+      targetVersion = await version(t);
       pt = await runPgtransit(temporal, source, t, chunkSizeMB, scratch);
       await verify('(p)', t, data);
       figure('p', `pgtransit full load, parallelism ${N}`, pt.ms, { chunks: pt.chunks, copiedBytes: pt.result.databases[0]?.bytes, steps: pt.steps, workerStartupSeconds: seconds(pt.startupMs) });
@@ -547,13 +449,7 @@ async function main(): Promise<void> {
     lines.push(`dataset build ${seconds(build.ms).toFixed(2)} s; whole benchmark ${totalSeconds.toFixed(0)} s`);
     console.log(lines.join('\n'));
 
-    const resultsDir = join(ROOT, 'bench', 'results');
-    mkdirSync(resultsDir, { recursive: true });
-    const stamp = new Date().toISOString().replace(/:/g, '').replace(/\..*$/, 'Z');
-    const file = join(resultsDir, `full-load-${stamp}.json`);
-    const json = {
-      date: new Date().toISOString(),
-      machine: { cpus: cpus().length, memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    writeResults('full-load', {
       source: sourceVersion,
       target: targetVersion || String(TARGET_MAJOR),
       parallelism: N,
@@ -566,9 +462,7 @@ async function main(): Promise<void> {
       worker: pt ? { startupSeconds: seconds(pt.startupMs), ...pt.rss } : null,
       verified: 'per-table row counts and checksums equal',
       totalSeconds,
-    };
-    writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
-    console.log(`figures written to ${file.slice(ROOT.length + 1)}`);
+    });
   } finally {
     await Promise.all([...targets].map((t) => t.stop()));
     await Promise.all([source?.stop(), temporal?.stop()]);

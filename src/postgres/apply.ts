@@ -133,9 +133,9 @@ export class Applier {
    * Applies `txns` (in source order) in one target transaction with the new applied
    * position. Transactions at or below the applied position are skipped.
    */
-  async applyBatch(txns: SourceTransaction[]): Promise<void> {
+  async applyBatch(txns: SourceTransaction[]): Promise<number> {
     const todo = txns.filter((t) => this.appliedLsn === null || compareLsn(t.commitLsn, this.appliedLsn) > 0);
-    if (todo.length === 0) return;
+    if (todo.length === 0) return 0;
     const last = todo[todo.length - 1]!;
     await this.target.query('BEGIN');
     try {
@@ -151,6 +151,7 @@ export class Applier {
       );
       await this.target.query('COMMIT');
       this.appliedLsn = last.commitLsn;
+      return todo.length;
     } catch (e) {
       await this.target.query('ROLLBACK').catch(() => undefined);
       throw classifyApplyError(e);

@@ -128,9 +128,9 @@ export async function streamRound(o: RoundOptions): Promise<RoundResult> {
       const batch = pending;
       pending = [];
       pendingChanges = 0;
-      await applier.applyBatch(batch);
+      // Transactions sent again after a restart are skipped by the applier: count what it applied.
+      transactions += await applier.applyBatch(batch);
       const last = batch[batch.length - 1]!;
-      transactions += batch.length;
       lastCommitTime = pgTime(last.commitTime);
       processedLsn = last.endLsn;
       delivered = true;
