@@ -1,13 +1,12 @@
 /** mode full across majors: a PostgreSQL 13 source into a 17 target, compared row by row. */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Worker } from '@temporalio/worker';
 import { SAMPLE_SCHEMA_SQL } from '../../src/dev/sample-data';
 import { compareTables } from '../../src/postgres/compare';
 import { endpoints } from '../../src/postgres/assess';
 import type { DatabaseStatus } from '../../src/plan/status';
-import { planFor, startPair, type PgServer } from '../helpers/postgres';
-import { startTemporal, type TemporalHarness } from '../helpers/temporal';
+import { planFor } from '../helpers/postgres';
+import { useStack } from '../helpers/stack';
 
 const PARTITIONED_SQL = `
 CREATE TABLE measurements (
@@ -29,33 +28,10 @@ ANALYZE;
 `;
 
 describe('migrationWorkflow mode full: PostgreSQL 13 -> 17', () => {
-  let temporal: TemporalHarness;
-  let worker: Worker;
-  let running: Promise<void>;
-  let taskQueue: string;
-  let source: PgServer;
-  let target: PgServer;
-  let stopPair: () => Promise<void>;
-
-  before(async () => {
-    const [t, pair] = await Promise.all([startTemporal(), startPair({ major: 13 }, { major: 17 })]);
-    temporal = t;
-    ({ source, target, stop: stopPair } = pair);
-    await source.query(SAMPLE_SCHEMA_SQL + PARTITIONED_SQL, [], 'app');
-    ({ worker, taskQueue } = await temporal.worker());
-    running = worker.run();
-  });
-
-  after(async () => {
-    try {
-      worker?.shutdown();
-      await running;
-    } finally {
-      await Promise.all([temporal?.stop(), stopPair?.()]);
-    }
-  });
+  const stack = useStack({ sourceSql: SAMPLE_SCHEMA_SQL + PARTITIONED_SQL, source: { major: 13 }, target: { major: 17 } });
 
   it('copies every table and partition exactly', async () => {
+    const { temporal, source, target, taskQueue } = stack;
     const plan = planFor(source, target, { mode: 'full', fullLoad: { parallelism: 3, chunkSizeMB: 1 } });
     const workflowId = `migration-${plan.name}`;
     const result = await temporal.env.client.workflow.execute('migrationWorkflow', { args: [plan], taskQueue, workflowId });
