@@ -30,6 +30,7 @@ import type { Plan, PlanInput } from '../src/plan/schema';
 import type { SnapshotInfo } from '../src/postgres/snapshot';
 import type { CdcStatus, DatabaseStatus, MigrationPhase, MigrationStatus, StepRecord, SwitchoverReport, TableProgress } from '../src/plan/status';
 import type { RoundResult } from '../src/postgres/stream';
+import { compareLsn } from '../src/plan/lsn';
 import { inspection, copying, holding, schemaChange, streaming, switching } from './activity-options';
 import { precheckWorkflow, surface, validatePlan } from './precheck';
 
@@ -289,7 +290,7 @@ export async function migrateDatabaseWorkflow(input: DatabaseInput): Promise<Dat
       if (r.late) {
         t.lateChunks++;
         st.totals.lateChunks++;
-        if (r.horizonLsn && (!st.lateHorizonLsn || lsnGreater(r.horizonLsn, st.lateHorizonLsn))) st.lateHorizonLsn = r.horizonLsn;
+        if (r.horizonLsn && (!st.lateHorizonLsn || compareLsn(r.horizonLsn, st.lateHorizonLsn) > 0)) st.lateHorizonLsn = r.horizonLsn;
       }
       if (t.chunksDone === t.chunksTotal) t.endedAt = now();
       st.totals.chunksDone++;
@@ -521,11 +522,3 @@ export async function migrateDatabaseWorkflow(input: DatabaseInput): Promise<Dat
   }
 }
 
-/** Compares two LSNs written as X/Y. */
-export function lsnGreater(a: string, b: string): boolean {
-  const v = (s: string) => {
-    const [hi, lo] = s.split('/');
-    return BigInt(`0x${hi}`) * 2n ** 32n + BigInt(`0x${lo}`);
-  };
-  return v(a) > v(b);
-}

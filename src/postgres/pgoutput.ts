@@ -21,6 +21,10 @@ export interface Relation {
   columns: RelationColumn[];
 }
 
+import { formatLsn } from '../plan/lsn';
+
+export { bigIntToLsn, compareLsn, formatLsn, lsnToBigInt } from '../plan/lsn';
+
 /** A column value: text, null (SQL NULL) or undefined (unchanged TOAST value, not sent). */
 export type Tuple = (string | null | undefined)[];
 
@@ -35,25 +39,6 @@ export type PgoutputMessage =
   | { tag: 'delete'; relationOid: number; key: Tuple | null; old: Tuple | null }
   | { tag: 'truncate'; cascade: boolean; restartIdentity: boolean; relationOids: number[] }
   | { tag: 'message'; transactional: boolean; lsn: string; prefix: string; content: string };
-
-export function formatLsn(hi: number, lo: number): string {
-  return `${hi.toString(16).toUpperCase()}/${lo.toString(16).toUpperCase()}`;
-}
-
-export function lsnToBigInt(lsn: string): bigint {
-  const [hi, lo] = lsn.split('/');
-  return (BigInt(`0x${hi}`) << 32n) + BigInt(`0x${lo}`);
-}
-
-export function bigIntToLsn(v: bigint): string {
-  return formatLsn(Number(v >> 32n), Number(v & 0xffffffffn));
-}
-
-export function compareLsn(a: string, b: string): number {
-  const x = lsnToBigInt(a);
-  const y = lsnToBigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
-}
 
 class Reader {
   private pos = 0;

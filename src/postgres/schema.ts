@@ -4,7 +4,7 @@
  * target is left out of the restore (by the archive's table of contents), so a
  * retried step picks up where the failed one stopped.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -697,5 +697,3 @@ export async function applyMapping(plan: Plan, source: Endpoint, target: Endpoin
   }
 }
 
-/** Spawned programs inherit nothing secret on their command line: credentials travel in the environment. */
-export const _internal = { spawn };
