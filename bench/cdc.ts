@@ -32,8 +32,9 @@ import pg from 'pg';
 import { startPostgres, type PgServer } from '../src/dev/embedded-postgres';
 import { ensurePgClientTools } from '../src/dev/debian-tools';
 import { ensureTemporalCli, type DevServer } from '../src/dev/temporal-cli';
-import { parsePlan, replicationNames, workflowIds, type Plan } from '../src/plan/schema';
-import type { CdcStatus, DatabaseStatus, MigrationStatus, SwitchoverReport } from '../src/plan/status';
+import { replicationNames, workflowIds } from '../src/model/names';
+import { parsePlan, type Plan } from '../src/plan/plan';
+import type { CdcStatus, DatabaseStatus, MigrationStatus, SwitchoverReport } from '../src/model/status';
 import { abortMigration, switchover } from '../src/cli/migration';
 import {
   DB,
@@ -57,6 +58,8 @@ import {
   type TableFacts,
   type Worker,
 } from './common';
+import { migrationWorkflow } from '../workflows';
+import { databaseStatusQuery, statusQuery } from '../src/model/messages';
 
 const PGBENCH_TABLES = ['pgbench_accounts', 'pgbench_branches', 'pgbench_history', 'pgbench_tellers'];
 const withClient = clientRunner('bench');
@@ -87,8 +90,12 @@ const SETTINGS: Record<string, string> = {
   max_replication_slots: '20',
 };
 
-const fmt = (n: number | null | undefined, digits = 0) => (n === null || n === undefined || !Number.isFinite(n) ? '-' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
-const kb = (bytes: number | null | undefined) => (bytes === null || bytes === undefined ? null : Math.round(bytes / 102.4) / 10);
+const fmt = (n: number | null | undefined, digits = 0) =>
+  n === null || n === undefined || !Number.isFinite(n)
+    ? '-'
+    : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const kb = (bytes: number | null | undefined) =>
+  bytes === null || bytes === undefined ? null : Math.round(bytes / 102.4) / 10;
 
 function median(xs: number[]): number | null {
   if (xs.length === 0) return null;
@@ -108,7 +115,12 @@ function ratio(a: number | null | undefined, b: number | null | undefined): numb
 /** pgbench -i, then the key pgtransit's precheck asks for (tpcb-like inserts name their columns, so the default fills it). */
 async function pgbenchInit(source: PgServer, database: string, scale: number): Promise<void> {
   await source.query(`CREATE DATABASE ${database}`);
-  await exec(tool('pgbench', 15), ['-i', '-q', '-s', String(scale)], libpqEnv(source, database), `pgbench -i -s ${scale}`);
+  await exec(
+    tool('pgbench', 15),
+    ['-i', '-q', '-s', String(scale)],
+    libpqEnv(source, database),
+    `pgbench -i -s ${scale}`,
+  );
   await withClient(
     source,
     async (c) => {
@@ -126,7 +138,11 @@ interface PgbenchRun {
   detail: string;
 }
 
-function startPgbench(source: PgServer, database: string, args: string[]): { child: ChildProcess; done: Promise<PgbenchRun> } {
+function startPgbench(
+  source: PgServer,
+  database: string,
+  args: string[],
+): { child: ChildProcess; done: Promise<PgbenchRun> } {
   const { child, done } = run(tool('pgbench', 15), ['-n', ...args], libpqEnv(source, database));
   return {
     child,
@@ -165,7 +181,10 @@ async function slotLags(c: pg.Client, slots: string[]): Promise<Record<string, n
 }
 
 async function slotPassed(c: pg.Client, slot: string, lsn: string): Promise<boolean> {
-  const r = await c.query<{ done: boolean }>(`SELECT pg_wal_lsn_diff(confirmed_flush_lsn, $2::pg_lsn) >= 0 AS done FROM pg_replication_slots WHERE slot_name = $1`, [slot, lsn]);
+  const r = await c.query<{ done: boolean }>(
+    `SELECT pg_wal_lsn_diff(confirmed_flush_lsn, $2::pg_lsn) >= 0 AS done FROM pg_replication_slots WHERE slot_name = $1`,
+    [slot, lsn],
+  );
   return r.rows[0]?.done === true;
 }
 
@@ -178,10 +197,24 @@ async function tableFacts(server: PgServer): Promise<TableFacts[]> {
  * source has, at least `margin` below the highest id on the target (ids are taken in
  * insert order, commits may come a few transactions apart), that the target has not.
  */
-async function skippedTransactions(source: PgServer, target: PgServer, database: string, margin = 100): Promise<{ frontier: number; missing: number[] }> {
-  const frontier = Number((await target.query<{ m: string | null }>('SELECT max(id)::text AS m FROM pgbench_history', [], database)).rows[0]!.m ?? 0);
+async function skippedTransactions(
+  source: PgServer,
+  target: PgServer,
+  database: string,
+  margin = 100,
+): Promise<{ frontier: number; missing: number[] }> {
+  const frontier = Number(
+    (await target.query<{ m: string | null }>('SELECT max(id)::text AS m FROM pgbench_history', [], database)).rows[0]!
+      .m ?? 0,
+  );
   const ids = async (server: PgServer) =>
-    (await server.query<{ id: string }>('SELECT id::text FROM pgbench_history WHERE id <= $1', [frontier - margin], database)).rows.map((r) => Number(r.id));
+    (
+      await server.query<{ id: string }>(
+        'SELECT id::text FROM pgbench_history WHERE id <= $1',
+        [frontier - margin],
+        database,
+      )
+    ).rows.map((r) => Number(r.id));
   const [src, dst] = await Promise.all([ids(source), ids(target)]);
   const have = new Set(dst);
   return { frontier, missing: src.filter((id) => !have.has(id)) };
@@ -202,19 +235,38 @@ function benchPlan(name: string, sourceEnv: string, targetEnv: string): Plan {
 }
 
 /** Polls the migration until `ready` says so; fails fast when the workflow ends or stops applying. */
-async function waitMigration(w: Worker, plan: Plan, what: string, ready: (m: MigrationStatus, d: DatabaseStatus | null) => boolean, limitMs: number): Promise<void> {
+async function waitMigration(
+  w: Worker,
+  plan: Plan,
+  what: string,
+  ready: (m: MigrationStatus, d: DatabaseStatus | null) => boolean,
+  limitMs: number,
+): Promise<void> {
   const id = workflowIds(plan.name).migration;
   const handle = w.client.workflow.getHandle(id);
   const deadline = Date.now() + limitMs;
   let last = '';
   for (;;) {
     const desc = await handle.describe();
-    const m = await handle.query<MigrationStatus>('status').catch(() => null);
+    const m = await handle.query(statusQuery).catch(() => null);
     const childId = m?.databases[0]?.workflowId;
-    const d = childId ? await w.client.workflow.getHandle(childId).query<DatabaseStatus>('databaseStatus').catch(() => null) : null;
+    const d = childId
+      ? await w.client.workflow
+          .getHandle(childId)
+          .query(databaseStatusQuery)
+          .catch(() => null)
+      : null;
     if (m && ready(m, d)) return;
-    last = `execution ${desc.status.name}, phase ${m?.phase}, database ${d?.phase}${d?.cdc ? `, lag ${d.cdc.lagBytes}` : ''}${m?.error ? `, error ${m.error}` : ''}${d?.error ? `, database error ${d.error}` : ''}`;
-    if (desc.status.name !== 'RUNNING') throw new Error(`${plan.name} ended before ${what}: ${last}\nworker log:\n${readFileSync(w.logFile, 'utf8').slice(-3000)}`);
+    last = [
+      `execution ${desc.status.name}, phase ${m?.phase}, database ${d?.phase}`,
+      d?.cdc ? `, lag ${d.cdc.lagBytes}` : '',
+      m?.error ? `, error ${m.error}` : '',
+      d?.error ? `, database error ${d.error}` : '',
+    ].join('');
+    if (desc.status.name !== 'RUNNING')
+      throw new Error(
+        `${plan.name} ended before ${what}: ${last}\nworker log:\n${readFileSync(w.logFile, 'utf8').slice(-3000)}`,
+      );
     if (d?.cdc?.stalled) throw new Error(`${plan.name} stopped applying before ${what}: ${d.cdc.stalled.reason}`);
     if (Date.now() > deadline) throw new Error(`${plan.name} not ${what} within ${limitMs / 1000} s: ${last}`);
     await sleep(250);
@@ -271,10 +323,22 @@ interface WorkloadFigures {
   samples: Sample[];
 }
 
-async function runWorkload(name: string, args: string[], source: PgServer, sourceMon: pg.Client, sourceStats: pg.Client, consumers: Consumer[]): Promise<WorkloadFigures> {
+async function runWorkload(
+  name: string,
+  args: string[],
+  source: PgServer,
+  sourceMon: pg.Client,
+  sourceStats: pg.Client,
+  consumers: Consumer[],
+): Promise<WorkloadFigures> {
   const slots = consumers.map((c) => c.slot);
-  const read = async (): Promise<Record<string, number>> => Object.fromEntries(await Promise.all(consumers.map(async (c) => [c.key, await tupleCount(c.target)] as const)));
-  const start = { applied: await read(), source: await tupleCount(sourceStats), lags: await slotLags(sourceMon, slots) };
+  const read = async (): Promise<Record<string, number>> =>
+    Object.fromEntries(await Promise.all(consumers.map(async (c) => [c.key, await tupleCount(c.target)] as const)));
+  const start = {
+    applied: await read(),
+    source: await tupleCount(sourceStats),
+    lags: await slotLags(sourceMon, slots),
+  };
   const samples: Sample[] = [];
   const t0 = performance.now();
   let sampling = true;
@@ -291,7 +355,11 @@ async function runWorkload(name: string, args: string[], source: PgServer, sourc
   const bench = await startPgbench(source, DB, pgbenchArgs).done;
   const runMs = performance.now() - t0;
   const endLsn = (await sourceMon.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
-  const atEnd = { applied: await read(), source: await tupleCount(sourceStats), lags: await slotLags(sourceMon, slots) };
+  const atEnd = {
+    applied: await read(),
+    source: await tupleCount(sourceStats),
+    lags: await slotLags(sourceMon, slots),
+  };
   if (bench.failed) log(`pgbench ended with an error: ${bench.detail}`);
 
   // Caught up: the slot confirmed everything the source had written when pgbench stopped.
@@ -299,7 +367,8 @@ async function runWorkload(name: string, args: string[], source: PgServer, sourc
   const limit = performance.now() + CATCHUP_LIMIT * 1000;
   while (consumers.some((c) => caughtUp[c.key] === undefined) && performance.now() < limit) {
     for (const c of consumers) {
-      if (caughtUp[c.key] === undefined && (await slotPassed(sourceMon, c.slot, endLsn))) caughtUp[c.key] = { ms: performance.now() - t0 - runMs, applied: await tupleCount(c.target) };
+      if (caughtUp[c.key] === undefined && (await slotPassed(sourceMon, c.slot, endLsn)))
+        caughtUp[c.key] = { ms: performance.now() - t0 - runMs, applied: await tupleCount(c.target) };
     }
     await sleep(100);
   }
@@ -316,7 +385,9 @@ async function runWorkload(name: string, args: string[], source: PgServer, sourc
   const figures: Record<string, ConsumerFigures> = {};
   for (const c of consumers) {
     const lags = during.map((s) => s.lagBytes[c.slot]).filter((x): x is number => x !== null);
-    const perSecond = samples.slice(1).map((s, i) => (s.applied[c.key]! - samples[i]!.applied[c.key]!) / Math.max(0.001, s.t - samples[i]!.t));
+    const perSecond = samples
+      .slice(1)
+      .map((s, i) => (s.applied[c.key]! - samples[i]!.applied[c.key]!) / Math.max(0.001, s.t - samples[i]!.t));
     const done = caughtUp[c.key];
     const endLag = atEnd.lags[c.slot] ?? null;
     const leftLag = done ? null : (atLimit[c.slot] ?? null);
@@ -324,7 +395,9 @@ async function runWorkload(name: string, args: string[], source: PgServer, sourc
     figures[c.key] = {
       appliedRows: final[c.key]! - start.applied[c.key]!,
       rowsPerSecond: Math.round((atEnd.applied[c.key]! - start.applied[c.key]!) / (runMs / 1000)),
-      rowsPerSecondToCaughtUp: done ? Math.round((done.applied - start.applied[c.key]!) / ((runMs + done.ms) / 1000)) : null,
+      rowsPerSecondToCaughtUp: done
+        ? Math.round((done.applied - start.applied[c.key]!) / ((runMs + done.ms) / 1000))
+        : null,
       peakRowsPerSecond: Math.round(Math.max(0, ...perSecond)),
       lagMedianBytes: median(lags),
       lagMaxBytes: lags.length ? Math.max(...lags) : null,
@@ -348,7 +421,12 @@ async function runWorkload(name: string, args: string[], source: PgServer, sourc
     seconds: seconds(runMs),
     endLsn,
     consumers: figures,
-    ratios: { rowsPerSecond: ratio(p.rowsPerSecond, n.rowsPerSecond), lagMedian: ratio(p.lagMedianBytes, n.lagMedianBytes), lagMax: ratio(p.lagMaxBytes, n.lagMaxBytes), catchUp: ratio(p.catchUpSeconds, n.catchUpSeconds) },
+    ratios: {
+      rowsPerSecond: ratio(p.rowsPerSecond, n.rowsPerSecond),
+      lagMedian: ratio(p.lagMedianBytes, n.lagMedianBytes),
+      lagMax: ratio(p.lagMaxBytes, n.lagMaxBytes),
+      catchUp: ratio(p.catchUpSeconds, n.catchUpSeconds),
+    },
     samples,
   };
 }
@@ -371,7 +449,13 @@ interface ApplyResult {
   pgtransitStatus: { transactions: number; rounds: number; rows: number; perTable: CdcStatus['tables'] } | null;
 }
 
-async function partApply(source: PgServer, ptTarget: PgServer, nvTarget: PgServer, w: Worker, scratch: string): Promise<ApplyResult> {
+async function partApply(
+  source: PgServer,
+  ptTarget: PgServer,
+  nvTarget: PgServer,
+  w: Worker,
+  scratch: string,
+): Promise<ApplyResult> {
   log(`part 1: pgbench -i -s ${SCALE} on the source`);
   const t0 = performance.now();
   await pgbenchInit(source, DB, SCALE);
@@ -380,34 +464,65 @@ async function partApply(source: PgServer, ptTarget: PgServer, nvTarget: PgServe
   // The native consumer's target gets the schema from pg_dump, as one would set it up.
   const archive = await dumpSchema(source, scratch);
   await nvTarget.query(`CREATE DATABASE ${DB}`);
-  await exec(tool('pg_restore', 0), ['--exit-on-error', '--no-owner', '--no-acl', '--single-transaction', '-d', DB, archive], libpqEnv(nvTarget), 'pg_restore --schema-only');
+  await exec(
+    tool('pg_restore', 0),
+    ['--exit-on-error', '--no-owner', '--no-acl', '--single-transaction', '-d', DB, archive],
+    libpqEnv(nvTarget),
+    'pg_restore --schema-only',
+  );
 
   const plan = benchPlan(`bench-cdc-${randomBytes(3).toString('hex')}`, 'PGT_BENCH_SOURCE_URL', 'PGT_BENCH_TARGET_URL');
   const ptSlot = replicationNames(plan.name, DB).slot;
   const nvSlot = 'bench_sub';
   const tStart = performance.now();
-  await w.client.workflow.start('migrationWorkflow', { args: [plan], taskQueue: w.taskQueue, workflowId: workflowIds(plan.name).migration });
+  await w.client.workflow.start(migrationWorkflow, {
+    args: [plan],
+    taskQueue: w.taskQueue,
+    workflowId: workflowIds(plan.name).migration,
+  });
   await withClient(source, (c) => c.query(`CREATE PUBLICATION bench_pub FOR TABLE ${PGBENCH_TABLES.join(', ')}`));
-  await withClient(nvTarget, (c) => c.query(`CREATE SUBSCRIPTION ${nvSlot} CONNECTION ${c.escapeLiteral(conninfo(source))} PUBLICATION bench_pub WITH (copy_data = true)`));
+  await withClient(nvTarget, (c) =>
+    c.query(
+      `CREATE SUBSCRIPTION ${nvSlot} CONNECTION ${c.escapeLiteral(conninfo(source))} PUBLICATION bench_pub WITH (copy_data = true)`,
+    ),
+  );
 
   const [pgtransitToIncrementalSeconds, subscriptionReadySeconds] = await Promise.all([
-    waitMigration(w, plan, 'in incremental', (_m, d) => d?.phase === 'incremental', 600_000).then(() => seconds(performance.now() - tStart)),
+    waitMigration(w, plan, 'in incremental', (_m, d) => d?.phase === 'incremental', 600_000).then(() =>
+      seconds(performance.now() - tStart),
+    ),
     withClient(nvTarget, async (c) => {
       const deadline = Date.now() + 600_000;
       for (;;) {
         const state = await subscriptionState(c, nvSlot);
-        if (state.n === PGBENCH_TABLES.length && state.ready === PGBENCH_TABLES.length) return seconds(performance.now() - tStart);
-        if (Date.now() > deadline) throw new Error(`the subscription was not ready within 600 s: ${JSON.stringify(state)}`);
+        if (state.n === PGBENCH_TABLES.length && state.ready === PGBENCH_TABLES.length)
+          return seconds(performance.now() - tStart);
+        if (Date.now() > deadline)
+          throw new Error(`the subscription was not ready within 600 s: ${JSON.stringify(state)}`);
         await sleep(200);
       }
     }),
   ]);
-  log(`pgtransit in incremental after ${pgtransitToIncrementalSeconds} s, the subscription ready after ${subscriptionReadySeconds} s`);
+  log(
+    `pgtransit in incremental after ${pgtransitToIncrementalSeconds} s, the subscription ready after ${subscriptionReadySeconds} s`,
+  );
 
-  const sourceMon = new pg.Client({ connectionString: source.url({ database: DB }), application_name: 'bench monitor' });
-  const sourceStats = new pg.Client({ connectionString: source.url({ database: DB }), application_name: 'bench monitor' });
-  const ptClient = new pg.Client({ connectionString: ptTarget.url({ database: DB }), application_name: 'bench monitor' });
-  const nvClient = new pg.Client({ connectionString: nvTarget.url({ database: DB }), application_name: 'bench monitor' });
+  const sourceMon = new pg.Client({
+    connectionString: source.url({ database: DB }),
+    application_name: 'bench monitor',
+  });
+  const sourceStats = new pg.Client({
+    connectionString: source.url({ database: DB }),
+    application_name: 'bench monitor',
+  });
+  const ptClient = new pg.Client({
+    connectionString: ptTarget.url({ database: DB }),
+    application_name: 'bench monitor',
+  });
+  const nvClient = new pg.Client({
+    connectionString: nvTarget.url({ database: DB }),
+    application_name: 'bench monitor',
+  });
   await Promise.all([sourceMon, sourceStats, ptClient, nvClient].map((c) => c.connect()));
   try {
     const consumers: Consumer[] = [
@@ -424,14 +539,18 @@ async function partApply(source: PgServer, ptTarget: PgServer, nvTarget: PgServe
       }
     }
     const workloads: WorkloadFigures[] = [];
-    workloads.push(await runWorkload(`rate ${RATE} tps`, ['-R', String(RATE)], source, sourceMon, sourceStats, consumers));
+    workloads.push(
+      await runWorkload(`rate ${RATE} tps`, ['-R', String(RATE)], source, sourceMon, sourceStats, consumers),
+    );
     workloads.push(await runWorkload('full speed', [], source, sourceMon, sourceStats, consumers));
 
     // Equal to the source: wait until each confirmed everything (pgtransit may not within the limit), then compare.
     const end = (await sourceMon.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
     const caughtUp: Record<string, boolean> = {};
     for (const c of consumers) {
-      const deadline = Date.now() + (workloads.every((wl) => wl.consumers[c.key]!.catchUpSeconds !== null) ? CATCHUP_LIMIT * 1000 : 5_000);
+      const deadline =
+        Date.now() +
+        (workloads.every((wl) => wl.consumers[c.key]!.catchUpSeconds !== null) ? CATCHUP_LIMIT * 1000 : 5_000);
       while (!(caughtUp[c.key] = await slotPassed(sourceMon, c.slot, end)) && Date.now() < deadline) await sleep(200);
     }
     const targets = { pgtransit: ptTarget, native: nvTarget };
@@ -439,7 +558,12 @@ async function partApply(source: PgServer, ptTarget: PgServer, nvTarget: PgServe
     const verified: Verification[] = [];
     for (const c of consumers) {
       const facts = await tableFacts(targets[c.key]);
-      const tables = src.map((x, i) => ({ table: x.table, sourceRows: x.rows, targetRows: facts[i]!.rows, checksumEqual: facts[i]!.checksum === x.checksum }));
+      const tables = src.map((x, i) => ({
+        table: x.table,
+        sourceRows: x.rows,
+        targetRows: facts[i]!.rows,
+        checksumEqual: facts[i]!.checksum === x.checksum,
+      }));
       const skipped = await skippedTransactions(source, targets[c.key], DB);
       verified.push({
         consumer: c.key,
@@ -451,10 +575,15 @@ async function partApply(source: PgServer, ptTarget: PgServer, nvTarget: PgServe
       });
     }
 
-    const child = await w.client.workflow.getHandle(`${workflowIds(plan.name).migration}/${DB}`).query<DatabaseStatus>('databaseStatus');
+    const child = await w.client.workflow.getHandle(workflowIds(plan.name).database(DB)).query(databaseStatusQuery);
     const cdc = child.cdc;
     const pgtransitStatus = cdc
-      ? { transactions: cdc.transactions, rounds: cdc.rounds, rows: Object.values(cdc.tables).reduce((n, t) => n + t.insert + t.update + t.delete, 0), perTable: cdc.tables }
+      ? {
+          transactions: cdc.transactions,
+          rounds: cdc.rounds,
+          rows: Object.values(cdc.tables).reduce((n, t) => n + t.insert + t.update + t.delete, 0),
+          perTable: cdc.tables,
+        }
       : null;
     await Promise.all([sourceMon, sourceStats, ptClient, nvClient].map((c) => c.end().catch(() => undefined)));
 
@@ -469,11 +598,21 @@ async function partApply(source: PgServer, ptTarget: PgServer, nvTarget: PgServe
     await Promise.race([handle.result().catch(() => undefined), sleep(60_000)]);
     await withClient(source, async (c) => {
       // Whatever the cleanup left behind would keep a walsender busy during part 2.
-      await c.query(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL`, [ptSlot]);
+      await c.query(
+        `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL`,
+        [ptSlot],
+      );
       await sleep(500);
-      await c.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1`, [ptSlot]);
+      await c.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1`, [
+        ptSlot,
+      ]);
     });
-    return { setup: { initSeconds, pgtransitToIncrementalSeconds, subscriptionReadySeconds }, workloads, verified, pgtransitStatus };
+    return {
+      setup: { initSeconds, pgtransitToIncrementalSeconds, subscriptionReadySeconds },
+      workloads,
+      verified,
+      pgtransitStatus,
+    };
   } finally {
     await Promise.all([sourceMon, sourceStats, ptClient, nvClient].map((c) => c.end().catch(() => undefined)));
   }
@@ -492,7 +631,10 @@ async function appWrite(c: pg.Client): Promise<void> {
   await c.query('BEGIN');
   try {
     await c.query('UPDATE pgbench_tellers SET tbalance = tbalance + $1 WHERE tid = $2', [delta, tid]);
-    await c.query('INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES ($1, 1, $2, $3, CURRENT_TIMESTAMP)', [tid, aid, delta]);
+    await c.query(
+      'INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES ($1, 1, $2, $3, CURRENT_TIMESTAMP)',
+      [tid, aid, delta],
+    );
     await c.query('COMMIT');
   } catch (e) {
     await c.query('ROLLBACK').catch(() => undefined);
@@ -517,7 +659,14 @@ interface AppSide {
  * (a warm pool), so the figure is the databases' downtime, not a connection's setup.
  */
 function startApp(sourceUrl: string) {
-  const side: AppSide = { sourceWrites: 0, lastSourceWriteAt: null, sourceError: null, firstTargetWriteAt: null, targetAttempts: 0, targetErrors: [] };
+  const side: AppSide = {
+    sourceWrites: 0,
+    lastSourceWriteAt: null,
+    sourceError: null,
+    firstTargetWriteAt: null,
+    targetAttempts: 0,
+    targetErrors: [],
+  };
   let target: pg.Client | null = null;
   let switched!: (targetUrl: string) => void;
   const toTarget = new Promise<string>((r) => (switched = r));
@@ -606,12 +755,16 @@ interface SwitchoverRun {
 async function switchoverSteps(w: Worker, plan: Plan): Promise<SwitchoverRun['steps']> {
   const st = await w.client.workflow
     .getHandle(workflowIds(plan.name).migration)
-    .query<MigrationStatus>('status')
-    .then((m) => w.client.workflow.getHandle(m.databases[0]!.workflowId).query<DatabaseStatus>('databaseStatus'))
+    .query(statusQuery)
+    .then((m) => w.client.workflow.getHandle(m.databases[0]!.workflowId).query(databaseStatusQuery))
     .catch(() => null);
   if (!st) return [];
   const from = st.steps.findIndex((x) => x.step === 'fenceSource');
-  return st.steps.slice(from < 0 ? st.steps.length : from).map((x) => ({ step: x.step, seconds: x.endedAt ? seconds(Date.parse(x.endedAt) - Date.parse(x.startedAt)) : null, detail: x.detail }));
+  return st.steps.slice(from < 0 ? st.steps.length : from).map((x) => ({
+    step: x.step,
+    seconds: x.endedAt ? seconds(Date.parse(x.endedAt) - Date.parse(x.startedAt)) : null,
+    detail: x.detail,
+  }));
 }
 
 async function oneSwitchover(i: number, source: PgServer, target: PgServer, w: Worker): Promise<SwitchoverRun> {
@@ -631,21 +784,38 @@ async function oneSwitchover(i: number, source: PgServer, target: PgServer, w: W
     app: null,
     steps: [],
   };
-  log(`part 2, run ${i}/${RUNS}: pgbench -i -s 1 into ${database}, migrate under pgbench -R ${SWITCH_RATE}, switch over`);
+  log(
+    `part 2, run ${i}/${RUNS}: pgbench -i -s 1 into ${database}, migrate under pgbench -R ${SWITCH_RATE}, switch over`,
+  );
   await pgbenchInit(source, database, 1);
-  const plan = benchPlan(`bench-sw-${randomBytes(3).toString('hex')}`, `PGT_BENCH_SW${i}_SOURCE_URL`, `PGT_BENCH_SW${i}_TARGET_URL`);
+  const plan = benchPlan(
+    `bench-sw-${randomBytes(3).toString('hex')}`,
+    `PGT_BENCH_SW${i}_SOURCE_URL`,
+    `PGT_BENCH_SW${i}_TARGET_URL`,
+  );
   const handle = w.client.workflow.getHandle(workflowIds(plan.name).migration);
   // Long enough to outlast the run; the fence ends its sessions.
   const bench = startPgbench(source, database, ['-R', String(SWITCH_RATE), '-c', '2', '-j', '1', '-T', '900']);
   const app = startApp(source.url({ database }));
   try {
     const t0 = performance.now();
-    await w.client.workflow.start('migrationWorkflow', { args: [plan], taskQueue: w.taskQueue, workflowId: handle.workflowId });
-    await waitMigration(w, plan, 'ready for switchover', (m) => m.databases.length > 0 && m.databases.every((d) => d.ready === true), 300_000);
+    await w.client.workflow.start(migrationWorkflow, {
+      args: [plan],
+      taskQueue: w.taskQueue,
+      workflowId: handle.workflowId,
+    });
+    await waitMigration(
+      w,
+      plan,
+      'ready for switchover',
+      (m) => m.databases.length > 0 && m.databases.every((d) => d.ready === true),
+      300_000,
+    );
     item.readySeconds = seconds(performance.now() - t0);
     await app.warm(target.url({ database }));
     await sleep(SETTLE_SECONDS * 1000);
-    if (app.side.sourceError) throw new Error(`the application's writes failed before the switchover: ${app.side.sourceError}`);
+    if (app.side.sourceError)
+      throw new Error(`the application's writes failed before the switchover: ${app.side.sourceError}`);
 
     const requested = performance.now();
     let answer: { reports: SwitchoverReport[] } | null = null;
@@ -671,7 +841,10 @@ async function oneSwitchover(i: number, source: PgServer, target: PgServer, w: W
     Object.assign(item, {
       reported: r,
       writeDowntimeMs: r.writeDowntimeMs,
-      appDowntimeMs: side.lastSourceWriteAt !== null && side.firstTargetWriteAt !== null ? side.firstTargetWriteAt - side.lastSourceWriteAt : null,
+      appDowntimeMs:
+        side.lastSourceWriteAt !== null && side.firstTargetWriteAt !== null
+          ? side.firstTargetWriteAt - side.lastSourceWriteAt
+          : null,
       lastSourceWriteVsFenceMs: side.lastSourceWriteAt !== null ? side.lastSourceWriteAt - fencedAt : null,
       updateReturnedAfterDoneMs: returnedAt - Date.parse(r.doneAt),
       firstTargetWriteAfterUpdateMs: side.firstTargetWriteAt !== null ? side.firstTargetWriteAt - returnedAt : null,
@@ -713,9 +886,17 @@ async function main(): Promise<void> {
   try {
     log('starting PostgreSQL 15 (source), three PostgreSQL 17 (targets) and the Temporal dev server');
     // One target per consumer in part 1, and a fresh one for part 2.
-    const [source, ptTarget, nvTarget, swTarget] = await Promise.all([start(15, 'source'), start(17, 'pgtransit-target'), start(17, 'native-target'), start(17, 'switchover-target')]);
+    const [source, ptTarget, nvTarget, swTarget] = await Promise.all([
+      start(15, 'source'),
+      start(17, 'pgtransit-target'),
+      start(17, 'native-target'),
+      start(17, 'switchover-target'),
+    ]);
     temporal = await startTemporal(scratch);
-    const urls: Record<string, string> = { PGT_BENCH_SOURCE_URL: source.url({ database: DB }), PGT_BENCH_TARGET_URL: ptTarget.url({ database: DB }) };
+    const urls: Record<string, string> = {
+      PGT_BENCH_SOURCE_URL: source.url({ database: DB }),
+      PGT_BENCH_TARGET_URL: ptTarget.url({ database: DB }),
+    };
     for (let i = 1; i <= RUNS; i++) {
       urls[`PGT_BENCH_SW${i}_SOURCE_URL`] = source.url({ database: `sw${i}` });
       urls[`PGT_BENCH_SW${i}_TARGET_URL`] = swTarget.url({ database: `sw${i}` });
@@ -741,64 +922,163 @@ async function main(): Promise<void> {
 
     const lines: string[] = [];
     lines.push(`pgtransit change-capture benchmark, ${new Date().toISOString()}`);
-    lines.push(`source PostgreSQL ${sourceVersion} -> targets PostgreSQL ${targetVersion} (one server per consumer), ${cpus().length} CPUs shared by all servers, the Temporal dev server, the pgtransit worker and pgbench`);
+    lines.push(
+      `source PostgreSQL ${sourceVersion} -> targets PostgreSQL ${targetVersion} (one server per consumer), ` +
+        `${cpus().length} CPUs shared by all servers, the Temporal dev server, the pgtransit worker and pgbench`,
+    );
     if (apply) {
       lines.push('');
-      lines.push(`1. CDC apply: pgbench tpcb-like, scale ${SCALE} (pgbench_history given a bigserial key), ${DURATION} s per workload, ${CLIENTS} clients`);
+      lines.push(
+        `1. CDC apply: pgbench tpcb-like, scale ${SCALE} (pgbench_history given a bigserial key), ${DURATION} s per workload, ${CLIENTS} clients`,
+      );
       lines.push(`   both consumers attached to the same source during the same pgbench runs, measured the same way:`);
-      lines.push(`   rows/s   = target pg_stat_user_tables n_tup_ins+n_tup_upd+n_tup_del of the pgbench tables, over the pgbench run`);
-      lines.push(`   lag      = pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn) of each one's slot, sampled every second of the run`);
-      lines.push(`   catch-up = pgbench's exit until the slot's confirmed_flush_lsn passes the source's WAL position at that exit (limit ${CATCHUP_LIMIT} s;`);
+      lines.push(
+        `   rows/s   = target pg_stat_user_tables n_tup_ins+n_tup_upd+n_tup_del of the pgbench tables, over the pgbench run`,
+      );
+      lines.push(
+        `   lag      = pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn) of each one's slot, sampled every second of the run`,
+      );
+      lines.push(
+        `   catch-up = pgbench's exit until the slot's confirmed_flush_lsn passes the source's WAL position at that exit (limit ${CATCHUP_LIMIT} s;`,
+      );
       lines.push(`              past it, "~N" extrapolates from how fast the lag fell during the limit)`);
-      lines.push(`   setup: pgbench -i ${apply.setup.initSeconds} s; pgtransit in incremental after ${apply.setup.pgtransitToIncrementalSeconds} s, subscription initial copy ready after ${apply.setup.subscriptionReadySeconds} s`);
+      lines.push(
+        `   setup: pgbench -i ${apply.setup.initSeconds} s; pgtransit in incremental after ` +
+          `${apply.setup.pgtransitToIncrementalSeconds} s, subscription initial copy ready after ${apply.setup.subscriptionReadySeconds} s`,
+      );
       for (const wl of apply.workloads) {
         lines.push('');
         lines.push(`   workload "${wl.name}": ${wl.pgbench}`);
-        lines.push(`   ${fmt(wl.transactions)} transactions, ${fmt(wl.tps)} tps; the source wrote ${fmt(wl.sourceRows)} rows, ${fmt(wl.sourceRowsPerSecond)} rows/s`);
-        lines.push(`   ${''.padEnd(22)}${'rows/s'.padStart(9)}${'peak 1 s'.padStart(10)}${'lag median kB'.padStart(15)}${'lag max kB'.padStart(12)}${'catch-up s'.padStart(12)}${'lag at start kB'.padStart(17)}`);
+        lines.push(
+          `   ${fmt(wl.transactions)} transactions, ${fmt(wl.tps)} tps; the source wrote ${fmt(wl.sourceRows)} rows, ${fmt(wl.sourceRowsPerSecond)} rows/s`,
+        );
+        lines.push(
+          [
+            '   ',
+            ''.padEnd(22),
+            'rows/s'.padStart(9),
+            'peak 1 s'.padStart(10),
+            'lag median kB'.padStart(15),
+            'lag max kB'.padStart(12),
+            'catch-up s'.padStart(12),
+            'lag at start kB'.padStart(17),
+          ].join(''),
+        );
         for (const key of ['pgtransit', 'native'] as const) {
           const f = wl.consumers[key]!;
-          const catchUp = f.catchUpSeconds !== null ? f.catchUpSeconds.toFixed(2) : f.catchUpEstimateSeconds !== null ? `~${fmt(f.catchUpEstimateSeconds)}` : `>${CATCHUP_LIMIT}`;
+          const catchUp =
+            f.catchUpSeconds !== null
+              ? f.catchUpSeconds.toFixed(2)
+              : f.catchUpEstimateSeconds !== null
+                ? `~${fmt(f.catchUpEstimateSeconds)}`
+                : `>${CATCHUP_LIMIT}`;
           lines.push(
-            `   ${(key === 'pgtransit' ? 'pgtransit' : 'native subscription').padEnd(22)}${fmt(f.rowsPerSecond).padStart(9)}${fmt(f.peakRowsPerSecond).padStart(10)}${fmt(kb(f.lagMedianBytes), 1).padStart(15)}${fmt(kb(f.lagMaxBytes), 1).padStart(12)}${catchUp.padStart(12)}${fmt(kb(f.lagAtStartBytes), 1).padStart(17)}`,
+            [
+              '   ',
+              (key === 'pgtransit' ? 'pgtransit' : 'native subscription').padEnd(22),
+              fmt(f.rowsPerSecond).padStart(9),
+              fmt(f.peakRowsPerSecond).padStart(10),
+              fmt(kb(f.lagMedianBytes), 1).padStart(15),
+              fmt(kb(f.lagMaxBytes), 1).padStart(12),
+              catchUp.padStart(12),
+              fmt(kb(f.lagAtStartBytes), 1).padStart(17),
+            ].join(''),
           );
         }
         const r = wl.ratios;
         const p = wl.consumers.pgtransit!;
         const n = wl.consumers.native!;
-        const catchUpRatio = r.catchUp ?? (p.catchUpEstimateSeconds !== null && n.catchUpSeconds ? `~${fmt(p.catchUpEstimateSeconds / n.catchUpSeconds)}` : null);
-        lines.push(`   ${'pgtransit / native'.padEnd(22)}${fmt(r.rowsPerSecond, 2).padStart(9)}${''.padStart(10)}${fmt(r.lagMedian, 2).padStart(15)}${fmt(r.lagMax, 2).padStart(12)}${(typeof catchUpRatio === 'string' ? catchUpRatio : fmt(catchUpRatio, 2)).padStart(12)}`);
-        if (p.lagAtLimitBytes !== null) lines.push(`   pgtransit had not caught up ${CATCHUP_LIMIT} s after pgbench stopped: ${fmt(kb(p.lagAtLimitBytes))} kB of WAL still to apply`);
+        const catchUpRatio =
+          r.catchUp ??
+          (p.catchUpEstimateSeconds !== null && n.catchUpSeconds
+            ? `~${fmt(p.catchUpEstimateSeconds / n.catchUpSeconds)}`
+            : null);
+        lines.push(
+          [
+            '   ',
+            'pgtransit / native'.padEnd(22),
+            fmt(r.rowsPerSecond, 2).padStart(9),
+            ''.padStart(10),
+            fmt(r.lagMedian, 2).padStart(15),
+            fmt(r.lagMax, 2).padStart(12),
+            (typeof catchUpRatio === 'string' ? catchUpRatio : fmt(catchUpRatio, 2)).padStart(12),
+          ].join(''),
+        );
+        if (p.lagAtLimitBytes !== null)
+          lines.push(
+            `   pgtransit had not caught up ${CATCHUP_LIMIT} s after pgbench stopped: ${fmt(kb(p.lagAtLimitBytes))} kB of WAL still to apply`,
+          );
       }
       lines.push('');
       for (const v of apply.verified) {
         const name = v.consumer === 'pgtransit' ? 'pgtransit' : 'native';
-        const counts = v.tables.map((t) => `${t.table} ${fmt(t.targetRows)}/${fmt(t.sourceRows)}${v.caughtUp && !t.checksumEqual ? ' (checksum differs)' : ''}`).join(', ');
-        const state = v.equal === null ? 'NOT CAUGHT UP, so not comparable' : v.equal ? 'equals the source (rows and checksums)' : 'DIFFERS FROM the source';
+        const counts = v.tables
+          .map(
+            (t) =>
+              `${t.table} ${fmt(t.targetRows)}/${fmt(t.sourceRows)}${v.caughtUp && !t.checksumEqual ? ' (checksum differs)' : ''}`,
+          )
+          .join(', ');
+        const state =
+          v.equal === null
+            ? 'NOT CAUGHT UP, so not comparable'
+            : v.equal
+              ? 'equals the source (rows and checksums)'
+              : 'DIFFERS FROM the source';
         lines.push(`   ${name} target ${state}: ${counts}`);
         lines.push(
-          `   ${''.padEnd(name.length)}        transactions skipped (source pgbench_history ids below the target's highest, ${fmt(v.historyFrontier)}, missing on the target): ${v.skippedHistoryIds.length}${v.skippedHistoryIds.length ? ` (ids ${v.skippedHistoryIds.slice(0, 10).join(', ')}${v.skippedHistoryIds.length > 10 ? ', ...' : ''})` : ''}`,
+          `   ${''.padEnd(name.length)}        transactions skipped (source pgbench_history ids below the ` +
+            `target's highest, ${fmt(v.historyFrontier)}, missing on the target): ` +
+            `${v.skippedHistoryIds.length}` +
+            (v.skippedHistoryIds.length
+              ? ` (ids ${v.skippedHistoryIds.slice(0, 10).join(', ')}${v.skippedHistoryIds.length > 10 ? ', ...' : ''})`
+              : ''),
         );
       }
-      if (apply.pgtransitStatus) lines.push(`   pgtransit status at the end: ${fmt(apply.pgtransitStatus.transactions)} transactions applied in ${apply.pgtransitStatus.rounds} rounds`);
+      if (apply.pgtransitStatus)
+        lines.push(
+          `   pgtransit status at the end: ${fmt(apply.pgtransitStatus.transactions)} transactions applied in ${apply.pgtransitStatus.rounds} rounds`,
+        );
     }
     if (PARTS.includes('switchover')) {
       const ok = switches.filter((s) => !s.error);
       const reported = ok.map((s) => s.writeDowntimeMs!);
       const appSide = ok.map((s) => s.appDowntimeMs).filter((x): x is number => x !== null);
-      const list = (f: (s: SwitchoverRun) => number | null) => switches.map((s) => (s.error ? 'failed' : (f(s) ?? '-'))).join(', ');
+      const list = (f: (s: SwitchoverRun) => number | null) =>
+        switches.map((s) => (s.error ? 'failed' : (f(s) ?? '-'))).join(', ');
       lines.push('');
-      lines.push(`2. switchover write downtime: ${switches.length} runs, each a fresh pgbench -i -s 1 database migrated full+cdc and switched over through the Update`);
-      lines.push(`   under pgbench -R ${SWITCH_RATE} -c 2 plus our application writer (a teller update + history insert every ${WRITER_PAUSE_MS} ms)`);
-      lines.push(`   no native baseline: a subscription has no switchover (fencing the source, draining, copying sequences are the operator's)`);
-      lines.push(`   reported writeDowntimeMs (fence to done):              median ${fmt(median(reported))} ms; all ${list((s) => s.writeDowntimeMs)}`);
-      lines.push(`   application: last source write -> first target write:  median ${fmt(median(appSide))} ms; all ${list((s) => s.appDowntimeMs)}`);
-      lines.push(`   last source write relative to fencedAt (ms):           ${list((s) => s.lastSourceWriteVsFenceMs)}`);
-      lines.push(`   the Update's answer after doneAt (ms):                 ${list((s) => s.updateReturnedAfterDoneMs)}`);
-      lines.push(`   first target write after the Update returned (ms):     ${list((s) => s.firstTargetWriteAfterUpdateMs)}`);
-      lines.push(`   start to ready for switchover (s):                     ${switches.map((s) => s.readySeconds ?? '-').join(', ')}`);
+      lines.push(
+        `2. switchover write downtime: ${switches.length} runs, each a fresh pgbench -i -s 1 database migrated full+cdc and switched over through the Update`,
+      );
+      lines.push(
+        `   under pgbench -R ${SWITCH_RATE} -c 2 plus our application writer (a teller update + history insert every ${WRITER_PAUSE_MS} ms)`,
+      );
+      lines.push(
+        `   no native baseline: a subscription has no switchover (fencing the source, draining, copying sequences are the operator's)`,
+      );
+      lines.push(
+        `   reported writeDowntimeMs (fence to done):              median ${fmt(median(reported))} ms; all ${list((s) => s.writeDowntimeMs)}`,
+      );
+      lines.push(
+        `   application: last source write -> first target write:  median ${fmt(median(appSide))} ms; all ${list((s) => s.appDowntimeMs)}`,
+      );
+      lines.push(
+        `   last source write relative to fencedAt (ms):           ${list((s) => s.lastSourceWriteVsFenceMs)}`,
+      );
+      lines.push(
+        `   the Update's answer after doneAt (ms):                 ${list((s) => s.updateReturnedAfterDoneMs)}`,
+      );
+      lines.push(
+        `   first target write after the Update returned (ms):     ${list((s) => s.firstTargetWriteAfterUpdateMs)}`,
+      );
+      lines.push(
+        `   start to ready for switchover (s):                     ${switches.map((s) => s.readySeconds ?? '-').join(', ')}`,
+      );
       const stepNames = [...new Set(ok.flatMap((s) => s.steps.map((x) => x.step)))];
-      for (const step of stepNames) lines.push(`   step ${step.padEnd(22)} median ${fmt(median(ok.flatMap((s) => s.steps.filter((x) => x.step === step && x.seconds !== null).map((x) => x.seconds! * 1000))))} ms`);
+      for (const step of stepNames)
+        lines.push(
+          `   step ${step.padEnd(22)} median ` +
+            `${fmt(median(ok.flatMap((s) => s.steps.filter((x) => x.step === step && x.seconds !== null).map((x) => x.seconds! * 1000))))} ms`,
+        );
       for (const s of switches.filter((x) => x.error)) lines.push(`   run ${s.run} FAILED: ${s.error}`);
     }
     for (const e of errors) lines.push(`\nERROR ${e}`);
@@ -810,13 +1090,27 @@ async function main(): Promise<void> {
       source: sourceVersion,
       target: targetVersion,
       settings: SETTINGS,
-      config: { duration: DURATION, rate: RATE, clients: CLIENTS, scale: SCALE, catchUpLimit: CATCHUP_LIMIT, runs: RUNS, switchRate: SWITCH_RATE, settleSeconds: SETTLE_SECONDS, writerPauseMs: WRITER_PAUSE_MS },
+      config: {
+        duration: DURATION,
+        rate: RATE,
+        clients: CLIENTS,
+        scale: SCALE,
+        catchUpLimit: CATCHUP_LIMIT,
+        runs: RUNS,
+        switchRate: SWITCH_RATE,
+        settleSeconds: SETTLE_SECONDS,
+        writerPauseMs: WRITER_PAUSE_MS,
+      },
       measures: {
-        rowsPerSecond: 'target pg_stat_user_tables n_tup_ins+n_tup_upd+n_tup_del of the pgbench tables, delta over the pgbench run / its duration',
+        rowsPerSecond:
+          'target pg_stat_user_tables n_tup_ins+n_tup_upd+n_tup_del of the pgbench tables, delta over the pgbench run / its duration',
         lag: "pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn) of the consumer's slot on the source, sampled every second of the run, floored at 0",
         catchUp: "pgbench's exit until the slot's confirmed_flush_lsn passes pg_current_wal_lsn() taken at that exit",
-        skippedTransactions: "source pgbench_history ids at least 100 below the target's highest id that the target lacks",
-        appDowntime: 'last COMMIT acknowledged by the source to first COMMIT acknowledged by the target, target attempts starting when the switchover Update returned, target session opened beforehand',
+        skippedTransactions:
+          "source pgbench_history ids at least 100 below the target's highest id that the target lacks",
+        appDowntime:
+          'last COMMIT acknowledged by the source to first COMMIT acknowledged by the target, target attempts ' +
+          'starting when the switchover Update returned, target session opened beforehand',
       },
       apply,
       switchover: PARTS.includes('switchover')

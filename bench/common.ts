@@ -40,7 +40,14 @@ process.once('exit', () => {
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
 
 export function libpqEnv(server: PgServer, database = DB): NodeJS.ProcessEnv {
-  return { ...process.env, PGHOST: server.host, PGPORT: String(server.port), PGUSER: 'postgres', PGPASSWORD: server.password, PGDATABASE: database };
+  return {
+    ...process.env,
+    PGHOST: server.host,
+    PGPORT: String(server.port),
+    PGUSER: 'postgres',
+    PGPASSWORD: server.password,
+    PGDATABASE: database,
+  };
 }
 
 export interface Finished {
@@ -51,7 +58,11 @@ export interface Finished {
 }
 
 /** Starts a program; `done` settles when it exits, whatever the exit code. */
-export function run(program: string, args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<Finished> } {
+export function run(
+  program: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): { child: ChildProcess; done: Promise<Finished> } {
   const child = spawn(program, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let out = '';
@@ -71,7 +82,10 @@ export function run(program: string, args: string[], env: NodeJS.ProcessEnv): { 
 /** Runs a program (or a bash pipeline) to completion; rejects with the tail of its stderr. */
 export async function exec(program: string, args: string[], env: NodeJS.ProcessEnv, what: string): Promise<string> {
   const r = await run(program, args, env).done;
-  if (r.code !== 0) throw new Error(`${what} failed (${r.signal ?? `exit ${r.code}`}):\n${r.err.trim().split('\n').slice(-10).join('\n')}`);
+  if (r.code !== 0)
+    throw new Error(
+      `${what} failed (${r.signal ?? `exit ${r.code}`}):\n${r.err.trim().split('\n').slice(-10).join('\n')}`,
+    );
   return r.out;
 }
 
@@ -87,7 +101,10 @@ export function tool(program: Parameters<typeof findTool>[0], minMajor: number):
 /** A `withClient` whose sessions carry `applicationName` (none given: pg's default). */
 export function clientRunner(applicationName?: string) {
   return async function withClient<T>(server: PgServer, fn: (c: pg.Client) => Promise<T>, database = DB): Promise<T> {
-    const c = new pg.Client({ connectionString: server.url({ database }), ...(applicationName === undefined ? {} : { application_name: applicationName }) });
+    const c = new pg.Client({
+      connectionString: server.url({ database }),
+      ...(applicationName === undefined ? {} : { application_name: applicationName }),
+    });
     await c.connect();
     try {
       return await fn(c);
@@ -109,7 +126,8 @@ export function conninfo(server: PgServer, database = DB): string {
 /** Tables of the subscription `name` (queried on its server), and how many of them are ready. */
 export async function subscriptionState(c: pg.Client, name: string): Promise<{ n: number; ready: number }> {
   const r = await c.query<{ n: number; ready: number }>(
-    `SELECT count(*)::int AS n, count(*) FILTER (WHERE r.srsubstate = 'r')::int AS ready FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid WHERE s.subname = $1`,
+    `SELECT count(*)::int AS n, count(*) FILTER (WHERE r.srsubstate = 'r')::int AS ready FROM ` +
+      `pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid WHERE s.subname = $1`,
     [name],
   );
   return r.rows[0]!;
@@ -125,7 +143,9 @@ export interface TableFacts {
 export async function tableFacts(c: pg.Client, tables: readonly string[], only: boolean): Promise<TableFacts[]> {
   const out: TableFacts[] = [];
   for (const table of tables) {
-    const r = await c.query<{ n: string; h: string }>(`SELECT count(*)::text AS n, coalesce(sum(hashtext(t::text)::bigint), 0)::text AS h FROM ${only ? 'ONLY ' : ''}${table} t`);
+    const r = await c.query<{ n: string; h: string }>(
+      `SELECT count(*)::text AS n, coalesce(sum(hashtext(t::text)::bigint), 0)::text AS h FROM ${only ? 'ONLY ' : ''}${table} t`,
+    );
     out.push({ table, rows: Number(r.rows[0]!.n), checksum: r.rows[0]!.h });
   }
   return out;
@@ -142,24 +162,40 @@ export async function dumpSchema(source: PgServer, dir: string): Promise<string>
 
 /** A Temporal dev server on free ports, its state in `scratch`; killed on exit too, should the benchmark die. */
 export async function startTemporal(scratch: string): Promise<DevServer> {
-  const temporal = await startDevServer({ port: await freePort(), uiPort: await freePort(), dbFile: join(scratch, 'temporal.sqlite'), quiet: true });
+  const temporal = await startDevServer({
+    port: await freePort(),
+    uiPort: await freePort(),
+    dbFile: join(scratch, 'temporal.sqlite'),
+    quiet: true,
+  });
   children.add(temporal.process);
   return temporal;
 }
 
-export async function waitForPollers(client: Client, taskQueue: string, worker: ChildProcess, logFile: string): Promise<void> {
+export async function waitForPollers(
+  client: Client,
+  taskQueue: string,
+  worker: ChildProcess,
+  logFile: string,
+): Promise<void> {
   const deadline = Date.now() + 120_000;
   for (;;) {
-    if (worker.exitCode !== null) throw new Error(`the worker exited with ${worker.exitCode}:\n${readFileSync(logFile, 'utf8')}`);
+    if (worker.exitCode !== null)
+      throw new Error(`the worker exited with ${worker.exitCode}:\n${readFileSync(logFile, 'utf8')}`);
     // 1: workflow task queue, 2: activity task queue.
     const polled = await Promise.all(
       [1, 2].map(async (taskQueueType) => {
-        const r = await client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType });
+        const r = await client.workflowService.describeTaskQueue({
+          namespace: 'default',
+          taskQueue: { name: taskQueue },
+          taskQueueType,
+        });
         return (r.pollers?.length ?? 0) > 0;
       }),
     );
     if (polled.every(Boolean)) return;
-    if (Date.now() > deadline) throw new Error(`the worker did not poll ${taskQueue} within 120 s:\n${readFileSync(logFile, 'utf8')}`);
+    if (Date.now() > deadline)
+      throw new Error(`the worker did not poll ${taskQueue} within 120 s:\n${readFileSync(logFile, 'utf8')}`);
     await sleep(200);
   }
 }
@@ -183,7 +219,13 @@ export async function startWorker(temporal: DevServer, urls: Record<string, stri
   const logFd = openSync(logFile, 'a');
   const worker = spawn(process.execPath, [join(ROOT, 'bin', 'pgtransit.js'), 'worker'], {
     cwd: ROOT,
-    env: { ...process.env, ...urls, TEMPORAL_ADDRESS: temporal.address, PGTRANSIT_TASK_QUEUE: taskQueue, PGTRANSIT_LOG_LEVEL: 'WARN' },
+    env: {
+      ...process.env,
+      ...urls,
+      TEMPORAL_ADDRESS: temporal.address,
+      PGTRANSIT_TASK_QUEUE: taskQueue,
+      PGTRANSIT_LOG_LEVEL: 'WARN',
+    },
     stdio: ['ignore', logFd, logFd],
   });
   children.add(worker);

@@ -25,10 +25,10 @@ import { randomBytes } from 'node:crypto';
 import { startPostgres, type PgServer } from '../src/dev/embedded-postgres';
 import { ensurePgClientTools } from '../src/dev/debian-tools';
 import { ensureTemporalCli, type DevServer } from '../src/dev/temporal-cli';
-import { parsePlan } from '../src/plan/schema';
-import type { DatabaseStatus } from '../src/plan/status';
-import { chunkPredicate, listLoadTables, planChunks, type Chunk } from '../src/postgres/chunks';
-import type { MigrationResult } from '../workflows/migration';
+import { parsePlan } from '../src/plan/plan';
+import type { Chunk } from '../src/model/activities';
+import type { MigrationResult } from '../src/model/workflows';
+import { chunkPredicate, listLoadTables, planChunks } from '../src/postgres/chunks';
 import {
   DB,
   clientRunner,
@@ -50,6 +50,9 @@ import {
   type TableFacts,
   type Worker,
 } from './common';
+import { migrationWorkflow } from '../workflows';
+import { databaseStatusQuery } from '../src/model/messages';
+import { childIds, workflowIds } from '../src/model/names';
 
 const withClient = clientRunner();
 
@@ -61,7 +64,8 @@ const SMALL_TABLES = 20;
 const SMALL_ROWS = 10_000;
 const TOAST_ROWS = 2_000;
 const TOAST_MD5S = 3_200; // 3,200 x 32 hex characters = 100 kB per value
-if (TARGET_MAJOR !== 15 && TARGET_MAJOR !== 17) throw new Error('TARGET_MAJOR must be 15 or 17 (pg_dump 15 reads only <= 15, pg_restore 15 writes into 17)');
+if (TARGET_MAJOR !== 15 && TARGET_MAJOR !== 17)
+  throw new Error('TARGET_MAJOR must be 15 or 17 (pg_dump 15 reads only <= 15, pg_restore 15 writes into 17)');
 
 /** The same bulk-load settings on every server, so no method gets a better-tuned target. */
 const SETTINGS: Record<string, string> = {
@@ -104,7 +108,12 @@ async function buildDataset(source: PgServer): Promise<void> {
     c.query(`
       CREATE TABLE big (id bigint NOT NULL, payload text NOT NULL);
       CREATE TABLE docs (id int PRIMARY KEY, title text NOT NULL, body text NOT NULL);
-      ${Array.from({ length: SMALL_TABLES }, (_, i) => `CREATE TABLE small_${String(i + 1).padStart(2, '0')} (id int PRIMARY KEY, name text NOT NULL, qty int NOT NULL, price numeric(10,2) NOT NULL, created timestamptz NOT NULL);`).join('\n')}
+      ${Array.from(
+        { length: SMALL_TABLES },
+        (_, i) =>
+          `CREATE TABLE small_${String(i + 1).padStart(2, '0')} ` +
+          `(id int PRIMARY KEY, name text NOT NULL, qty int NOT NULL, price numeric(10,2) NOT NULL, created timestamptz NOT NULL);`,
+      ).join('\n')}
     `),
   );
   // The big table in two halves at once (2 cores), its key added afterwards, as a bulk load would.
@@ -114,13 +123,23 @@ async function buildDataset(source: PgServer): Promise<void> {
     [half + 1, ROWS],
   ].filter(([lo, hi]) => lo! <= hi!);
   await Promise.all([
-    ...ranges.map(([lo, hi]) => withClient(source, (c) => c.query(`INSERT INTO big SELECT g, 'row ' || g || ' ' || md5(g::text) FROM generate_series(${lo}::bigint, ${hi}::bigint) g`))),
+    ...ranges.map(([lo, hi]) =>
+      withClient(source, (c) =>
+        c.query(
+          `INSERT INTO big SELECT g, 'row ' || g || ' ' || md5(g::text) FROM generate_series(${lo}::bigint, ${hi}::bigint) g`,
+        ),
+      ),
+    ),
     withClient(source, async (c) => {
       // Incompressible values, so each is stored out of line in TOAST rather than compressed inline.
-      await c.query(`INSERT INTO docs SELECT i, 'doc ' || i, (SELECT string_agg(md5(i || ':' || j), '') FROM generate_series(1, ${TOAST_MD5S}) j) FROM generate_series(1, ${TOAST_ROWS}) i`);
+      await c.query(
+        `INSERT INTO docs SELECT i, 'doc ' || i, (SELECT string_agg(md5(i || ':' || j), '') FROM ` +
+          `generate_series(1, ${TOAST_MD5S}) j) FROM generate_series(1, ${TOAST_ROWS}) i`,
+      );
       for (let i = 1; i <= SMALL_TABLES; i++) {
         await c.query(
-          `INSERT INTO small_${String(i).padStart(2, '0')} SELECT g, 'item ' || g || ' of ${i}', g % 97, (g % 10000) / 100.0, timestamptz '2024-01-01 00:00+00' + g * interval '1 minute' FROM generate_series(1, ${SMALL_ROWS}) g`,
+          `INSERT INTO small_${String(i).padStart(2, '0')} SELECT g, 'item ' || g || ' of ${i}', g % 97, (g % ` +
+            `10000) / 100.0, timestamptz '2024-01-01 00:00+00' + g * interval '1 minute' FROM generate_series(1, ${SMALL_ROWS}) g`,
         );
       }
     }),
@@ -137,9 +156,14 @@ async function facts(server: PgServer, tables: string[]): Promise<TableFacts[]> 
 
 async function describeDataset(source: PgServer): Promise<Dataset> {
   const names = await withClient(source, (c) =>
-    c.query<{ t: string; bytes: string }>(`SELECT format('%I.%I', schemaname, relname) AS t, pg_table_size(relid)::text AS bytes FROM pg_stat_user_tables ORDER BY 1`),
+    c.query<{ t: string; bytes: string }>(
+      `SELECT format('%I.%I', schemaname, relname) AS t, pg_table_size(relid)::text AS bytes FROM pg_stat_user_tables ORDER BY 1`,
+    ),
   );
-  const tables = await facts(source, names.rows.map((r) => r.t));
+  const tables = await facts(
+    source,
+    names.rows.map((r) => r.t),
+  );
   const big = names.rows.find((r) => r.t === 'public.big')!;
   return {
     tables,
@@ -152,10 +176,17 @@ async function describeDataset(source: PgServer): Promise<Dataset> {
 
 /** Every table of the target equal to the source's, or an error naming the differences. */
 async function verify(method: string, target: PgServer, data: Dataset): Promise<void> {
-  const got = await facts(target, data.tables.map((t) => t.table));
+  const got = await facts(
+    target,
+    data.tables.map((t) => t.table),
+  );
   const bad = data.tables.filter((t, i) => got[i]!.rows !== t.rows || got[i]!.checksum !== t.checksum);
   if (bad.length) {
-    const detail = bad.map((t) => `${t.table}: source ${t.rows} rows, target ${got.find((g) => g.table === t.table)!.rows} rows${got.find((g) => g.table === t.table)!.checksum !== t.checksum ? ', checksums differ' : ''}`);
+    const detail = bad.map(
+      (t) =>
+        `${t.table}: source ${t.rows} rows, target ${got.find((g) => g.table === t.table)!.rows} ` +
+        `rows${got.find((g) => g.table === t.table)!.checksum !== t.checksum ? ', checksums differ' : ''}`,
+    );
     throw new Error(`${method}: the target differs from the source:\n${detail.join('\n')}`);
   }
   log(`${method}: verified ${got.length} tables, ${got.reduce((n, t) => n + t.rows, 0)} rows, checksums equal`);
@@ -210,8 +241,17 @@ interface PgtransitRun {
   rss: WorkerRss;
 }
 
-async function runPgtransit(temporal: DevServer, source: PgServer, target: PgServer, chunkSizeMB: number, scratch: string): Promise<PgtransitRun> {
-  const urls = { PGT_BENCH_SOURCE_URL: source.url({ database: DB }), PGT_BENCH_TARGET_URL: target.url({ database: DB }) };
+async function runPgtransit(
+  temporal: DevServer,
+  source: PgServer,
+  target: PgServer,
+  chunkSizeMB: number,
+  scratch: string,
+): Promise<PgtransitRun> {
+  const urls = {
+    PGT_BENCH_SOURCE_URL: source.url({ database: DB }),
+    PGT_BENCH_TARGET_URL: target.url({ database: DB }),
+  };
   const logFile = join(scratch, 'worker.log');
   const t0 = performance.now();
   let w: Worker | undefined;
@@ -244,23 +284,43 @@ async function runPgtransit(temporal: DevServer, source: PgServer, target: PgSer
       fullLoad: { parallelism: N, chunkSizeMB },
     });
     if (!parsed.ok) throw new Error(`bench plan invalid: ${JSON.stringify(parsed.issues)}`);
-    const workflowId = `migration-${parsed.plan.name}`;
+    const workflowId = workflowIds(parsed.plan.name).migration;
     let run: { ms: number; value: MigrationResult };
     try {
-      run = await time(() => client.workflow.execute('migrationWorkflow', { args: [parsed.plan], taskQueue, workflowId }) as Promise<MigrationResult>);
+      run = await time(() =>
+        client.workflow.execute(migrationWorkflow, { args: [parsed.plan], taskQueue, workflowId }),
+      );
     } finally {
       clearInterval(sampler);
     }
     const migrationPeakKB = procStatus(pid, 'VmHWM');
     if (run.value.phase !== 'completed') throw new Error(`pgtransit ended in phase ${run.value.phase}`);
-    const st = await client.workflow.getHandle(`${workflowId}/${DB}`).query<DatabaseStatus>('databaseStatus');
-    const [main, precheck] = await Promise.all([workflowId, `${workflowId}/precheck`].map((id) => client.workflow.getHandle(id).describe()));
+    const st = await client.workflow.getHandle(childIds(workflowId).database(DB)).query(databaseStatusQuery);
+    const [main, precheck] = await Promise.all(
+      [workflowId, childIds(workflowId).migrationPrecheck].map((id) => client.workflow.getHandle(id).describe()),
+    );
     const origin = main!.startTime.getTime();
     const steps: PgtransitStep[] = [
-      { step: 'precheck', at: seconds(precheck!.startTime.getTime() - origin), seconds: seconds(precheck!.closeTime!.getTime() - precheck!.startTime.getTime()) },
-      ...st.steps.map((x) => ({ step: x.step, at: seconds(Date.parse(x.startedAt) - origin), seconds: x.endedAt ? seconds(Date.parse(x.endedAt) - Date.parse(x.startedAt)) : NaN, detail: x.detail })),
+      {
+        step: 'precheck',
+        at: seconds(precheck!.startTime.getTime() - origin),
+        seconds: seconds(precheck!.closeTime!.getTime() - precheck!.startTime.getTime()),
+      },
+      ...st.steps.map((x) => ({
+        step: x.step,
+        at: seconds(Date.parse(x.startedAt) - origin),
+        seconds: x.endedAt ? seconds(Date.parse(x.endedAt) - Date.parse(x.startedAt)) : NaN,
+        detail: x.detail,
+      })),
     ];
-    return { ms: run.ms, startupMs, result: run.value, steps, chunks: st.totals.chunksTotal, rss: { startupPeakKB, migrationPeakKB, sampledPeakKB, hwmReset } };
+    return {
+      ms: run.ms,
+      startupMs,
+      result: run.value,
+      steps,
+      chunks: st.totals.chunksTotal,
+      rss: { startupPeakKB, migrationPeakKB, sampledPeakKB, hwmReset },
+    };
   } catch (e) {
     log(`worker log:\n${readFileSync(logFile, 'utf8').slice(-4000)}`);
     throw e;
@@ -282,13 +342,24 @@ async function rawCopy(source: PgServer, target: PgServer, chunks: Chunk[]): Pro
   const ident = (s: string) => `"${s.replace(/"/g, '""')}"`;
   // Both servers have the same superuser password; only the ports differ.
   const env = { ...libpqEnv(source), PSQL: psql, SRC_PORT: String(source.port), DST_PORT: String(target.port) };
-  const script = `set -o pipefail; "$PSQL" -X -q -v ON_ERROR_STOP=1 -p "$SRC_PORT" -c "$SRC_SQL" | "$PSQL" -X -q -v ON_ERROR_STOP=1 -p "$DST_PORT" -c "$DST_SQL"`;
+  const script = [
+    'set -o pipefail;',
+    '"$PSQL" -X -q -v ON_ERROR_STOP=1 -p "$SRC_PORT" -c "$SRC_SQL" |',
+    '"$PSQL" -X -q -v ON_ERROR_STOP=1 -p "$DST_PORT" -c "$DST_SQL"',
+  ].join(' ');
   const lane = async () => {
     for (let c = queue.shift(); c; c = queue.shift()) {
       const table = `${ident(c.schema)}.${ident(c.name)}`;
       const where = chunkPredicate(c, ident);
-      const out = where ? `COPY (SELECT * FROM ONLY ${table} ${where}) TO STDOUT (FORMAT binary)` : `COPY ${table} TO STDOUT (FORMAT binary)`;
-      await exec('bash', ['-c', script], { ...env, SRC_SQL: out, DST_SQL: `COPY ${table} FROM STDIN (FORMAT binary)` }, `copy pipe of ${c.id}`);
+      const out = where
+        ? `COPY (SELECT * FROM ONLY ${table} ${where}) TO STDOUT (FORMAT binary)`
+        : `COPY ${table} TO STDOUT (FORMAT binary)`;
+      await exec(
+        'bash',
+        ['-c', script],
+        { ...env, SRC_SQL: out, DST_SQL: `COPY ${table} FROM STDIN (FORMAT binary)` },
+        `copy pipe of ${c.id}`,
+      );
     }
   };
   await Promise.all(Array.from({ length: Math.min(N, queue.length) }, lane));
@@ -296,12 +367,25 @@ async function rawCopy(source: PgServer, target: PgServer, chunks: Chunk[]): Pro
 
 // ---------------------------------------------------------------- (b) pg_dump + pg_restore
 
-async function dumpRestore(source: PgServer, target: PgServer, scratch: string): Promise<{ dumpMs: number; restoreMs: number; dumpBytes: number }> {
+async function dumpRestore(
+  source: PgServer,
+  target: PgServer,
+  scratch: string,
+): Promise<{ dumpMs: number; restoreMs: number; dumpBytes: number }> {
   const dir = join(scratch, 'dump');
   // Uncompressed: on 2 cores gzip would make the baseline CPU-bound and flatter pgtransit.
-  const dump = await time(() => exec(tool('pg_dump', 15), ['-Fd', '-j', String(N), '-Z', '0', '-f', dir], libpqEnv(source), 'pg_dump -Fd'));
+  const dump = await time(() =>
+    exec(tool('pg_dump', 15), ['-Fd', '-j', String(N), '-Z', '0', '-f', dir], libpqEnv(source), 'pg_dump -Fd'),
+  );
   const dumpBytes = Number((await exec('du', ['-sb', dir], process.env, 'du')).split('\t')[0]);
-  const restore = await time(() => exec(tool('pg_restore', 0), ['-j', String(N), '--exit-on-error', '--no-owner', '--no-acl', '-d', DB, dir], libpqEnv(target), 'pg_restore -j'));
+  const restore = await time(() =>
+    exec(
+      tool('pg_restore', 0),
+      ['-j', String(N), '--exit-on-error', '--no-owner', '--no-acl', '-d', DB, dir],
+      libpqEnv(target),
+      'pg_restore -j',
+    ),
+  );
   rmSync(dir, { recursive: true, force: true });
   return { dumpMs: dump.ms, restoreMs: restore.ms, dumpBytes };
 }
@@ -313,7 +397,9 @@ async function subscriptionCopy(source: PgServer, target: PgServer, tables: numb
   try {
     return await withClient(target, async (c) => {
       const t0 = performance.now();
-      await c.query(`CREATE SUBSCRIPTION bench_sub CONNECTION ${c.escapeLiteral(conninfo(source))} PUBLICATION bench_pub WITH (copy_data = true)`);
+      await c.query(
+        `CREATE SUBSCRIPTION bench_sub CONNECTION ${c.escapeLiteral(conninfo(source))} PUBLICATION bench_pub WITH (copy_data = true)`,
+      );
       const deadline = Date.now() + 3_600_000;
       for (;;) {
         const state = await subscriptionState(c, 'bench_sub');
@@ -362,20 +448,35 @@ async function main(): Promise<void> {
   };
   try {
     log(`starting PostgreSQL 15 (source) and the Temporal dev server`);
-    [source, temporal] = await Promise.all([startPostgres({ major: 15, settings: SETTINGS, name: 'source' }), startTemporal(scratch)]);
-    log(`building the dataset: big ${ROWS} rows, ${SMALL_TABLES} small tables of ${SMALL_ROWS} rows, docs ${TOAST_ROWS} x 100 kB`);
+    [source, temporal] = await Promise.all([
+      startPostgres({ major: 15, settings: SETTINGS, name: 'source' }),
+      startTemporal(scratch),
+    ]);
+    log(
+      `building the dataset: big ${ROWS} rows, ${SMALL_TABLES} small tables of ${SMALL_ROWS} rows, docs ${TOAST_ROWS} x 100 kB`,
+    );
     const build = await time(() => buildDataset(source!));
     const data = await describeDataset(source);
     const chunkSizeMB = envInt('CHUNK_MB', Math.max(1, Math.floor(mb(data.bigBytes) / (2 * N))));
     const chunks = await chunkPlan(source, chunkSizeMB);
     const bigChunks = chunks.filter((c) => c.name === 'big').length;
     const sourceVersion = await version(source);
-    log(`dataset built in ${seconds(build.ms)} s: ${data.tables.length} tables, ${data.rows} rows, ${mb(data.bytes).toFixed(0)} MB; chunks of ${chunkSizeMB} MB: ${chunks.length} (big: ${bigChunks})`);
+    log(
+      `dataset built in ${seconds(build.ms)} s: ${data.tables.length} tables, ${data.rows} rows, ` +
+        `${mb(data.bytes).toFixed(0)} MB; chunks of ${chunkSizeMB} MB: ${chunks.length} (big: ${bigChunks})`,
+    );
     const archive = await dumpSchema(source, scratch);
 
     const figures: MethodFigure[] = [];
     const figure = (method: string, label: string, ms: number, detail?: Record<string, unknown>): MethodFigure => {
-      const f = { method, label, seconds: seconds(ms), rowsPerSecond: Math.round(data.rows / (ms / 1000)), mbPerSecond: Math.round((mb(data.bytes) / (ms / 1000)) * 10) / 10, detail };
+      const f = {
+        method,
+        label,
+        seconds: seconds(ms),
+        rowsPerSecond: Math.round(data.rows / (ms / 1000)),
+        mbPerSecond: Math.round((mb(data.bytes) / (ms / 1000)) * 10) / 10,
+        detail,
+      };
       figures.push(f);
       return f;
     };
@@ -388,7 +489,12 @@ async function main(): Promise<void> {
       targetVersion = await version(t);
       pt = await runPgtransit(temporal, source, t, chunkSizeMB, scratch);
       await verify('(p)', t, data);
-      figure('p', `pgtransit full load, parallelism ${N}`, pt.ms, { chunks: pt.chunks, copiedBytes: pt.result.databases[0]?.bytes, steps: pt.steps, workerStartupSeconds: seconds(pt.startupMs) });
+      figure('p', `pgtransit full load, parallelism ${N}`, pt.ms, {
+        chunks: pt.chunks,
+        copiedBytes: pt.result.databases[0]?.bytes,
+        steps: pt.steps,
+        workerStartupSeconds: seconds(pt.startupMs),
+      });
       await done(t);
     }
     if (METHODS.includes('a')) {
@@ -407,7 +513,11 @@ async function main(): Promise<void> {
       const t = await target();
       const r = await dumpRestore(source, t, scratch);
       await verify('(b)', t, data);
-      figure('b', `pg_dump -Fd -j ${N} -Z 0 + pg_restore -j ${N}`, r.dumpMs + r.restoreMs, { dumpSeconds: seconds(r.dumpMs), restoreSeconds: seconds(r.restoreMs), dumpMB: Math.round(mb(r.dumpBytes)) });
+      figure('b', `pg_dump -Fd -j ${N} -Z 0 + pg_restore -j ${N}`, r.dumpMs + r.restoreMs, {
+        dumpSeconds: seconds(r.dumpMs),
+        restoreSeconds: seconds(r.restoreMs),
+        dumpMB: Math.round(mb(r.dumpBytes)),
+      });
       await done(t);
     }
     if (METHODS.includes('c')) {
@@ -428,23 +538,52 @@ async function main(): Promise<void> {
 
     const lines: string[] = [];
     lines.push(`pgtransit full-load benchmark, ${new Date().toISOString()}`);
-    lines.push(`source PostgreSQL ${sourceVersion} -> target PostgreSQL ${targetVersion || TARGET_MAJOR}, parallelism ${N}, chunkSizeMB ${chunkSizeMB} (${chunks.length} chunks, big table in ${bigChunks})`);
-    lines.push(`dataset: ${data.tables.length} tables, ${data.rows.toLocaleString('en-US')} rows, ${mb(data.bytes).toFixed(0)} MB (pg_table_size); big ${data.bigRows.toLocaleString('en-US')} rows ${mb(data.bigBytes).toFixed(0)} MB, ${SMALL_TABLES} x ${SMALL_ROWS} rows, docs ${TOAST_ROWS} x 100 kB TOASTed`);
+    lines.push(
+      `source PostgreSQL ${sourceVersion} -> target PostgreSQL ${targetVersion || TARGET_MAJOR}, parallelism ` +
+        `${N}, chunkSizeMB ${chunkSizeMB} (${chunks.length} chunks, big table in ${bigChunks})`,
+    );
+    lines.push(
+      `dataset: ${data.tables.length} tables, ${data.rows.toLocaleString('en-US')} rows, ` +
+        `${mb(data.bytes).toFixed(0)} MB (pg_table_size); big ${data.bigRows.toLocaleString('en-US')} rows ` +
+        `${mb(data.bigBytes).toFixed(0)} MB, ${SMALL_TABLES} x ${SMALL_ROWS} rows, docs ${TOAST_ROWS} x 100 kB TOASTed`,
+    );
     lines.push('');
-    lines.push(`${'method'.padEnd(58)}${'seconds'.padStart(9)}${'rows/s'.padStart(12)}${'MB/s'.padStart(8)}${'pgtransit/this'.padStart(16)}`);
+    lines.push(
+      `${'method'.padEnd(58)}${'seconds'.padStart(9)}${'rows/s'.padStart(12)}${'MB/s'.padStart(8)}${'pgtransit/this'.padStart(16)}`,
+    );
     for (const f of figures) {
-      lines.push(`${(f.method.includes('+') ? `    ${f.label}` : `(${f.method}) ${f.label}`).padEnd(58)}${f.seconds.toFixed(2).padStart(9)}${f.rowsPerSecond.toLocaleString('en-US').padStart(12)}${f.mbPerSecond.toFixed(1).padStart(8)}${(f.ratio !== undefined ? f.ratio.toFixed(2) : '').padStart(16)}`);
+      lines.push(
+        [
+          (f.method.includes('+') ? `    ${f.label}` : `(${f.method}) ${f.label}`).padEnd(58),
+          f.seconds.toFixed(2).padStart(9),
+          f.rowsPerSecond.toLocaleString('en-US').padStart(12),
+          f.mbPerSecond.toFixed(1).padStart(8),
+          (f.ratio !== undefined ? f.ratio.toFixed(2) : '').padStart(16),
+        ].join(''),
+      );
     }
     if (pt) {
       lines.push('');
       lines.push(`pgtransit steps (seconds): ${pt.steps.map((s) => `${s.step} ${s.seconds.toFixed(2)}`).join(', ')}`);
       // Time between one step's end and the next one's start is waiting the steps do not show.
-      const idle = pt.steps.slice(1).map((s, i) => ({ after: pt!.steps[i]!, gap: s.at - (pt!.steps[i]!.at + pt!.steps[i]!.seconds), next: s })).filter((g) => g.gap >= 0.5);
-      for (const g of idle) lines.push(`pgtransit idle ${g.gap.toFixed(2)} s between ${g.after.step} and ${g.next.step}`);
-      lines.push(`pgtransit worker (separate process): startup ${seconds(pt.startupMs).toFixed(2)} s, peak RSS at startup ${(pt.rss.startupPeakKB / 1024).toFixed(0)} MB; during the migration: peak RSS ${(pt.rss.migrationPeakKB / 1024).toFixed(0)} MB (VmHWM${pt.rss.hwmReset ? ' reset after startup' : ', includes startup'}), sampled max ${(pt.rss.sampledPeakKB / 1024).toFixed(0)} MB`);
+      const idle = pt.steps
+        .slice(1)
+        .map((s, i) => ({ after: pt!.steps[i]!, gap: s.at - (pt!.steps[i]!.at + pt!.steps[i]!.seconds), next: s }))
+        .filter((g) => g.gap >= 0.5);
+      for (const g of idle)
+        lines.push(`pgtransit idle ${g.gap.toFixed(2)} s between ${g.after.step} and ${g.next.step}`);
+      lines.push(
+        `pgtransit worker (separate process): startup ${seconds(pt.startupMs).toFixed(2)} s, peak RSS at ` +
+          `startup ${(pt.rss.startupPeakKB / 1024).toFixed(0)} MB; during the migration: peak RSS ` +
+          `${(pt.rss.migrationPeakKB / 1024).toFixed(0)} MB ` +
+          `(VmHWM${pt.rss.hwmReset ? ' reset after startup' : ', includes startup'}), sampled max ${(pt.rss.sampledPeakKB / 1024).toFixed(0)} MB`,
+      );
     }
     const b = figures.find((f) => f.method === 'b');
-    if (b) lines.push(`pg_dump ${b.detail!.dumpSeconds} s (${b.detail!.dumpMB} MB on disk) + pg_restore ${b.detail!.restoreSeconds} s`);
+    if (b)
+      lines.push(
+        `pg_dump ${b.detail!.dumpSeconds} s (${b.detail!.dumpMB} MB on disk) + pg_restore ${b.detail!.restoreSeconds} s`,
+      );
     lines.push(`every method verified: per-table row counts and row checksums equal the source's`);
     lines.push(`dataset build ${seconds(build.ms).toFixed(2)} s; whole benchmark ${totalSeconds.toFixed(0)} s`);
     console.log(lines.join('\n'));
@@ -457,7 +596,17 @@ async function main(): Promise<void> {
       chunks: chunks.length,
       bigTableChunks: bigChunks,
       settings: SETTINGS,
-      dataset: { tables: data.tables.length, rows: data.rows, bytes: data.bytes, bigRows: data.bigRows, bigBytes: data.bigBytes, smallTables: SMALL_TABLES, smallRows: SMALL_ROWS, toastRows: TOAST_ROWS, buildSeconds: seconds(build.ms) },
+      dataset: {
+        tables: data.tables.length,
+        rows: data.rows,
+        bytes: data.bytes,
+        bigRows: data.bigRows,
+        bigBytes: data.bigBytes,
+        smallTables: SMALL_TABLES,
+        smallRows: SMALL_ROWS,
+        toastRows: TOAST_ROWS,
+        buildSeconds: seconds(build.ms),
+      },
       methods: figures,
       worker: pt ? { startupSeconds: seconds(pt.startupMs), ...pt.rss } : null,
       verified: 'per-table row counts and checksums equal',

@@ -16,7 +16,15 @@ import { connectClient } from '../src/temporal/client';
 import { temporalConfig } from '../src/temporal/config';
 import { createWorker } from '../src/temporal/worker';
 import { renderFailure, renderReport, runPrecheck } from '../src/cli/precheck';
-import { migrationStatus, renderStatus, renderSwitchover, renderVerify, startMigration, switchover, verifyMigration } from '../src/cli/migration';
+import {
+  migrationStatus,
+  renderStatus,
+  renderSwitchover,
+  renderVerify,
+  startMigration,
+  switchover,
+  verifyMigration,
+} from '../src/cli/migration';
 
 const step = (s: string) => console.log(`\n== ${s}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -39,7 +47,10 @@ async function main(): Promise<number> {
       step(`using the Temporal server already at ${config.address}`);
     } else {
       step('starting the Temporal dev server');
-      server = await startDevServer({ dbFile: join(mkdtempSync(join(tmpdir(), 'pgtransit-demo-')), 'temporal.sqlite'), quiet: true });
+      server = await startDevServer({
+        dbFile: join(mkdtempSync(join(tmpdir(), 'pgtransit-demo-')), 'temporal.sqlite'),
+        quiet: true,
+      });
       console.log(`Temporal ${server.address}, Web UI ${server.uiAddress}`);
     }
     // A task queue of its own, so that no other worker (without these env vars) picks the work up.
@@ -78,7 +89,11 @@ switchover: { maxLagBytes: 1048576, verify: checksum }
         await sleep(1000);
         const s = await migrationStatus(client, plan.name).catch(() => null);
         const d = s?.databases[0];
-        if (d) console.log(`  ${d.phase.padEnd(12)} ${d.totals.chunksDone}/${d.totals.chunksTotal} chunks, ${d.totals.rows} rows copied${d.cdc ? `, ${d.cdc.transactions} transactions applied, lag ${d.cdc.lagBytes ?? '?'} bytes` : ''}`);
+        if (d)
+          console.log(
+            `  ${d.phase.padEnd(12)} ${d.totals.chunksDone}/${d.totals.chunksTotal} chunks, ${d.totals.rows} ` +
+              `rows copied${d.cdc ? `, ${d.cdc.transactions} transactions applied, lag ${d.cdc.lagBytes ?? '?'} bytes` : ''}`,
+          );
         if (d?.phase === 'incremental' && (d.cdc?.rounds ?? 0) >= 1) break;
         if (s && ['FAILED', 'CANCELLED', 'TERMINATED'].includes(s.execution)) {
           console.log(renderStatus(s));

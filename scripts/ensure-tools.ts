@@ -5,7 +5,8 @@ import { ensurePgClientTools } from '../src/dev/debian-tools';
 try {
   const temporal = ensureTemporalCli();
   ensurePgClientTools();
-  if (process.env.CI || process.argv.includes('--verbose')) console.error(`tools: temporal at ${temporal}; PostgreSQL client tools present`);
+  if (process.env.CI || process.argv.includes('--verbose'))
+    console.error(`tools: temporal at ${temporal}; PostgreSQL client tools present`);
 } catch (e) {
   console.error((e as Error).message);
   process.exit(1);

@@ -15,6 +15,9 @@ export const inspection: ActivityOptions = {
   },
 };
 
+/** Short writes that prepare or clean up (target database, publication, dropping the slot): the limits of a catalog read. */
+export const preparation: ActivityOptions = inspection;
+
 /** Connecting for the first time: wrong credentials or addresses fail at once. */
 export const probe: ActivityOptions = {
   startToCloseTimeout: '1 minute',
@@ -52,7 +55,12 @@ export const streaming: ActivityOptions = {
   heartbeatTimeout: '5 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   // No attempt limit: a dead worker or a dropped connection must never end change capture.
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+  },
 };
 
 /** Switchover steps: quick, and a failure must surface fast so the source is un-fenced. */
@@ -61,3 +69,6 @@ export const switching: ActivityOptions = {
   heartbeatTimeout: '30 seconds',
   retry: { ...inspection.retry, maximumAttempts: 3 },
 };
+
+/** A drain round's own limit (seconds): the stream stops at the fence long before. */
+export const DRAIN_ROUND_SECONDS = 600;

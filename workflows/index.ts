@@ -1,4 +1,5 @@
 // Workflow types registered with the worker. Their names are part of history.
 export { precheckWorkflow } from './precheck';
-export { migrationWorkflow, migrateDatabaseWorkflow } from './migration';
+export { migrationWorkflow } from './migration';
+export { migrateDatabaseWorkflow } from './database';
 export { verifyWorkflow } from './verify';

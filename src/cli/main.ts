@@ -8,8 +8,18 @@ import { connectClient } from '../temporal/client';
 import { runWorkerUntilSignal } from '../temporal/worker';
 import { startDevServer, defaultStateDir } from '../dev/temporal-cli';
 import { exitCode, renderFailure, renderReport, runPrecheck } from './precheck';
-import { abortMigration, migrationStatus, renderStatus, renderSwitchover, renderVerify, startMigration, switchover, verifyMigration } from './migration';
-import { workflowIds } from '../plan/schema';
+import {
+  abortMigration,
+  migrationStatus,
+  renderStatus,
+  renderSwitchover,
+  renderVerify,
+  startMigration,
+  switchover,
+  verifyMigration,
+} from './migration';
+import { pauseSignal, resumeSignal } from '../model/messages';
+import { workflowIds } from '../model/names';
 import type { Client } from '@temporalio/client';
 import { join } from 'node:path';
 
@@ -78,14 +88,19 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function dev(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { port: { type: 'string' }, 'ui-port': { type: 'string' }, 'db-file': { type: 'string' } } });
+  const { values } = parseArgs({
+    args,
+    options: { port: { type: 'string' }, 'ui-port': { type: 'string' }, 'db-file': { type: 'string' } },
+  });
   const server = await startDevServer({
     port: values.port ? Number(values.port) : undefined,
     uiPort: values['ui-port'] ? Number(values['ui-port']) : undefined,
     dbFile: values['db-file'] ?? join(defaultStateDir(), 'temporal.sqlite'),
   });
   const config = { ...temporalConfig(), address: server.address };
-  console.log(`Temporal dev server on ${server.address}, Web UI ${server.uiAddress}; worker on task queue ${config.taskQueue}. Ctrl-C stops both.`);
+  console.log(
+    `Temporal dev server on ${server.address}, Web UI ${server.uiAddress}; worker on task queue ${config.taskQueue}. Ctrl-C stops both.`,
+  );
   try {
     await runWorkerUntilSignal({ config });
   } finally {
@@ -100,7 +115,10 @@ async function plan(args: string[]): Promise<number> {
     const { values } = parseArgs({ args: rest, options: { file: { type: 'string', short: 'f' } } });
     if (!values.file) throw new PgTransitError('InvalidPlan', 'plan check needs -f PLAN');
     const p = loadPlanFile(values.file);
-    console.log(`${values.file}: plan ${p.name} is valid (mode ${p.mode}, databases ${p.databases?.join(', ') ?? "the source URL's"}, parallelism ${p.fullLoad.parallelism})`);
+    console.log(
+      `${values.file}: plan ${p.name} is valid (mode ${p.mode}, databases ` +
+        `${p.databases?.join(', ') ?? "the source URL's"}, parallelism ${p.fullLoad.parallelism})`,
+    );
     return 0;
   }
   if (sub === 'schema') {
@@ -130,7 +148,9 @@ async function precheck(args: string[]): Promise<number> {
   }
 }
 
-async function withClient<T>(fn: (client: Client, config: ReturnType<typeof temporalConfig>) => Promise<T>): Promise<T> {
+async function withClient<T>(
+  fn: (client: Client, config: ReturnType<typeof temporalConfig>) => Promise<T>,
+): Promise<T> {
   const config = temporalConfig();
   const client = await connectClient(config);
   try {
@@ -146,8 +166,12 @@ async function start(args: string[]): Promise<number> {
   const p = loadPlanFile(values.file);
   return withClient(async (client, config) => {
     const r = await startMigration(client, p, config.taskQueue);
-    console.log(r.existing ? `${r.workflowId} is already running (run ${r.runId})` : `started ${r.workflowId} (run ${r.runId})`);
-    console.log(`follow it: pgtransit status ${p.name} --watch   (or the Web UI, or temporal workflow describe --workflow-id ${r.workflowId})`);
+    console.log(
+      r.existing ? `${r.workflowId} is already running (run ${r.runId})` : `started ${r.workflowId} (run ${r.runId})`,
+    );
+    console.log(
+      `follow it: pgtransit status ${p.name} --watch   (or the Web UI, or temporal workflow describe --workflow-id ${r.workflowId})`,
+    );
     return 0;
   });
 }
@@ -155,7 +179,11 @@ async function start(args: string[]): Promise<number> {
 const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT']);
 
 async function status(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, watch: { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { json: { type: 'boolean' }, watch: { type: 'boolean' } },
+  });
   const name = positionals[0];
   if (!name) throw new Error('usage: pgtransit status NAME [--json] [--watch]');
   return withClient(async (client) => {
@@ -194,14 +222,20 @@ async function switchoverCmd(args: string[]): Promise<number> {
     } catch (e) {
       const cause = (e as { cause?: Error }).cause;
       const message = cause?.message ?? (e as Error).message;
-      console.error(values.json ? JSON.stringify({ ok: false, error: message }) : `switchover refused or failed: ${message}`);
+      console.error(
+        values.json ? JSON.stringify({ ok: false, error: message }) : `switchover refused or failed: ${message}`,
+      );
       return 2;
     }
   });
 }
 
 async function verifyCmd(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' }, checksum: { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { json: { type: 'boolean' }, checksum: { type: 'boolean' } },
+  });
   const name = positionals[0];
   if (!name) throw new Error('usage: pgtransit verify NAME [--json] [--checksum]');
   return withClient(async (client, config) => {
@@ -215,7 +249,7 @@ async function signalCmd(which: 'pause' | 'resume', args: string[]): Promise<num
   const name = args[0];
   if (!name) throw new Error(`usage: pgtransit ${which} NAME`);
   return withClient(async (client) => {
-    await client.workflow.getHandle(workflowIds(name).migration).signal(which);
+    await client.workflow.getHandle(workflowIds(name).migration).signal(which === 'pause' ? pauseSignal : resumeSignal);
     console.log(`${which} sent to ${workflowIds(name).migration}`);
     return 0;
   });

@@ -1,14 +1,21 @@
 /** `pgtransit start | status | abort`: the migration from the operator's side. */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
-import type { Plan } from '../plan/schema';
-import { workflowIds } from '../plan/schema';
-import type { DatabaseStatus, MigrationStatus, SwitchoverReport } from '../plan/status';
-import type { VerifyReport } from '../../workflows/verify';
+import { formatBytes as fmtBytes, formatSeconds as fmtSeconds } from '../model/format';
+import { databaseStatusQuery, statusQuery, switchoverUpdate } from '../model/messages';
+import { workflowIds } from '../model/names';
+import type { DatabaseStatus, MigrationStatus, SwitchoverReport } from '../model/status';
+import type { VerifyReport } from '../model/workflows';
+import type { Plan } from '../plan/plan';
+import { migrationWorkflow, verifyWorkflow } from '../../workflows';
 
-export async function startMigration(client: Client, plan: Plan, taskQueue: string): Promise<{ workflowId: string; runId: string; existing: boolean }> {
+export async function startMigration(
+  client: Client,
+  plan: Plan,
+  taskQueue: string,
+): Promise<{ workflowId: string; runId: string; existing: boolean }> {
   const workflowId = workflowIds(plan.name).migration;
-  const handle = await client.workflow.start('migrationWorkflow', {
+  const handle = await client.workflow.start(migrationWorkflow, {
     args: [plan],
     taskQueue,
     workflowId,
@@ -31,12 +38,15 @@ export async function migrationStatus(client: Client, name: string): Promise<Ful
   try {
     execution = (await handle.describe()).status.name;
   } catch (e) {
-    if (e instanceof WorkflowNotFoundError) throw new Error(`no migration named ${name} (workflow ${workflowIds(name).migration}); start one with pgtransit start -f PLAN`);
+    if (e instanceof WorkflowNotFoundError)
+      throw new Error(
+        `no migration named ${name} (workflow ${workflowIds(name).migration}); start one with pgtransit start -f PLAN`,
+      );
     throw e;
   }
-  const migration = await handle.query<MigrationStatus>('status');
+  const migration = await handle.query(statusQuery);
   const databases = await Promise.all(
-    migration.databases.map((d) => client.workflow.getHandle(d.workflowId).query<DatabaseStatus>('databaseStatus')),
+    migration.databases.map((d) => client.workflow.getHandle(d.workflowId).query(databaseStatusQuery)),
   );
   return { migration, databases, execution };
 }
@@ -48,18 +58,6 @@ export async function abortMigration(client: Client, name: string): Promise<Full
   return migrationStatus(client, name);
 }
 
-const fmtBytes = (n: number) => {
-  const u = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < u.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(i ? 1 : 0)} ${u[i]}`;
-};
-const fmtSeconds = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m` : s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`);
-
 export function bar(fraction: number, width = 24): string {
   const f = Math.max(0, Math.min(1, fraction));
   const full = Math.round(f * width);
@@ -68,34 +66,59 @@ export function bar(fraction: number, width = 24): string {
 
 export function renderStatus(s: FullStatus): string {
   const m = s.migration;
-  const lines = [`migration ${m.name} (${m.workflowId}, mode ${m.mode}): ${m.phase} [${s.execution}] since ${m.startedAt}`];
+  const lines = [
+    `migration ${m.name} (${m.workflowId}, mode ${m.mode}): ${m.phase} [${s.execution}] since ${m.startedAt}`,
+  ];
   if (m.precheck) lines.push(`  precheck: ${m.precheck.pass} pass, ${m.precheck.warn} warn, ${m.precheck.fail} fail`);
   for (const f of m.precheck?.failing ?? []) lines.push(`    FAIL ${f}`);
   if (m.error) lines.push(`  error: ${m.error}`);
-  if (m.switchover) lines.push(`  switchover: ${m.switchover.state}${m.switchover.error ? ` (${m.switchover.error})` : ''}`);
+  if (m.switchover)
+    lines.push(`  switchover: ${m.switchover.state}${m.switchover.error ? ` (${m.switchover.error})` : ''}`);
   for (const d of s.databases) {
     const t = d.totals;
     lines.push('');
     lines.push(`database ${d.database} -> ${d.targetDatabase}: ${d.phase}`);
-    if (d.snapshot) lines.push(`  snapshot at ${d.snapshot.lsn}${d.snapshot.slot ? `, slot ${d.snapshot.slot}` : ''}${d.snapshot.lost ? ' (LOST: remaining chunks copied late)' : ''}`);
+    if (d.snapshot)
+      lines.push(
+        `  snapshot at ${d.snapshot.lsn}${d.snapshot.slot ? `, slot ${d.snapshot.slot}` : ''}${d.snapshot.lost ? ' (LOST: remaining chunks copied late)' : ''}`,
+      );
     if (t.chunksTotal > 0) {
       const frac = t.estBytes > 0 ? t.bytes / t.estBytes : t.chunksDone / t.chunksTotal;
-      lines.push(`  ${bar(t.chunksDone === t.chunksTotal ? 1 : frac)} ${t.chunksDone}/${t.chunksTotal} chunks, ${t.rows} rows, ${fmtBytes(t.bytes)} of ~${fmtBytes(t.estBytes)}` +
-        (d.throughput ? `, ${fmtBytes(d.throughput)}/s` : '') + (d.etaSeconds !== undefined && t.chunksDone < t.chunksTotal ? `, ETA ${fmtSeconds(d.etaSeconds)}` : ''));
+      lines.push(
+        `  ${bar(t.chunksDone === t.chunksTotal ? 1 : frac)} ${t.chunksDone}/${t.chunksTotal} chunks, ` +
+          `${t.rows} rows, ${fmtBytes(t.bytes)} of ~${fmtBytes(t.estBytes)}` +
+          (d.throughput ? `, ${fmtBytes(d.throughput)}/s` : '') +
+          (d.etaSeconds !== undefined && t.chunksDone < t.chunksTotal ? `, ETA ${fmtSeconds(d.etaSeconds)}` : ''),
+      );
       const width = Math.min(40, Math.max(...d.tables.map((x) => x.table.length)));
       for (const x of d.tables) {
         const f = x.chunksTotal ? x.chunksDone / x.chunksTotal : 0;
-        lines.push(`    ${x.table.padEnd(width)} ${bar(f, 16)} ${x.chunksDone}/${x.chunksTotal} ${x.rows} rows ${fmtBytes(x.bytes)}${x.lateChunks ? ` (${x.lateChunks} late)` : ''}${x.targetTable !== x.table ? ` -> ${x.targetTable}` : ''}`);
+        lines.push(
+          `    ${x.table.padEnd(width)} ${bar(f, 16)} ${x.chunksDone}/${x.chunksTotal} ${x.rows} rows ` +
+            `${fmtBytes(x.bytes)}${x.lateChunks ? ` (${x.lateChunks} late)` : ''}${x.targetTable !== x.table ? ` -> ${x.targetTable}` : ''}`,
+        );
       }
     }
     if (d.cdc) {
       const c = d.cdc;
-      lines.push(`  change capture: ${c.paused ? 'PAUSED, ' : ''}${c.stalled ? 'STOPPED, ' : ''}lag ${c.lagBytes ?? '?'} bytes / ${c.lagSeconds ?? '?'} s, applied ${c.appliedLsn ?? '-'}, source ${c.sourceLsn ?? '-'}, slot retains ${fmtBytes(c.retainedWalBytes ?? 0)}, ${c.transactions} transactions in ${c.rounds} rounds`);
-      for (const [table, n] of Object.entries(c.tables)) lines.push(`    ${table}: +${n.insert} ~${n.update} -${n.delete}${n.truncate ? ` truncate ${n.truncate}` : ''}${n.conflicts ? ` conflicts ${n.conflicts}` : ''}`);
+      lines.push(
+        `  change capture: ${c.paused ? 'PAUSED, ' : ''}${c.stalled ? 'STOPPED, ' : ''}lag ` +
+          `${c.lagBytes ?? '?'} bytes / ${c.lagSeconds ?? '?'} s, applied ${c.appliedLsn ?? '-'}, source ` +
+          `${c.sourceLsn ?? '-'}, slot retains ${fmtBytes(c.retainedWalBytes ?? 0)}, ${c.transactions} transactions in ${c.rounds} rounds`,
+      );
+      for (const [table, n] of Object.entries(c.tables))
+        lines.push(
+          `    ${table}: +${n.insert} ~${n.update} -${n.delete}${n.truncate ? ` truncate ${n.truncate}` : ''}${n.conflicts ? ` conflicts ${n.conflicts}` : ''}`,
+        );
       if (c.stalled) lines.push(`  stopped: ${c.stalled.reason}`);
     }
-    if (d.switchover) lines.push(`  switchover: write downtime ${d.switchover.writeDowntimeMs} ms, ${d.switchover.tablesVerified} tables verified, ${d.switchover.sequencesCopied} sequences copied`);
-    for (const step of d.steps) lines.push(`  ${step.endedAt ? 'done' : '....'} ${step.step}${step.detail ? `: ${step.detail}` : ''}`);
+    if (d.switchover)
+      lines.push(
+        `  switchover: write downtime ${d.switchover.writeDowntimeMs} ms, ${d.switchover.tablesVerified} ` +
+          `tables verified, ${d.switchover.sequencesCopied} sequences copied`,
+      );
+    for (const step of d.steps)
+      lines.push(`  ${step.endedAt ? 'done' : '....'} ${step.step}${step.detail ? `: ${step.detail}` : ''}`);
     for (const w of d.warnings) lines.push(`  warning: ${w}`);
     if (d.error) lines.push(`  error: ${d.error}`);
   }
@@ -104,7 +127,7 @@ export function renderStatus(s: FullStatus): string {
 
 export async function switchover(client: Client, name: string): Promise<{ reports: SwitchoverReport[] }> {
   const handle = client.workflow.getHandle(workflowIds(name).migration);
-  return handle.executeUpdate<{ reports: SwitchoverReport[] }, []>('switchover');
+  return handle.executeUpdate(switchoverUpdate);
 }
 
 export function renderSwitchover(r: { reports: SwitchoverReport[] }): string {
@@ -130,27 +153,50 @@ export interface VerifyOutcome {
   lag: { database: string; lagBytes?: number; phase: string }[];
 }
 
-export async function verifyMigration(client: Client, name: string, taskQueue: string, checksum: boolean): Promise<VerifyOutcome> {
+export async function verifyMigration(
+  client: Client,
+  name: string,
+  taskQueue: string,
+  checksum: boolean,
+): Promise<VerifyOutcome> {
   const s = await migrationStatus(client, name);
   if (!s.migration.plan) throw new Error(`migration ${name} carries no plan in its status`);
-  const report = await client.workflow.execute('verifyWorkflow', {
+  const report = await client.workflow.execute(verifyWorkflow, {
     taskQueue,
-    workflowId: `verify-${name}-${Date.now()}`,
-    args: [{ plan: s.migration.plan, databases: s.databases.map((d) => ({ database: d.database, targetDatabase: d.targetDatabase })), checksum }],
+    workflowId: workflowIds(name).verify(Date.now()),
+    args: [
+      {
+        plan: s.migration.plan,
+        databases: s.databases.map((d) => ({ database: d.database, targetDatabase: d.targetDatabase })),
+        checksum,
+      },
+    ],
   });
-  return { report: report as VerifyReport, lag: s.databases.map((d) => ({ database: d.database, lagBytes: d.cdc?.lagBytes, phase: d.phase })) };
+  return { report, lag: s.databases.map((d) => ({ database: d.database, lagBytes: d.cdc?.lagBytes, phase: d.phase })) };
 }
 
 export function renderVerify(v: VerifyOutcome): string {
   const lines: string[] = [];
   for (const d of v.report.databases) {
-    lines.push(`database ${d.database} -> ${d.targetDatabase} (${v.report.checksum ? 'counts and checksums' : 'counts'})`);
+    lines.push(
+      `database ${d.database} -> ${d.targetDatabase} (${v.report.checksum ? 'counts and checksums' : 'counts'})`,
+    );
     for (const t of d.tables) {
-      lines.push(`  ${t.equal ? 'same' : 'DIFF'}  ${t.table}${t.targetTable !== t.table ? ` -> ${t.targetTable}` : ''}: ${t.sourceRows} / ${t.targetRows} rows${t.sourceChecksum && !t.equal ? ` checksum ${t.sourceChecksum} / ${t.targetChecksum}` : ''}`);
+      lines.push(
+        `  ${t.equal ? 'same' : 'DIFF'}  ` +
+          `${t.table}${t.targetTable !== t.table ? ` -> ${t.targetTable}` : ''}: ${t.sourceRows} / ` +
+          `${t.targetRows} rows${t.sourceChecksum && !t.equal ? ` checksum ${t.sourceChecksum} / ${t.targetChecksum}` : ''}`,
+      );
     }
   }
-  const lagging = v.lag.filter((l) => (l.lagBytes ?? 0) > 0 && !['completed', 'fencing', 'draining', 'finalizing'].includes(l.phase));
-  if (lagging.length) lines.push(`note: compared while replication lag was ${lagging.map((l) => `${l.lagBytes} bytes on ${l.database}`).join(', ')}; differences may be changes not yet applied`);
+  const lagging = v.lag.filter(
+    (l) => (l.lagBytes ?? 0) > 0 && !['completed', 'fencing', 'draining', 'finalizing'].includes(l.phase),
+  );
+  if (lagging.length)
+    lines.push(
+      `note: compared while replication lag was ` +
+        `${lagging.map((l) => `${l.lagBytes} bytes on ${l.database}`).join(', ')}; differences may be changes not yet applied`,
+    );
   const differ = v.report.databases.flatMap((d) => d.tables.filter((t) => !t.equal).map((t) => t.table));
   lines.push(differ.length ? `${differ.length} tables differ: ${differ.join(', ')}` : 'all tables equal');
   return lines.join('\n');

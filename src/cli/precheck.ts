@@ -1,9 +1,10 @@
 /** `pgtransit precheck`: start precheckWorkflow, wait for the report, print it. */
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, WorkflowIdConflictPolicy } from '@temporalio/common';
-import type { Plan } from '../plan/schema';
-import { workflowIds } from '../plan/schema';
-import type { CheckItem, PrecheckReport } from '../plan/report';
+import { workflowIds } from '../model/names';
+import type { CheckItem, PrecheckReport } from '../model/report';
+import type { Plan } from '../plan/plan';
+import { precheckWorkflow } from '../../workflows';
 
 /** The assessment could not produce a report: which kind of failure, and its message. */
 export interface PrecheckFailure {
@@ -11,19 +12,20 @@ export interface PrecheckFailure {
   message: string;
 }
 
-export type PrecheckOutcome = { report: PrecheckReport; failure?: undefined } | { report?: undefined; failure: PrecheckFailure };
+export type PrecheckOutcome =
+  { report: PrecheckReport; failure?: undefined } | { report?: undefined; failure: PrecheckFailure };
 
 export async function runPrecheck(client: Client, plan: Plan, taskQueue: string): Promise<PrecheckOutcome> {
   const workflowId = workflowIds(plan.name).precheck;
   try {
-    const report = await client.workflow.execute('precheckWorkflow', {
+    const report = await client.workflow.execute(precheckWorkflow, {
       args: [plan],
       taskQueue,
       workflowId,
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
       workflowExecutionTimeout: '30 minutes',
     });
-    return { report: report as PrecheckReport };
+    return { report };
   } catch (e) {
     if (e instanceof WorkflowFailedError) {
       const cause = e.cause instanceof ApplicationFailure ? e.cause : undefined;
@@ -39,14 +41,23 @@ export function exitCode(outcome: PrecheckOutcome): number {
   return outcome.report.ok ? 0 : 2;
 }
 
-const color = (code: number, s: string) => (process.stdout.isTTY && !process.env.NO_COLOR ? `\x1b[${code}m${s}\x1b[0m` : s);
-const LABEL: Record<CheckItem['status'], string> = { fail: color(31, 'FAIL'), warn: color(33, 'WARN'), pass: color(32, 'PASS') };
+const color = (code: number, s: string) =>
+  process.stdout.isTTY && !process.env.NO_COLOR ? `\x1b[${code}m${s}\x1b[0m` : s;
+const LABEL: Record<CheckItem['status'], string> = {
+  fail: color(31, 'FAIL'),
+  warn: color(33, 'WARN'),
+  pass: color(32, 'PASS'),
+};
 
 export function renderReport(r: PrecheckReport): string {
   const lines: string[] = [];
   lines.push(`Assessment of ${r.plan} (mode ${r.mode}), databases ${r.databases.join(', ')}`);
-  lines.push(`  source: PostgreSQL ${r.source.version} at ${r.source.host}:${r.source.port} as ${r.source.user}${r.source.tls ? ', TLS' : ''}`);
-  lines.push(`  target: PostgreSQL ${r.target.version} at ${r.target.host}:${r.target.port} as ${r.target.user}${r.target.tls ? ', TLS' : ''}`);
+  lines.push(
+    `  source: PostgreSQL ${r.source.version} at ${r.source.host}:${r.source.port} as ${r.source.user}${r.source.tls ? ', TLS' : ''}`,
+  );
+  lines.push(
+    `  target: PostgreSQL ${r.target.version} at ${r.target.host}:${r.target.port} as ${r.target.user}${r.target.tls ? ', TLS' : ''}`,
+  );
   lines.push('');
   const width = Math.max(...r.items.map((i) => i.id.length + (i.database ? i.database.length + 3 : 0)));
   for (const i of r.items) {
@@ -55,7 +66,9 @@ export function renderReport(r: PrecheckReport): string {
     if (i.fix) lines.push(`      ${' '.repeat(width)}  fix: ${i.fix}`);
   }
   lines.push('');
-  const verdict = r.ok ? color(32, 'ready to migrate') : color(31, 'not ready: fix the FAIL items and run the precheck again');
+  const verdict = r.ok
+    ? color(32, 'ready to migrate')
+    : color(31, 'not ready: fix the FAIL items and run the precheck again');
   lines.push(`${r.summary.pass} pass, ${r.summary.warn} warn, ${r.summary.fail} fail: ${verdict}`);
   return lines.join('\n');
 }

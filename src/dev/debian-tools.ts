@@ -19,12 +19,15 @@ export function ensurePgClientTools(log: (line: string) => void = (l) => process
   const packages = [`postgresql-client-${DEBIAN_PG_MAJOR}`, `postgresql-${DEBIAN_PG_MAJOR}`];
   const install = `apt-get install -y ${packages.join(' ')}`;
   if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) {
-    throw new Error(`${lacking.join(', ')} ${DEBIAN_PG_MAJOR}+ not found. Install them (Debian/Ubuntu: sudo ${install}) or set PGTRANSIT_PG_BIN to a folder holding them.`);
+    throw new Error(
+      `${lacking.join(', ')} ${DEBIAN_PG_MAJOR}+ not found. Install them (Debian/Ubuntu: sudo ${install}) or set PGTRANSIT_PG_BIN to a folder holding them.`,
+    );
   }
   log(`installing ${packages.join(' ')} (provides ${lacking.join(', ')})...`);
   // The server package would otherwise create and start a cluster of its own.
   mkdirSync('/etc/postgresql-common', { recursive: true });
-  if (!existsSync('/etc/postgresql-common/createcluster.conf')) writeFileSync('/etc/postgresql-common/createcluster.conf', 'create_main_cluster = false\n');
+  if (!existsSync('/etc/postgresql-common/createcluster.conf'))
+    writeFileSync('/etc/postgresql-common/createcluster.conf', 'create_main_cluster = false\n');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const run = (args: string[]) => spawnSync('apt-get', args, { env, stdio: ['ignore', 'inherit', 'inherit'] }).status;
   if (run(['update']) !== 0 || run(['install', '-y', '--no-install-recommends', ...packages]) !== 0) {

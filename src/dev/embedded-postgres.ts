@@ -6,7 +6,18 @@
  * system user, since initdb and postgres refuse to run as root.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -37,7 +48,11 @@ export interface PgServer {
   /** A URL for a role; the superuser `postgres` by default. */
   url(opts?: { user?: string; password?: string; database?: string }): string;
   /** A superuser session on `database` (default postgres). */
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[], database?: string): Promise<pg.QueryResult<R>>;
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    sql: string,
+    params?: unknown[],
+    database?: string,
+  ): Promise<pg.QueryResult<R>>;
   stop(): Promise<void>;
   log(): string;
 }
@@ -117,7 +132,18 @@ export async function startPostgres(options: StartOptions): Promise<PgServer> {
   const spawnOpts = user ? { uid: user.uid, gid: user.gid } : {};
   const init = spawnSync(
     bin('initdb'),
-    ['-D', data, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--locale=C', '--no-sync'],
+    [
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      '--auth=scram-sha-256',
+      `--pwfile=${pwfile}`,
+      '-E',
+      'UTF8',
+      '--locale=C',
+      '--no-sync',
+    ],
     { ...spawnOpts, encoding: 'utf8' },
   );
   if (init.status !== 0) throw new Error(`initdb ${options.major} failed: ${init.stderr || init.stdout}`);
@@ -170,7 +196,8 @@ export async function startPostgres(options: StartOptions): Promise<PgServer> {
       break;
     } catch {
       await c.end().catch(() => undefined);
-      if (Date.now() > deadline) throw new Error(`postgres ${options.major} did not accept connections within 60 s:\n${log()}`);
+      if (Date.now() > deadline)
+        throw new Error(`postgres ${options.major} did not accept connections within 60 s:\n${log()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -12,7 +12,8 @@ import { connect } from 'node:net';
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 
 export function cacheDir(): string {
-  const base = process.env.PGTRANSIT_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'pgtransit');
+  const base =
+    process.env.PGTRANSIT_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'pgtransit');
   return base;
 }
 
@@ -41,7 +42,9 @@ export function ensureTemporalCli(log: (line: string) => void = (l) => process.s
     );
   }
   mkdirSync(dir, { recursive: true });
-  log(`building the Temporal CLI ${TEMPORAL_CLI_VERSION} with go install into ${dir} (once per machine; a few minutes)...`);
+  log(
+    `building the Temporal CLI ${TEMPORAL_CLI_VERSION} with go install into ${dir} (once per machine; a few minutes)...`,
+  );
   const result = spawnSync(go, ['install', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], {
     env: { ...process.env, GOBIN: dir, GOFLAGS: '-mod=mod' },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -71,7 +74,10 @@ export interface DevServer {
 }
 
 export function defaultStateDir(): string {
-  return process.env.PGTRANSIT_STATE_DIR ?? join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'pgtransit');
+  return (
+    process.env.PGTRANSIT_STATE_DIR ??
+    join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'pgtransit')
+  );
 }
 
 /** Starts `temporal server start-dev` and waits until its frontend accepts connections. */
@@ -83,9 +89,26 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const dbFile = options.dbFile ?? join(defaultStateDir(), 'temporal.sqlite');
   mkdirSync(join(dbFile, '..'), { recursive: true });
   if (await portOpen(ip, port)) {
-    throw new Error(`${ip}:${port} is already in use: is a Temporal server already running? Stop it, or point TEMPORAL_ADDRESS at it and run \`pgtransit worker\` instead`);
+    throw new Error(
+      `${ip}:${port} is already in use: is a Temporal server already running? Stop it, or point TEMPORAL_ADDRESS at it and run \`pgtransit worker\` instead`,
+    );
   }
-  const args = ['server', 'start-dev', '--ip', ip, '--port', String(port), '--ui-port', String(uiPort), '--db-filename', dbFile, '--namespace', options.namespace ?? 'default', '--log-level', 'warn'];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    ip,
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--db-filename',
+    dbFile,
+    '--namespace',
+    options.namespace ?? 'default',
+    '--log-level',
+    'warn',
+  ];
   const child = spawn(bin, args, { stdio: options.quiet ? 'ignore' : ['ignore', 'inherit', 'inherit'] });
   let exited: number | null = null;
   child.on('exit', (code) => (exited = code ?? -1));

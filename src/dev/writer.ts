@@ -24,13 +24,28 @@ export function startWriter(url: string, opts: { truncate?: boolean } = {}): Wri
       while (!stopping) {
         i++;
         await c.query('BEGIN');
-        await c.query(`INSERT INTO customers (email, name) VALUES ($1, $2)`, [`w${i}-${Date.now()}@example.com`, `Writer ${i}`]);
-        await c.query(`UPDATE products SET price = price + 1, attributes = attributes || jsonb_build_object('v', $1::int) WHERE id = 1 + ($1::int % 300)`, [i]);
-        await c.query(`INSERT INTO orders (customer_id, status, note) VALUES (1 + ($1::int % 2000), 'paid', NULL)`, [i]);
-        if (i % 3 === 0) await c.query(`DELETE FROM order_items WHERE order_id = (SELECT min(order_id) FROM order_items)`);
-        if (i % 5 === 0) await c.query(`UPDATE order_items SET line = line + 100 WHERE order_id = (SELECT max(order_id) FROM order_items) AND line < 100`); // key update
+        await c.query(`INSERT INTO customers (email, name) VALUES ($1, $2)`, [
+          `w${i}-${Date.now()}@example.com`,
+          `Writer ${i}`,
+        ]);
+        await c.query(
+          `UPDATE products SET price = price + 1, attributes = attributes || jsonb_build_object('v', $1::int) WHERE id = 1 + ($1::int % 300)`,
+          [i],
+        );
+        await c.query(`INSERT INTO orders (customer_id, status, note) VALUES (1 + ($1::int % 2000), 'paid', NULL)`, [
+          i,
+        ]);
+        if (i % 3 === 0)
+          await c.query(`DELETE FROM order_items WHERE order_id = (SELECT min(order_id) FROM order_items)`);
+        if (i % 5 === 0)
+          await c.query(
+            `UPDATE order_items SET line = line + 100 WHERE order_id = (SELECT max(order_id) FROM order_items) AND line < 100`,
+          ); // key update
         await c.query(`UPDATE docs SET title = title || '.' WHERE id = 1 + ($1::int % 20)`, [i]); // body (TOAST) untouched
-        await c.query(`INSERT INTO measurements (at, sensor, value) VALUES (timestamp '2026-01-01' + ($1::int % 300) * interval '1 day', $2::int, $1::int * 0.25)`, [i, base + i]);
+        await c.query(
+          `INSERT INTO measurements (at, sensor, value) VALUES (timestamp '2026-01-01' + ($1::int % 300) * interval '1 day', $2::int, $1::int * 0.25)`,
+          [i, base + i],
+        );
         if (opts.truncate && i % 50 === 0) await c.query(`TRUNCATE scratch`);
         await c.query(`INSERT INTO scratch (v) VALUES ($1)`, [i]);
         // A table without a key (REPLICA IDENTITY FULL): rows are found by all their old values.
@@ -56,4 +71,3 @@ export function startWriter(url: string, opts: { truncate?: boolean } = {}): Wri
     },
   };
 }
-

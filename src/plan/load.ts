@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { PgTransitError, ErrorType } from '../errors';
-import { parsePlan, formatPlanIssues, planSchema, type Plan } from './schema';
+import { parsePlan, formatPlanIssues, planSchema, type Plan } from './plan';
 
 /** Reads and parses the file; throws InvalidPlan naming every bad field. */
 export function loadPlanFile(path: string): Plan {
@@ -17,11 +17,18 @@ export function loadPlanFile(path: string): Plan {
   try {
     raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    throw new PgTransitError(ErrorType.InvalidPlan, `${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
+    throw new PgTransitError(
+      ErrorType.InvalidPlan,
+      `${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message}`,
+    );
   }
   const result = parsePlan(raw);
   if (!result.ok) {
-    throw new PgTransitError(ErrorType.InvalidPlan, `${path}: the plan is invalid\n${formatPlanIssues(result.issues)}`, { issues: result.issues });
+    throw new PgTransitError(
+      ErrorType.InvalidPlan,
+      `${path}: the plan is invalid\n${formatPlanIssues(result.issues)}`,
+      { issues: result.issues },
+    );
   }
   return result.plan;
 }

@@ -2,22 +2,19 @@
  * Which relations a plan selects, and what they are called on the target.
  * Pure functions, shared by the precheck and the later phases.
  */
-import type { Plan } from './schema';
+import { isSystemSchema } from '../model/names';
+import type { Plan } from './plan';
 
 export interface QualifiedName {
   schema: string;
   name: string;
 }
 
-/** Schemas that are never migrated. `pgtransit` holds the target's migration state. */
-export const SYSTEM_SCHEMAS = ['pg_catalog', 'information_schema', 'pg_toast', 'pgtransit'] as const;
-
-export function isSystemSchema(schema: string): boolean {
-  return (SYSTEM_SCHEMAS as readonly string[]).includes(schema) || schema.startsWith('pg_temp_') || schema.startsWith('pg_toast_temp_');
-}
-
 export function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`);
 }
 
@@ -41,7 +38,10 @@ export interface SelectionResult<T extends QualifiedName> {
  * A relation is selected when it is included (by schema or by table pattern; with
  * neither given, every non-system relation is) and not excluded by either.
  */
-export function selectTables<T extends QualifiedName>(plan: Pick<Plan, 'include' | 'exclude'>, all: T[]): SelectionResult<T> {
+export function selectTables<T extends QualifiedName>(
+  plan: Pick<Plan, 'include' | 'exclude'>,
+  all: T[],
+): SelectionResult<T> {
   const candidates = all.filter((t) => !isSystemSchema(t.schema));
   const inc = plan.include ?? {};
   const exc = plan.exclude ?? {};

@@ -6,8 +6,11 @@
  * bounds are never missed.
  */
 import type pg from 'pg';
-import type { Plan } from '../plan/schema';
+import type { Chunk } from '../model/activities';
+import type { Plan } from '../plan/plan';
 import { selectTables, type QualifiedName } from '../plan/selection';
+import { MAX_CHUNKS_PER_TABLE } from './limits';
+import { notSystemSchema } from './sql';
 
 export interface LoadTable extends QualifiedName {
   /** The partition root the table belongs to (itself when not a partition). */
@@ -18,23 +21,6 @@ export interface LoadTable extends QualifiedName {
   pages: number;
   /** A single-column integer primary key, when there is one. */
   intKey: string | null;
-}
-
-export interface Chunk {
-  /** Stable id: `schema.table/part`. */
-  id: string;
-  schema: string;
-  name: string;
-  part: number;
-  parts: number;
-  kind: 'all' | 'key' | 'ctid';
-  column?: string;
-  /** Inclusive lower bound; null: open. */
-  lo: string | null;
-  /** Exclusive upper bound; null: open. */
-  hi: string | null;
-  estBytes: number;
-  estRows: number;
 }
 
 /** Leaf tables selected by the plan (partitions by their root), largest first. */
@@ -64,7 +50,7 @@ export async function listLoadTables(client: pg.Client, plan: Pick<Plan, 'includ
              WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1 AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)) AS int_key
       FROM roots r JOIN pg_class c ON c.oid = r.leaf JOIN pg_namespace n ON n.oid = c.relnamespace
       JOIN pg_class rc ON rc.oid = r.anc JOIN pg_namespace rn ON rn.oid = rc.relnamespace
-     WHERE c.relpersistence <> 't' AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgtransit') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+     WHERE c.relpersistence <> 't' AND ${notSystemSchema('n.nspname')}
        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')`);
   const all = rows.map((r) => ({
     schema: r.schema,
@@ -76,17 +62,51 @@ export async function listLoadTables(client: pg.Client, plan: Pick<Plan, 'includ
     intKey: r.int_key,
   }));
   const selectedRoots = new Set(
-    selectTables(plan, all.map((t) => ({ ...t.root }))).selected.map((t) => `${t.schema}.${t.name}`),
+    selectTables(
+      plan,
+      all.map((t) => ({ ...t.root })),
+    ).selected.map((t) => `${t.schema}.${t.name}`),
   );
-  return all.filter((t) => selectedRoots.has(`${t.root.schema}.${t.root.name}`)).sort((a, b) => b.bytes - a.bytes || a.schema.localeCompare(b.schema) || a.name.localeCompare(b.name));
+  return all
+    .filter((t) => selectedRoots.has(`${t.root.schema}.${t.root.name}`))
+    .sort((a, b) => b.bytes - a.bytes || a.schema.localeCompare(b.schema) || a.name.localeCompare(b.name));
+}
+
+/**
+ * `n` key ranges over [min, max], as the n - 1 inner bounds: range i is
+ * [bound i-1, bound i), the first and last open-ended. Never more ranges than keys.
+ */
+export function keyBounds(min: bigint, max: bigint, parts: number): string[] {
+  const span = max - min + 1n;
+  const n = BigInt(parts) > span ? Number(span) : parts;
+  return Array.from({ length: n - 1 }, (_, i) => (min + (span * BigInt(i + 1)) / BigInt(n)).toString());
+}
+
+/** `parts` block ranges over a heap of `pages` blocks: [lo, hi) each, the first and last open-ended (null). */
+export function blockRanges(pages: number, parts: number): { lo: string | null; hi: string | null }[] {
+  const blocks = Math.max(1, pages);
+  return Array.from({ length: parts }, (_, i) => ({
+    lo: i === 0 ? null : String(Math.floor((blocks * i) / parts)),
+    hi: i === parts - 1 ? null : String(Math.floor((blocks * (i + 1)) / parts)),
+  }));
+}
+
+/** How many chunks a table of `bytes` gets with chunks of about `chunkBytes`. */
+export function chunkCount(bytes: number, chunkBytes: number): number {
+  return Math.max(1, Math.min(MAX_CHUNKS_PER_TABLE, Math.ceil(bytes / chunkBytes)));
 }
 
 /** Splits each table into pieces of about `chunkBytes`, largest tables first. */
 export async function planChunks(client: pg.Client, tables: LoadTable[], chunkBytes: number): Promise<Chunk[]> {
   const chunks: Chunk[] = [];
   for (const t of tables) {
-    const parts = Math.max(1, Math.min(256, Math.ceil(t.bytes / chunkBytes)));
-    const base = { schema: t.schema, name: t.name, estBytes: Math.round(t.bytes / parts), estRows: Math.round(t.rows / parts) };
+    const parts = chunkCount(t.bytes, chunkBytes);
+    const base = {
+      schema: t.schema,
+      name: t.name,
+      estBytes: Math.round(t.bytes / parts),
+      estRows: Math.round(t.rows / parts),
+    };
     const id = (part: number) => `${t.schema}.${t.name}/${part}`;
     if (parts === 1) {
       chunks.push({ ...base, id: id(0), part: 0, parts: 1, kind: 'all', lo: null, hi: null });
@@ -95,28 +115,36 @@ export async function planChunks(client: pg.Client, tables: LoadTable[], chunkBy
     if (t.intKey) {
       const ident = `${client.escapeIdentifier(t.schema)}.${client.escapeIdentifier(t.name)}`;
       const col = client.escapeIdentifier(t.intKey);
-      const { rows } = await client.query<{ lo: string | null; hi: string | null }>(`SELECT min(${col})::text AS lo, max(${col})::text AS hi FROM ${ident}`);
+      const { rows } = await client.query<{ lo: string | null; hi: string | null }>(
+        `SELECT min(${col})::text AS lo, max(${col})::text AS hi FROM ${ident}`,
+      );
       const lo = rows[0]?.lo;
       const hi = rows[0]?.hi;
       if (lo != null && hi != null) {
-        const min = BigInt(lo);
-        const span = BigInt(hi) - min + 1n;
-        const n = BigInt(parts) > span ? Number(span) : parts;
-        const bounds = Array.from({ length: n - 1 }, (_, i) => (min + (span * BigInt(i + 1)) / BigInt(n)).toString());
+        const bounds = keyBounds(BigInt(lo), BigInt(hi), parts);
+        const n = bounds.length + 1;
         for (let i = 0; i < n; i++) {
-          chunks.push({ ...base, estBytes: Math.round(t.bytes / n), estRows: Math.round(t.rows / n), id: id(i), part: i, parts: n, kind: 'key', column: t.intKey, lo: i === 0 ? null : bounds[i - 1]!, hi: i === n - 1 ? null : bounds[i]! });
+          chunks.push({
+            ...base,
+            estBytes: Math.round(t.bytes / n),
+            estRows: Math.round(t.rows / n),
+            id: id(i),
+            part: i,
+            parts: n,
+            kind: 'key',
+            column: t.intKey,
+            lo: i === 0 ? null : bounds[i - 1]!,
+            hi: i === n - 1 ? null : bounds[i]!,
+          });
         }
         continue;
       }
     }
     // Block ranges of the heap only: pg_table_size counts TOAST too, and ranges spread over
     // blocks that do not exist would leave the whole table to the first chunk.
-    const pages = Math.max(1, t.pages);
-    for (let i = 0; i < parts; i++) {
-      const lo = Math.floor((pages * i) / parts);
-      const hi = Math.floor((pages * (i + 1)) / parts);
-      chunks.push({ ...base, id: id(i), part: i, parts, kind: 'ctid', lo: i === 0 ? null : String(lo), hi: i === parts - 1 ? null : String(hi) });
-    }
+    blockRanges(t.pages, parts).forEach((r, i) =>
+      chunks.push({ ...base, id: id(i), part: i, parts, kind: 'ctid', ...r }),
+    );
   }
   return chunks;
 }

@@ -5,23 +5,19 @@
  * columns are compared too (the target recomputes them).
  */
 import type pg from 'pg';
-import type { Plan } from '../plan/schema';
+import type { TableComparison } from '../model/activities';
+import type { Plan } from '../plan/plan';
 import { displayName, targetName } from '../plan/selection';
-import { withConnection, type Endpoint } from './connect';
 import { listLoadTables } from './chunks';
-import { PORTABLE_TEXT_SETTINGS } from './copy';
+import { withConnection, type Endpoint } from './connect';
+import { PORTABLE_TEXT_SETTINGS } from './session';
 
-export interface TableComparison {
-  table: string;
-  targetTable: string;
-  sourceRows: number;
-  targetRows: number;
-  sourceChecksum?: string;
-  targetChecksum?: string;
-  equal: boolean;
-}
-
-async function measure(client: pg.Client, schema: string, name: string, checksum: boolean): Promise<{ rows: number; checksum?: string }> {
+async function measure(
+  client: pg.Client,
+  schema: string,
+  name: string,
+  checksum: boolean,
+): Promise<{ rows: number; checksum?: string }> {
   const rel = `${client.escapeIdentifier(schema)}.${client.escapeIdentifier(name)}`;
   if (!checksum) {
     const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ONLY ${rel}`);
@@ -36,7 +32,14 @@ async function measure(client: pg.Client, schema: string, name: string, checksum
   return { rows: Number(rows[0]!.n), checksum: rows[0]!.sum ?? 'empty' };
 }
 
-export async function compareTables(plan: Plan, source: Endpoint, target: Endpoint, database: string, targetDatabase: string, checksum: boolean): Promise<TableComparison[]> {
+export async function compareTables(
+  plan: Plan,
+  source: Endpoint,
+  target: Endpoint,
+  database: string,
+  targetDatabase: string,
+  checksum: boolean,
+): Promise<TableComparison[]> {
   return withConnection(source, { database }, ({ client: s }) =>
     withConnection(target, { database: targetDatabase }, async ({ client: t }) => {
       // A row's text form depends on session settings, which each database may set its own way.
@@ -45,7 +48,10 @@ export async function compareTables(plan: Plan, source: Endpoint, target: Endpoi
       const out: TableComparison[] = [];
       for (const table of tables.sort((a, b) => `${a.schema}.${a.name}`.localeCompare(`${b.schema}.${b.name}`))) {
         const dest = targetName(plan, table);
-        const [a, b] = await Promise.all([measure(s, table.schema, table.name, checksum), measure(t, dest.schema, dest.name, checksum)]);
+        const [a, b] = await Promise.all([
+          measure(s, table.schema, table.name, checksum),
+          measure(t, dest.schema, dest.name, checksum),
+        ]);
         out.push({
           table: displayName(table),
           targetTable: displayName(dest),

@@ -6,14 +6,21 @@
 import pg from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import { PgTransitError, ErrorType } from '../errors';
+import type { Side } from '../model/activities';
+import { APPLICATION_NAME } from '../model/names';
+import type { Plan } from '../plan/plan';
 import { resolveSecretRef } from '../plan/secrets';
-
-export type Side = 'source' | 'target';
+import { errorTypeOf, isUnreachableCode } from './classify';
 
 export interface Endpoint {
   side: Side;
   /** The reference as written in the plan (env:NAME, file:PATH or a password-less URL). */
   ref: string;
+}
+
+/** The plan's two servers, by reference. */
+export function endpoints(plan: Plan): { source: Endpoint; target: Endpoint } {
+  return { source: { side: 'source', ref: plan.source.url }, target: { side: 'target', ref: plan.target.url } };
 }
 
 export interface ConnectOptions {
@@ -58,7 +65,10 @@ export function resolveEndpoint(endpoint: Endpoint, options: ConnectOptions = {}
     parsed = parseConnectionString(url, { useLibpqCompat: true });
   } catch (e) {
     // The parser's messages never contain the URL itself.
-    throw new PgTransitError(ErrorType.InvalidPlan, `${endpoint.side} url (${describeRef(endpoint.ref)}) cannot be used: ${(e as Error).message}`);
+    throw new PgTransitError(
+      ErrorType.InvalidPlan,
+      `${endpoint.side} url (${describeRef(endpoint.ref)}) cannot be used: ${(e as Error).message}`,
+    );
   }
   const sslmode = (parsed as { sslmode?: string }).sslmode ?? 'disable';
   const host = parsed.host ?? process.env.PGHOST ?? 'localhost';
@@ -73,15 +83,25 @@ export function resolveEndpoint(endpoint: Endpoint, options: ConnectOptions = {}
     password: parsed.password ?? process.env.PGPASSWORD,
     ssl: parsed.ssl as pg.ClientConfig['ssl'],
     connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-    application_name: options.applicationName ?? 'pgtransit',
+    application_name: options.applicationName ?? APPLICATION_NAME.default,
   };
   if (options.replication) (config as Record<string, unknown>).replication = 'database';
   if (options.writable) config.options = '-c default_transaction_read_only=off';
   const raw = parsed as Record<string, unknown>;
-  const libpqEnv: Record<string, string> = { PGHOST: host, PGPORT: String(port), PGUSER: user, PGDATABASE: database, PGAPPNAME: config.application_name! };
+  const libpqEnv: Record<string, string> = {
+    PGHOST: host,
+    PGPORT: String(port),
+    PGUSER: user,
+    PGDATABASE: database,
+    PGAPPNAME: config.application_name!,
+  };
   if (config.password) libpqEnv.PGPASSWORD = String(config.password);
   if (raw.sslmode) libpqEnv.PGSSLMODE = String(raw.sslmode);
-  for (const [param, name] of [['sslrootcert', 'PGSSLROOTCERT'], ['sslcert', 'PGSSLCERT'], ['sslkey', 'PGSSLKEY']] as const) {
+  for (const [param, name] of [
+    ['sslrootcert', 'PGSSLROOTCERT'],
+    ['sslcert', 'PGSSLCERT'],
+    ['sslkey', 'PGSSLKEY'],
+  ] as const) {
     if (typeof raw[param] === 'string') libpqEnv[name] = raw[param] as string;
   }
   return { config, facts: { host, port, database, user, sslmode }, libpqEnv };
@@ -108,7 +128,8 @@ export async function connect(endpoint: Endpoint, options: ConnectOptions = {}):
   try {
     return await connectOnce(endpoint, options);
   } catch (e) {
-    if (!(options.fallbackToMaintenanceDb && e instanceof PgTransitError && e.type === ErrorType.DatabaseNotFound)) throw e;
+    if (!(options.fallbackToMaintenanceDb && e instanceof PgTransitError && e.type === ErrorType.DatabaseNotFound))
+      throw e;
     const requestedDatabase = resolveEndpoint(endpoint, options).facts.database;
     for (const database of ['postgres', 'template1']) {
       try {
@@ -136,7 +157,10 @@ async function connectOnce(endpoint: Endpoint, options: ConnectOptions): Promise
     return { client, facts, requestedDatabase, tls: Boolean(config.ssl) };
   } catch (e) {
     // libpq's prefer/allow: use TLS when the server offers it, plain otherwise.
-    if ((facts.sslmode === 'prefer' || facts.sslmode === 'allow') && /does not support SSL/i.test((e as Error).message)) {
+    if (
+      (facts.sslmode === 'prefer' || facts.sslmode === 'allow') &&
+      /does not support SSL/i.test((e as Error).message)
+    ) {
       try {
         const client = await attempt({ ...config, ssl: false });
         return { client, facts, requestedDatabase, tls: false };
@@ -149,7 +173,11 @@ async function connectOnce(endpoint: Endpoint, options: ConnectOptions): Promise
 }
 
 /** Runs `fn` with a session and always closes it. */
-export async function withConnection<T>(endpoint: Endpoint, options: ConnectOptions, fn: (c: Connected) => Promise<T>): Promise<T> {
+export async function withConnection<T>(
+  endpoint: Endpoint,
+  options: ConnectOptions,
+  fn: (c: Connected) => Promise<T>,
+): Promise<T> {
   const c = await connect(endpoint, options);
   try {
     return await fn(c);
@@ -167,42 +195,60 @@ export function connectionError(endpoint: Endpoint, facts: ConnectionFacts, e: u
   const message = err.message ?? String(e);
   const at = where(endpoint, facts);
   const ref = describeRef(endpoint.ref);
-  const details = { side: endpoint.side, host: facts.host, port: facts.port, database: facts.database, user: facts.user, code: err.code };
-  switch (err.code) {
-    case '28P01':
-    case '28000':
-      return new PgTransitError(ErrorType.AuthenticationFailed, `${at}: ${message}; fix the credentials in ${ref} (or the server's pg_hba.conf)`, details);
-    case '3D000':
-      return new PgTransitError(ErrorType.DatabaseNotFound, `${at}: ${message}; create it or name an existing database in ${ref} or in the plan's databases`, details);
-    case 'ECONNREFUSED':
-    case 'ENOTFOUND':
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-    case 'EAI_AGAIN':
-    case 'ETIMEDOUT':
-      return new PgTransitError(ErrorType.ServerUnreachable, `${at}: unreachable (${err.code}: ${message}); check the host and port in ${ref}, and that the worker can reach it`, details);
-    case '57P01':
-    case '57P02':
-    case '57P03':
-    case '53300':
-      return new PgTransitError(ErrorType.Transient, `${at}: ${message}`, details);
+  const details = {
+    side: endpoint.side,
+    host: facts.host,
+    port: facts.port,
+    database: facts.database,
+    user: facts.user,
+    code: err.code,
+  };
+  const type = errorTypeOf(e, 'connect');
+  switch (type) {
+    case ErrorType.AuthenticationFailed:
+      return new PgTransitError(
+        type,
+        `${at}: ${message}; fix the credentials in ${ref} (or the server's pg_hba.conf)`,
+        details,
+      );
+    case ErrorType.DatabaseNotFound:
+      return new PgTransitError(
+        type,
+        `${at}: ${message}; create it or name an existing database in ${ref} or in the plan's databases`,
+        details,
+      );
+    case ErrorType.ServerUnreachable:
+      return isUnreachableCode(err.code ?? '')
+        ? new PgTransitError(
+            type,
+            `${at}: unreachable (${err.code}: ${message}); check the host and port in ${ref}, and that the worker can reach it`,
+            details,
+          )
+        : new PgTransitError(
+            type,
+            `${at}: no answer within the connect timeout (${message}); check the host, port and firewall`,
+            details,
+          );
+    case ErrorType.TlsFailed:
+      return new PgTransitError(
+        type,
+        `${at}: TLS failed (${message}); check sslmode and sslrootcert in ${ref}`,
+        details,
+      );
+    default:
+      return new PgTransitError(type, `${at}: ${message}`, details);
   }
-  if (/timeout/i.test(message)) {
-    return new PgTransitError(ErrorType.ServerUnreachable, `${at}: no answer within the connect timeout (${message}); check the host, port and firewall`, details);
-  }
-  if (/SSL|TLS|certificate/i.test(message) || (err.code ?? '').startsWith('ERR_TLS') || /CERT|SELF_SIGNED/.test(err.code ?? '')) {
-    return new PgTransitError(ErrorType.TlsFailed, `${at}: TLS failed (${message}); check sslmode and sslrootcert in ${ref}`, details);
-  }
-  return new PgTransitError(ErrorType.Transient, `${at}: ${message}`, details);
 }
 
-/** Classifies an error raised by a query on an open session. */
-export function queryError(context: string, e: unknown): PgTransitError {
-  if (e instanceof PgTransitError) return e;
-  const err = e as { code?: string; message?: string };
-  const message = `${context}: ${err.message ?? String(e)}`;
-  const code = err.code ?? '';
-  if (code === '42501') return new PgTransitError(ErrorType.PrivilegeMissing, message, { code });
-  if (code === '3D000') return new PgTransitError(ErrorType.DatabaseNotFound, message, { code });
-  return new PgTransitError(ErrorType.Transient, message, { code });
+/** Runs `fn` inside BEGIN ... COMMIT on `client`; rolls back (and rethrows) when it fails. */
+export async function withTransaction<T>(client: pg.Client, fn: () => Promise<T>, begin = 'BEGIN'): Promise<T> {
+  await client.query(begin);
+  try {
+    const result = await fn();
+    await client.query('COMMIT');
+    return result;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
 }

@@ -9,10 +9,18 @@ import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { PgTransitError, ErrorType } from '../errors';
-import { connect, queryError, type Endpoint } from './connect';
-import { chunkPredicate, type Chunk } from './chunks';
-import { lockChunk, markChunkDone } from './state';
+import type { Chunk, CopyResult } from '../model/activities';
+import { APPLICATION_NAME } from '../model/names';
+import { chunkPredicate } from './chunks';
+import { classify } from './classify';
+import { connect, type Endpoint } from './connect';
 import { serverMajor } from './inspect';
+import { COPY_PROGRESS_BYTES } from './limits';
+import { PORTABLE_TEXT_SETTINGS } from './session';
+import { importSnapshot, lateHorizon } from './snapshot';
+import { FIRST_NORMAL_OID } from './sql';
+import { lockChunk, markChunkDone } from './state';
+import { hasGeneratedColumns } from './versions';
 
 export interface CopyInput {
   migration: string;
@@ -23,31 +31,6 @@ export interface CopyInput {
   snapshot: string | null;
 }
 
-export interface CopyResult {
-  chunkId: string;
-  rows: number;
-  bytes: number;
-  /** Already done by an earlier attempt: nothing was copied now. */
-  skipped: boolean;
-  late: boolean;
-  /** For a late copy: the source's WAL position after it; the change stream is idempotent up to here. */
-  horizonLsn: string | null;
-}
-
-const FIRST_NORMAL_OID = 16384;
-
-/**
- * Session settings under which a value's text form is the same on every server and
- * reads back as itself: a database's own DateStyle (e.g. 'SQL, DMY') would otherwise
- * swap days and months on a target that reads MDY, and extra_float_digits = 0 would
- * round floats. Binary COPY does not need them; text COPY and comparisons do.
- */
-const PORTABLE: Record<string, string> = { DateStyle: 'ISO, YMD', IntervalStyle: 'postgres', TimeZone: 'UTC', extra_float_digits: '3', bytea_output: 'hex', lc_monetary: 'C' };
-/** Session settings under which every value's text form reads back the same on any server. */
-export const PORTABLE_TEXT_SETTINGS = Object.entries(PORTABLE).map(([k, v]) => `SET ${k} = '${v}'`).join('; ');
-/** The same as startup options, for sessions (replication) that take no SET before they stream. */
-export const PORTABLE_TEXT_OPTIONS = Object.entries(PORTABLE).map(([k, v]) => `-c ${k}=${v.replace(/ /g, '\\ ')}`).join(' ');
-
 interface ColumnPlan {
   list: string;
   /** Binary COPY embeds type OIDs of array elements and composites, which differ across servers. */
@@ -56,7 +39,7 @@ interface ColumnPlan {
 
 /** Columns copied (generated ones are recomputed by the target), and the COPY format. */
 export async function columnPlan(client: pg.Client, schema: string, name: string, major: number): Promise<ColumnPlan> {
-  const generated = major >= 12 ? `AND a.attgenerated = ''` : '';
+  const generated = hasGeneratedColumns(major) ? `AND a.attgenerated = ''` : '';
   const { rows } = await client.query<{ attname: string; oid_bound: boolean }>(
     `SELECT a.attname,
             (bt.typtype = 'c' OR (bt.typelem <> 0 AND bt.typlen = -1 AND bt.typelem >= ${FIRST_NORMAL_OID})
@@ -81,7 +64,7 @@ export async function copyChunk(
   hooks: { signal?: AbortSignal; onProgress?: (bytes: number) => void } = {},
 ): Promise<CopyResult> {
   const { chunk } = input;
-  const src = await connect(source, { database: input.database, applicationName: 'pgtransit copy' });
+  const src = await connect(source, { database: input.database, applicationName: APPLICATION_NAME.copy });
   let tgt: Awaited<ReturnType<typeof connect>> | undefined;
   const abort = () => {
     // Ending both sessions aborts the COPY streams and rolls both transactions back.
@@ -90,7 +73,7 @@ export async function copyChunk(
   };
   hooks.signal?.addEventListener('abort', abort, { once: true });
   try {
-    tgt = await connect(target, { database: input.targetDatabase, applicationName: 'pgtransit copy' });
+    tgt = await connect(target, { database: input.targetDatabase, applicationName: APPLICATION_NAME.copy });
     const s = src.client;
     const t = tgt.client;
     await Promise.all([s.query(PORTABLE_TEXT_SETTINGS), t.query(PORTABLE_TEXT_SETTINGS)]);
@@ -98,20 +81,17 @@ export async function copyChunk(
     const done = await lockChunk(t, input.migration, input.database, chunk.id);
     if (done) {
       await t.query('ROLLBACK');
-      return { chunkId: chunk.id, rows: done.rows, bytes: done.bytes, skipped: true, late: done.late, horizonLsn: null };
+      return {
+        chunkId: chunk.id,
+        rows: done.rows,
+        bytes: done.bytes,
+        skipped: true,
+        late: done.late,
+        horizonLsn: null,
+      };
     }
     await s.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    if (input.snapshot) {
-      try {
-        await s.query(`SET TRANSACTION SNAPSHOT ${s.escapeLiteral(input.snapshot)}`);
-      } catch (e) {
-        const err = e as { code?: string; message?: string };
-        if (err.code === '22023' || /snapshot/i.test(err.message ?? '')) {
-          throw new PgTransitError(ErrorType.SnapshotLost, `chunk ${chunk.id}: the exported snapshot is gone (${err.message})`);
-        }
-        throw e;
-      }
-    }
+    if (input.snapshot) await importSnapshot(s, input.snapshot, `chunk ${chunk.id}`);
     const major = await serverMajor(s);
     const cols = await columnPlan(s, chunk.schema, chunk.name, major);
     const table = `${s.escapeIdentifier(chunk.schema)}.${s.escapeIdentifier(chunk.name)}`;
@@ -124,7 +104,7 @@ export async function copyChunk(
     const meter = new Transform({
       transform(buf: Buffer, _enc, cb) {
         bytes += buf.length;
-        if (bytes - reported > 8 << 20) {
+        if (bytes - reported > COPY_PROGRESS_BYTES) {
           reported = bytes;
           hooks.onProgress?.(bytes);
         }
@@ -136,21 +116,12 @@ export async function copyChunk(
     const late = input.snapshot === null;
     await markChunkDone(t, input.migration, input.database, chunk.id, { rows, bytes, late });
     await t.query('COMMIT');
-    let horizonLsn: string | null = null;
-    // The insert position, not the write one: with asynchronous commit a visible transaction's commit
-    // record may not be written yet, and the horizon must not fall short of it.
-    if (late) horizonLsn = (await s.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn')).rows[0]!.lsn;
+    const horizonLsn = late ? await lateHorizon(s) : null;
     await s.query('COMMIT');
     return { chunkId: chunk.id, rows, bytes, skipped: false, late, horizonLsn };
   } catch (e) {
     if (hooks.signal?.aborted) throw new PgTransitError(ErrorType.Transient, `chunk ${chunk.id}: cancelled`);
-    const code = (e as { code?: string }).code ?? '';
-    // A value or row refused (data exception, constraint, missing table or column) is refused
-    // again on every retry: fail at once instead of retrying for minutes.
-    if (/^(22|23|42)/.test(code) && code !== '42501') {
-      throw new PgTransitError(ErrorType.SchemaFailed, `copying chunk ${chunk.id}: ${(e as Error).message} (SQLSTATE ${code}); the target's table does not accept what the source holds, and a retry would not change that`, { code });
-    }
-    throw queryError(`copying chunk ${chunk.id}`, e);
+    throw classify('copy', `copying chunk ${chunk.id}`, e);
   } finally {
     hooks.signal?.removeEventListener('abort', abort);
     await Promise.all([src.client.end().catch(() => undefined), tgt?.client.end().catch(() => undefined)]);

@@ -3,6 +3,7 @@
  * unprivileged role on PostgreSQL 10 and later, and none of them changes anything.
  */
 import type pg from 'pg';
+import { notSystemSchema } from './sql';
 
 export interface ServerFacts {
   versionNum: number;
@@ -20,10 +21,19 @@ export interface ServerFacts {
   settings: Record<string, string>;
 }
 
-const SETTINGS = ['wal_level', 'max_replication_slots', 'max_wal_senders', 'max_slot_wal_keep_size', 'server_encoding', 'data_directory'];
+const SETTINGS = [
+  'wal_level',
+  'max_replication_slots',
+  'max_wal_senders',
+  'max_slot_wal_keep_size',
+  'server_encoding',
+  'data_directory',
+];
 
 export async function serverMajor(client: pg.Client): Promise<number> {
-  return Math.floor(Number((await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]!.v) / 10000);
+  return Math.floor(
+    Number((await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]!.v) / 10000,
+  );
 }
 
 export async function serverFacts(client: pg.Client): Promise<ServerFacts> {
@@ -81,7 +91,9 @@ export async function replicationUsage(client: pg.Client): Promise<ReplicationUs
   const slots = await client.query<{ slot_name: string; database: string | null; active: boolean }>(
     `SELECT slot_name, database, active FROM pg_replication_slots`,
   );
-  const senders = await client.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'walsender'`);
+  const senders = await client.query<{ n: string }>(
+    `SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'walsender'`,
+  );
   return {
     slots: slots.rows.map((r) => ({ name: r.slot_name, database: r.database, active: r.active })),
     walSenders: Number(senders.rows[0]!.n),
@@ -99,7 +111,13 @@ export interface LongTransaction {
 
 /** Open transactions older than `minSeconds`: a logical slot cannot be created until they end. */
 export async function longTransactions(client: pg.Client, minSeconds: number): Promise<LongTransaction[]> {
-  const active = await client.query<{ pid: number; datname: string | null; usename: string | null; state: string | null; age: number }>(
+  const active = await client.query<{
+    pid: number;
+    datname: string | null;
+    usename: string | null;
+    state: string | null;
+    age: number;
+  }>(
     `SELECT pid, datname, usename, state, extract(epoch FROM now() - xact_start)::float8 AS age
        FROM pg_stat_activity
       WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() AND backend_type = 'client backend'
@@ -111,8 +129,22 @@ export async function longTransactions(client: pg.Client, minSeconds: number): P
     `SELECT database, owner, extract(epoch FROM now() - prepared)::float8 AS age FROM pg_prepared_xacts`,
   );
   return [
-    ...active.rows.map((r) => ({ pid: r.pid, database: r.datname, user: r.usename, state: r.state, ageSeconds: Math.round(r.age), prepared: false })),
-    ...prepared.rows.map((r) => ({ pid: 0, database: r.database, user: r.owner, state: 'prepared', ageSeconds: Math.round(r.age), prepared: true })),
+    ...active.rows.map((r) => ({
+      pid: r.pid,
+      database: r.datname,
+      user: r.usename,
+      state: r.state,
+      ageSeconds: Math.round(r.age),
+      prepared: false,
+    })),
+    ...prepared.rows.map((r) => ({
+      pid: 0,
+      database: r.database,
+      user: r.owner,
+      state: 'prepared',
+      ageSeconds: Math.round(r.age),
+      prepared: true,
+    })),
   ];
 }
 
@@ -159,7 +191,7 @@ export async function listTables(client: pg.Client): Promise<TableFacts[]> {
            pg_has_role(c.relowner, 'USAGE') AS owned
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE c.relkind IN ('r', 'p')
-       AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgtransit') AND n.nspname !~ '^pg_(toast|temp_|toast_temp_)'
+       AND ${notSystemSchema('n.nspname')}
        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
      ORDER BY 1, 2`);
   return rows.map((r) => ({
@@ -212,7 +244,15 @@ const LOCALE_PROVIDERS: Record<string, DatabaseFacts['localeProvider']> = { c: '
 
 export async function databaseFacts(client: pg.Client): Promise<DatabaseFacts> {
   // to_jsonb reads columns that only some majors have (datlocprovider 15+, daticulocale 15-16, datlocale 17+).
-  const { rows } = await client.query<{ name: string; encoding: string; collate: string; ctype: string; provider: string | null; locale: string | null; can_create: boolean }>(
+  const { rows } = await client.query<{
+    name: string;
+    encoding: string;
+    collate: string;
+    ctype: string;
+    provider: string | null;
+    locale: string | null;
+    can_create: boolean;
+  }>(
     `SELECT datname AS name, pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype,
             to_jsonb(d) ->> 'datlocprovider' AS provider,
             coalesce(to_jsonb(d) ->> 'datlocale', to_jsonb(d) ->> 'daticulocale') AS locale,
@@ -237,7 +277,9 @@ export async function databaseExists(client: pg.Client, name: string): Promise<b
   return (rowCount ?? 0) > 0;
 }
 
-export async function installedExtensions(client: pg.Client): Promise<{ name: string; version: string; schema: string }[]> {
+export async function installedExtensions(
+  client: pg.Client,
+): Promise<{ name: string; version: string; schema: string }[]> {
   const { rows } = await client.query<{ name: string; version: string; schema: string }>(
     `SELECT e.extname AS name, e.extversion AS version, n.nspname AS schema
        FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname <> 'plpgsql' ORDER BY 1`,
@@ -246,7 +288,9 @@ export async function installedExtensions(client: pg.Client): Promise<{ name: st
 }
 
 export async function availableExtensionVersions(client: pg.Client): Promise<Map<string, Set<string>>> {
-  const { rows } = await client.query<{ name: string; version: string }>(`SELECT name, version FROM pg_available_extension_versions`);
+  const { rows } = await client.query<{ name: string; version: string }>(
+    `SELECT name, version FROM pg_available_extension_versions`,
+  );
   const out = new Map<string, Set<string>>();
   for (const r of rows) {
     if (!out.has(r.name)) out.set(r.name, new Set());
@@ -279,7 +323,10 @@ export async function publicationExists(client: pg.Client, name: string): Promis
 }
 
 /** Relations (any kind) with these qualified names that already exist. */
-export async function existingRelations(client: pg.Client, names: { schema: string; name: string }[]): Promise<string[]> {
+export async function existingRelations(
+  client: pg.Client,
+  names: { schema: string; name: string }[],
+): Promise<string[]> {
   if (names.length === 0) return [];
   const { rows } = await client.query<{ name: string }>(
     `SELECT format('%I.%I', n.nspname, c.relname) AS name
@@ -292,7 +339,10 @@ export async function existingRelations(client: pg.Client, names: { schema: stri
 }
 
 /** Existing schemas among `schemas`, with how many objects each already holds. */
-export async function schemaContents(client: pg.Client, schemas: string[]): Promise<{ schema: string; objects: number; canCreate: boolean }[]> {
+export async function schemaContents(
+  client: pg.Client,
+  schemas: string[],
+): Promise<{ schema: string; objects: number; canCreate: boolean }[]> {
   const { rows } = await client.query<{ schema: string; objects: string; can_create: boolean }>(
     `SELECT n.nspname AS schema, (SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid) AS objects,
             has_schema_privilege(n.oid, 'CREATE') AS can_create

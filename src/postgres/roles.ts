@@ -3,15 +3,8 @@
  * on the target before the schema, with their attributes and, when the source lets
  * them be read (superuser), their password hashes.
  */
+import type { RolesResult } from '../model/activities';
 import { withConnection, type Endpoint } from './connect';
-
-export interface RolesResult {
-  created: string[];
-  existing: string[];
-  /** copied: hashes read from pg_authid; unreadable: roles created without a password. */
-  passwords: 'copied' | 'unreadable' | 'none';
-  skippedSuperuser: string[];
-}
 
 interface SourceRole {
   rolname: string;
@@ -27,10 +20,21 @@ interface SourceRole {
 }
 
 /** Settings whose value is a list that ALTER ROLE ... SET takes element by element (as pg_dumpall knows them). */
-const LIST_SETTINGS = new Set(['local_preload_libraries', 'search_path', 'session_preload_libraries', 'shared_preload_libraries', 'temp_tablespaces', 'unix_socket_directories']);
+const LIST_SETTINGS = new Set([
+  'local_preload_libraries',
+  'search_path',
+  'session_preload_libraries',
+  'shared_preload_libraries',
+  'temp_tablespaces',
+  'unix_socket_directories',
+]);
 
 /** `ALTER ROLE ... SET` text for one `name=value` entry of pg_db_role_setting. */
-export function settingClause(entry: string, escapeIdentifier: (s: string) => string, escapeLiteral: (s: string) => string): string {
+export function settingClause(
+  entry: string,
+  escapeIdentifier: (s: string) => string,
+  escapeLiteral: (s: string) => string,
+): string {
   const eq = entry.indexOf('=');
   const name = entry.slice(0, eq);
   const value = entry.slice(eq + 1);
@@ -66,13 +70,20 @@ export function settingClause(entry: string, escapeIdentifier: (s: string) => st
  * among each other and their settings (ALTER ROLE ... SET) come along; with
  * `targetDatabase`, so do their settings for the migrated database.
  */
-export async function copyRoles(source: Endpoint, target: Endpoint, database: string, schemas: string[], targetDatabase?: string): Promise<RolesResult> {
+export async function copyRoles(
+  source: Endpoint,
+  target: Endpoint,
+  database: string,
+  schemas: string[],
+  targetDatabase?: string,
+): Promise<RolesResult> {
   const { roles, hashes, members, settings } = await withConnection(source, { database }, async ({ client }) => {
     const roles = await client.query<SourceRole>(
       `WITH RECURSIVE ns AS (SELECT oid FROM pg_namespace WHERE nspname = ANY($1)),
        objs AS (
          SELECT c.relowner AS owner, c.relacl AS acl FROM pg_class c WHERE c.relnamespace IN (SELECT oid FROM ns)
-         UNION ALL SELECT NULL, a.attacl FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid WHERE c.relnamespace IN (SELECT oid FROM ns) AND a.attacl IS NOT NULL
+         UNION ALL SELECT NULL, a.attacl FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid WHERE c.relnamespace IN (SELECT
+           oid FROM ns) AND a.attacl IS NOT NULL
          UNION ALL SELECT nspowner, nspacl FROM pg_namespace WHERE oid IN (SELECT oid FROM ns)
          UNION ALL SELECT proowner, proacl FROM pg_proc WHERE pronamespace IN (SELECT oid FROM ns)
          UNION ALL SELECT typowner, typacl FROM pg_type WHERE typnamespace IN (SELECT oid FROM ns)
@@ -103,13 +114,17 @@ export async function copyRoles(source: Endpoint, target: Endpoint, database: st
     const names = roles.rows.map((r) => r.rolname);
     let hashes: Map<string, string> | null = null;
     try {
-      const h = await client.query<{ rolname: string; rolpassword: string | null }>('SELECT rolname, rolpassword FROM pg_authid WHERE rolname = ANY($1)', [names]);
+      const h = await client.query<{ rolname: string; rolpassword: string | null }>(
+        'SELECT rolname, rolpassword FROM pg_authid WHERE rolname = ANY($1)',
+        [names],
+      );
       hashes = new Map(h.rows.filter((r) => r.rolpassword).map((r) => [r.rolname, r.rolpassword!]));
     } catch {
       hashes = null; // pg_authid is readable by superusers only
     }
     const members = await client.query<{ role: string; member: string; admin: boolean }>(
-      `SELECT r.rolname AS role, m.rolname AS member, a.admin_option AS admin FROM pg_auth_members a JOIN pg_roles r ON r.oid = a.roleid JOIN pg_roles m ON m.oid = a.member
+      `SELECT r.rolname AS role, m.rolname AS member, a.admin_option AS admin FROM pg_auth_members a JOIN pg_roles r ON r.oid =
+        a.roleid JOIN pg_roles m ON m.oid = a.member
         WHERE r.rolname = ANY($1) AND m.rolname = ANY($1)`,
       [names],
     );
@@ -123,8 +138,17 @@ export async function copyRoles(source: Endpoint, target: Endpoint, database: st
   });
 
   return withConnection(target, {}, async ({ client: t }) => {
-    const result: RolesResult = { created: [], existing: [], passwords: hashes === null ? 'unreadable' : hashes.size ? 'copied' : 'none', skippedSuperuser: [] };
-    const me = (await t.query<{ u: string; su: boolean }>('SELECT current_user AS u, rolsuper AS su FROM pg_roles WHERE rolname = current_user')).rows[0]!;
+    const result: RolesResult = {
+      created: [],
+      existing: [],
+      passwords: hashes === null ? 'unreadable' : hashes.size ? 'copied' : 'none',
+      skippedSuperuser: [],
+    };
+    const me = (
+      await t.query<{ u: string; su: boolean }>(
+        'SELECT current_user AS u, rolsuper AS su FROM pg_roles WHERE rolname = current_user',
+      )
+    ).rows[0]!;
     for (const r of roles) {
       if (((await t.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [r.rolname])).rowCount ?? 0) > 0) {
         result.existing.push(r.rolname);
@@ -148,18 +172,30 @@ export async function copyRoles(source: Endpoint, target: Endpoint, database: st
     const created = new Set(result.created);
     for (const m of members) {
       if (!created.has(m.member) && !created.has(m.role)) continue;
-      await t.query(`GRANT ${t.escapeIdentifier(m.role)} TO ${t.escapeIdentifier(m.member)}${m.admin ? ' WITH ADMIN OPTION' : ''}`).catch(() => undefined);
+      await t
+        .query(
+          `GRANT ${t.escapeIdentifier(m.role)} TO ${t.escapeIdentifier(m.member)}${m.admin ? ' WITH ADMIN OPTION' : ''}`,
+        )
+        .catch(() => undefined);
     }
     for (const s of settings) {
       if (!created.has(s.rolname)) continue;
       if (s.here && !targetDatabase) continue;
       const where = s.here ? ` IN DATABASE ${t.escapeIdentifier(targetDatabase!)}` : '';
       for (const entry of s.setconfig) {
-        await t.query(`ALTER ROLE ${t.escapeIdentifier(s.rolname)}${where} ${settingClause(entry, (x) => t.escapeIdentifier(x), (x) => t.escapeLiteral(x))}`);
+        await t.query(
+          `ALTER ROLE ${t.escapeIdentifier(s.rolname)}${where} ${settingClause(
+            entry,
+            (x) => t.escapeIdentifier(x),
+            (x) => t.escapeLiteral(x),
+          )}`,
+        );
       }
     }
     // A role that is not superuser hands objects to their owners only as a member of them.
-    if (!me.su) for (const r of result.created) await t.query(`GRANT ${t.escapeIdentifier(r)} TO ${t.escapeIdentifier(me.u)}`).catch(() => undefined);
+    if (!me.su)
+      for (const r of result.created)
+        await t.query(`GRANT ${t.escapeIdentifier(r)} TO ${t.escapeIdentifier(me.u)}`).catch(() => undefined);
     return result;
   });
 }

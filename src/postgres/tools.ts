@@ -33,7 +33,10 @@ function versionOf(path: string): ToolFound | null {
 }
 
 /** Every working copy of `program`, newest major first. */
-export function findTool(program: 'pg_dump' | 'pg_restore' | 'psql' | 'pgbench', env: NodeJS.ProcessEnv = process.env): ToolFound[] {
+export function findTool(
+  program: 'pg_dump' | 'pg_restore' | 'psql' | 'pgbench',
+  env: NodeJS.ProcessEnv = process.env,
+): ToolFound[] {
   return candidates(program, env)
     .map(versionOf)
     .filter((t): t is ToolFound => t !== null)

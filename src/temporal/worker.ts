@@ -1,5 +1,12 @@
 /** Worker bootstrap: one place that knows the workflows, the activities and the task queue. */
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type LogLevel,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { temporalConfig, type TemporalConfig } from './config';
 
@@ -26,11 +33,15 @@ export async function connectWorker(config: TemporalConfig): Promise<NativeConne
   try {
     return await NativeConnection.connect({ address: config.address });
   } catch (e) {
-    throw new Error(`cannot reach Temporal at ${config.address}: ${(e as Error).message}. Start it with \`pgtransit dev\` or set TEMPORAL_ADDRESS.`);
+    throw new Error(
+      `cannot reach Temporal at ${config.address}: ${(e as Error).message}. Start it with \`pgtransit dev\` or set TEMPORAL_ADDRESS.`,
+    );
   }
 }
 
-export async function createWorker(options: StartWorkerOptions = {}): Promise<{ worker: Worker; connection: NativeConnection; ownsConnection: boolean }> {
+export async function createWorker(
+  options: StartWorkerOptions = {},
+): Promise<{ worker: Worker; connection: NativeConnection; ownsConnection: boolean }> {
   installRuntime();
   const config = options.config ?? temporalConfig();
   const connection = options.connection ?? (await connectWorker(config));

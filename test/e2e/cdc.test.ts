@@ -9,33 +9,45 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import assert from 'node:assert/strict';
 import { compareTables } from '../../src/postgres/compare';
-import { endpoints } from '../../src/postgres/assess';
-import type { DatabaseStatus, SwitchoverReport } from '../../src/plan/status';
+import { endpoints } from '../../src/postgres/connect';
 import { planFor } from '../helpers/postgres';
 import { useStack } from '../helpers/stack';
 import { sleep, waitFor } from '../helpers/wait';
 import { startWriter } from '../../src/dev/writer';
 import { SAMPLE_SCHEMA_SQL, WRITER_TABLES_SQL } from '../../src/dev/sample-data';
-
+import { migrationWorkflow } from '../../workflows';
+import { databaseStatusQuery, switchoverUpdate } from '../../src/model/messages';
+import { childIds, workflowIds } from '../../src/model/names';
 
 describe('migrationWorkflow full+cdc with a live writer', () => {
   const stack = useStack({ sourceSql: SAMPLE_SCHEMA_SQL + WRITER_TABLES_SQL });
 
   it('reaches incremental under writes, switches over through the Update, and the target equals the source', async () => {
     const { temporal, source, target, taskQueue } = stack;
-    const plan = planFor(source, target, { mode: 'full+cdc', exclude: { tables: ['public.audit_log'] }, fullLoad: { parallelism: 2, chunkSizeMB: 1 }, switchover: { verify: 'checksum' } });
-    const workflowId = `migration-${plan.name}`;
+    const plan = planFor(source, target, {
+      mode: 'full+cdc',
+      exclude: { tables: ['public.audit_log'] },
+      fullLoad: { parallelism: 2, chunkSizeMB: 1 },
+      switchover: { verify: 'checksum' },
+    });
+    const workflowId = workflowIds(plan.name).migration;
     const writer = startWriter(source.url({ database: 'app' }), { truncate: true });
     await sleep(500);
-    const handle = await temporal.env.client.workflow.start('migrationWorkflow', { args: [plan], taskQueue, workflowId });
-    const child = temporal.env.client.workflow.getHandle(`${workflowId}/app`);
-    const status = () => child.query<DatabaseStatus>('databaseStatus').catch(() => null);
+    const handle = await temporal.env.client.workflow.start(migrationWorkflow, { args: [plan], taskQueue, workflowId });
+    const child = temporal.env.client.workflow.getHandle(childIds(workflowId).database('app'));
+    const status = () => child.query(databaseStatusQuery).catch(() => null);
 
     // Not ready during the load: the validator says why.
     await waitFor('the child', status);
-    const early = await handle.executeUpdate('switchover').then(() => null, (e: Error) => e);
+    const early = await handle.executeUpdate(switchoverUpdate).then(
+      () => null,
+      (e: Error) => e,
+    );
     assert.ok(early, 'switchover must be rejected before incremental');
-    assert.match(early.message + String((early as { cause?: Error }).cause?.message ?? ''), /not possible now|not incremental/);
+    assert.match(
+      early.message + String((early as { cause?: Error }).cause?.message ?? ''),
+      /not possible now|not incremental/,
+    );
 
     await waitFor('incremental', async () => (await status())?.phase === 'incremental').catch(async (e) => {
       throw new Error(`${(e as Error).message}; status: ${JSON.stringify(await status())}`);
@@ -48,10 +60,14 @@ describe('migrationWorkflow full+cdc with a live writer', () => {
       const s = await status();
       return s?.cdc && (s.cdc.lagBytes ?? Infinity) <= plan.switchover.maxLagBytes && s.phase === 'incremental';
     });
-    const sourceSeq = Number((await source.query(`SELECT last_value FROM invoice_numbers`, [], 'app')).rows[0]!.last_value);
+    const sourceSeq = Number(
+      (await source.query(`SELECT last_value FROM invoice_numbers`, [], 'app')).rows[0]!.last_value,
+    );
 
-    const { reports } = await handle.executeUpdate<{ reports: SwitchoverReport[] }, []>('switchover').catch(async (e: Error) => {
-      throw new Error(`switchover failed: ${(e.cause as Error | undefined)?.message ?? e.message}; status: ${JSON.stringify((await status())?.steps.slice(-6))}`);
+    const { reports } = await handle.executeUpdate(switchoverUpdate).catch(async (e: Error) => {
+      throw new Error(
+        `switchover failed: ${(e.cause as Error | undefined)?.message ?? e.message}; status: ${JSON.stringify((await status())?.steps.slice(-6))}`,
+      );
     });
     assert.equal(reports.length, 1);
     const r = reports[0]!;
@@ -68,27 +84,39 @@ describe('migrationWorkflow full+cdc with a live writer', () => {
     assert.ok(Object.values(st.cdc!.tables).some((t) => t.update > 0));
 
     const cmp = await compareTables(plan, endpoints(plan).source, endpoints(plan).target, 'app', 'app', true);
-    assert.deepEqual(cmp.filter((c) => !c.equal), []);
+    assert.deepEqual(
+      cmp.filter((c) => !c.equal),
+      [],
+    );
     // TOASTed bodies survived updates that did not touch them.
     const bodies = await target.query(`SELECT count(*)::int AS n FROM docs WHERE length(body) = 160000`, [], 'app');
     assert.equal(bodies.rows[0]!.n, 20);
     // Sequences continue after the source's values.
     const next = Number((await target.query(`SELECT nextval('invoice_numbers') AS v`, [], 'app')).rows[0]!.v);
     assert.equal(next, sourceSeq + 1);
-    const custNext = Number((await target.query(`INSERT INTO customers (email, name) VALUES ('after@x', 'after') RETURNING id`, [], 'app')).rows[0]!.id);
+    const custNext = Number(
+      (await target.query(`INSERT INTO customers (email, name) VALUES ('after@x', 'after') RETURNING id`, [], 'app'))
+        .rows[0]!.id,
+    );
     const custMax = Number((await source.query(`SELECT max(id) AS m FROM customers`, [], 'app')).rows[0]!.m);
     assert.ok(custNext > custMax, 'identity continues after the source');
     // The source is fenced and the slot is gone.
-    const ro = await source.query(`SELECT setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = 'app'`);
+    const ro = await source.query(
+      `SELECT setconfig FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = 'app'`,
+    );
     assert.match(JSON.stringify(ro.rows), /default_transaction_read_only=on/);
     assert.equal((await source.query(`SELECT 1 FROM pg_replication_slots`)).rowCount, 0);
 
     // pgtransit verify: exit 0 when equal; exit 2 naming the table when a row differs.
     const verify = async () => {
       try {
-        const { stdout } = await promisify(execFile)(process.execPath, [join(__dirname, '..', '..', 'bin', 'pgtransit.js'), 'verify', plan.name, '--checksum'], {
-          env: { ...process.env, TEMPORAL_ADDRESS: temporal.env.address, PGTRANSIT_TASK_QUEUE: taskQueue },
-        });
+        const { stdout } = await promisify(execFile)(
+          process.execPath,
+          [join(__dirname, '..', '..', 'bin', 'pgtransit.js'), 'verify', plan.name, '--checksum'],
+          {
+            env: { ...process.env, TEMPORAL_ADDRESS: temporal.env.address, PGTRANSIT_TASK_QUEUE: taskQueue },
+          },
+        );
         return { code: 0, stdout };
       } catch (e) {
         return { code: (e as { code: number }).code, stdout: (e as { stdout: string }).stdout };
@@ -108,27 +136,45 @@ describe('migrationWorkflow full+cdc with a live writer', () => {
   it('continues as new while waiting in incremental, keeping its state, and still switches over', async () => {
     const { temporal, source, target, taskQueue } = stack;
     await source.query(`ALTER DATABASE app RESET default_transaction_read_only`);
-    const plan = planFor(source, target, { mode: 'full+cdc', targetDatabase: 'app_can', exclude: { tables: ['public.audit_log'] }, cdc: { roundSeconds: 1, roundsPerRun: 2 } });
-    const workflowId = `migration-${plan.name}`;
-    const handle = await temporal.env.client.workflow.start('migrationWorkflow', { args: [plan], taskQueue, workflowId });
-    const child = temporal.env.client.workflow.getHandle(`${workflowId}/app`);
-    const status = () => child.query<DatabaseStatus>('databaseStatus').catch(() => null);
+    const plan = planFor(source, target, {
+      mode: 'full+cdc',
+      targetDatabase: 'app_can',
+      exclude: { tables: ['public.audit_log'] },
+      cdc: { roundSeconds: 1, roundsPerRun: 2 },
+    });
+    const workflowId = workflowIds(plan.name).migration;
+    const handle = await temporal.env.client.workflow.start(migrationWorkflow, { args: [plan], taskQueue, workflowId });
+    const child = temporal.env.client.workflow.getHandle(childIds(workflowId).database('app'));
+    const status = () => child.query(databaseStatusQuery).catch(() => null);
     await waitFor('incremental', async () => (await status())?.phase === 'incremental', 180_000, status);
     const firstRun = (await child.describe()).runId;
     const rounds0 = (await status())!.cdc!.rounds;
     const writer = startWriter(source.url({ database: 'app' }));
-    await waitFor('two continuations with changes applied', async () => {
-      const c = (await status())?.cdc;
-      return c && c.rounds >= rounds0 + 4 && c.transactions > 0;
-    }, 120_000, status);
+    await waitFor(
+      'two continuations with changes applied',
+      async () => {
+        const c = (await status())?.cdc;
+        return c && c.rounds >= rounds0 + 4 && c.transactions > 0;
+      },
+      120_000,
+      status,
+    );
     await writer.stop();
     assert.notEqual((await child.describe()).runId, firstRun, 'the child continued as new');
-    await waitFor('lag under the bound', async () => ((await status())?.cdc?.lagBytes ?? Infinity) <= plan.switchover.maxLagBytes, 60_000, status);
+    await waitFor(
+      'lag under the bound',
+      async () => ((await status())?.cdc?.lagBytes ?? Infinity) <= plan.switchover.maxLagBytes,
+      60_000,
+      status,
+    );
     const st = (await status())!;
     assert.equal(st.totals.chunksDone, st.totals.chunksTotal, 'full-load status carried over');
     assert.ok(st.cdc!.transactions > 0);
-    await handle.executeUpdate('switchover');
+    await handle.executeUpdate(switchoverUpdate);
     const cmp = await compareTables(plan, endpoints(plan).source, endpoints(plan).target, 'app', 'app_can', true);
-    assert.deepEqual(cmp.filter((c) => !c.equal), []);
+    assert.deepEqual(
+      cmp.filter((c) => !c.equal),
+      [],
+    );
   });
 });

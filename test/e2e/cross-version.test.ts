@@ -3,10 +3,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SAMPLE_SCHEMA_SQL } from '../../src/dev/sample-data';
 import { compareTables } from '../../src/postgres/compare';
-import { endpoints } from '../../src/postgres/assess';
-import type { DatabaseStatus } from '../../src/plan/status';
+import { endpoints } from '../../src/postgres/connect';
 import { planFor } from '../helpers/postgres';
 import { useStack } from '../helpers/stack';
+import { migrationWorkflow } from '../../workflows';
+import { databaseStatusQuery } from '../../src/model/messages';
+import { childIds, workflowIds } from '../../src/model/names';
 
 const PARTITIONED_SQL = `
 CREATE TABLE measurements (
@@ -28,20 +30,33 @@ ANALYZE;
 `;
 
 describe('migrationWorkflow mode full: PostgreSQL 13 -> 17', () => {
-  const stack = useStack({ sourceSql: SAMPLE_SCHEMA_SQL + PARTITIONED_SQL, source: { major: 13 }, target: { major: 17 } });
+  const stack = useStack({
+    sourceSql: SAMPLE_SCHEMA_SQL + PARTITIONED_SQL,
+    source: { major: 13 },
+    target: { major: 17 },
+  });
 
   it('copies every table and partition exactly', async () => {
     const { temporal, source, target, taskQueue } = stack;
     const plan = planFor(source, target, { mode: 'full', fullLoad: { parallelism: 3, chunkSizeMB: 1 } });
-    const workflowId = `migration-${plan.name}`;
-    const result = await temporal.env.client.workflow.execute('migrationWorkflow', { args: [plan], taskQueue, workflowId });
+    const workflowId = workflowIds(plan.name).migration;
+    const result = await temporal.env.client.workflow.execute(migrationWorkflow, {
+      args: [plan],
+      taskQueue,
+      workflowId,
+    });
     assert.equal((result as { phase: string }).phase, 'completed');
-    const st = await temporal.env.client.workflow.getHandle(`${workflowId}/app`).query<DatabaseStatus>('databaseStatus');
+    const st = await temporal.env.client.workflow
+      .getHandle(childIds(workflowId).database('app'))
+      .query(databaseStatusQuery);
     assert.equal(st.phase, 'completed');
     assert.ok(st.totals.chunksTotal > st.tables.length, 'large tables were split into chunks');
 
     const cmp = await compareTables(plan, endpoints(plan).source, endpoints(plan).target, 'app', 'app', true);
-    assert.deepEqual(cmp.filter((c) => !c.equal), []);
+    assert.deepEqual(
+      cmp.filter((c) => !c.equal),
+      [],
+    );
     assert.deepEqual(
       cmp.map((c) => [c.table, c.sourceRows]),
       [
@@ -59,7 +74,11 @@ describe('migrationWorkflow mode full: PostgreSQL 13 -> 17', () => {
     const version = await target.query(`SELECT current_setting('server_version_num')::int / 10000 AS major`, [], 'app');
     assert.equal(version.rows[0]!.major, 17);
     // The partitioned index and the materialized view exist on the target, the latter populated.
-    const idx = await target.query(`SELECT count(*)::int AS n FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhparent WHERE c.relname = 'measurements_sensor'`, [], 'app');
+    const idx = await target.query(
+      `SELECT count(*)::int AS n FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhparent WHERE c.relname = 'measurements_sensor'`,
+      [],
+      'app',
+    );
     assert.equal(idx.rows[0]!.n, 3, 'the partitioned index is attached on every partition');
     const mv = await target.query(`SELECT sum(n)::int AS n FROM sensor_counts`, [], 'app');
     assert.equal(mv.rows[0]!.n, 80000);
@@ -72,7 +91,11 @@ describe('migrationWorkflow mode full: PostgreSQL 13 -> 17', () => {
     }
     assert.deepEqual(left, [], 'no pgtransit session left on the source');
     // Sequences continue after the copied rows.
-    const next = await target.query(`INSERT INTO customers (email, name) VALUES ('new@example.com', 'New') RETURNING id`, [], 'app');
+    const next = await target.query(
+      `INSERT INTO customers (email, name) VALUES ('new@example.com', 'New') RETURNING id`,
+      [],
+      'app',
+    );
     assert.equal(Number(next.rows[0]!.id), 2001);
   });
 });

@@ -7,13 +7,15 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Worker } from '@temporalio/worker';
 import { compareTables } from '../../src/postgres/compare';
-import { endpoints } from '../../src/postgres/assess';
-import * as schema from '../../src/postgres/schema';
-import type { Plan, PlanInput } from '../../src/plan/schema';
-import type { DatabaseStatus } from '../../src/plan/status';
+import { endpoints } from '../../src/postgres/connect';
+import * as schema from '../../src/postgres/ddl';
+import type { Plan, PlanInput } from '../../src/plan/plan';
 import { planFor, startPostgres, type PgServer } from '../helpers/postgres';
 import { lineDiff, schemaDump } from '../helpers/schema-dump';
 import { startTemporal, type TemporalHarness } from '../helpers/temporal';
+import { migrationWorkflow } from '../../workflows';
+import { databaseStatusQuery } from '../../src/model/messages';
+import { workflowIds } from '../../src/model/names';
 
 /** Every kind of object pg_dump knows in a schema, with names that need quoting. */
 const RICH_SCHEMA_SQL = String.raw`
@@ -119,7 +121,8 @@ CREATE INDEX events_kind ON sales.events (kind);
 CREATE INDEX events_payload ON sales.events USING gin (payload);
 
 INSERT INTO public.customers (email, "MixedCase", "select", "user", mood, home)
-  SELECT 'c' || g || '@example.com', 'M' || g, g, 'u' || g, (ARRAY['sad','ok','happy']::util.mood[])[1 + g % 3], ROW('street ' || g, 'city', '12345')::util.address
+  SELECT 'c' || g || '@example.com', 'M' || g, g, 'u' || g, (ARRAY['sad','ok','happy']::util.mood[])[1 + g % 3], ROW('street ' ||
+    g, 'city', '12345')::util.address
     FROM generate_series(1, 300) g;
 INSERT INTO public."Order Items" (customer_id, qty, price, during)
   SELECT 1 + g % 300, 1 + g % 5, g, tstzrange('2024-01-01'::timestamptz + g * interval '1 hour', '2024-01-01'::timestamptz + (g + 1) * interval '1 hour')
@@ -174,16 +177,20 @@ CREATE FUNCTION fill(tbl regclass, with_oid_bound boolean) RETURNS void LANGUAGE
 DECLARE extra_cols text := CASE WHEN with_oid_bound THEN ', am, p, pa, pd, ra' ELSE '' END;
 BEGIN
   EXECUTE format($$
-    INSERT INTO %s (label, n, n2, f4, f8, i2, i4, i8, t, vc, ch, b, ok, d, tm, tmtz, ts, tstz, iv, u, j, jb, ai, at, a2, r, tr, nr, mr, m, dom, dom2, domarr, mon, inet_, bits %s)
+    INSERT INTO %s (label, n, n2, f4, f8, i2, i4, i8, t, vc, ch, b, ok, d, tm, tmtz, ts, tstz, iv, u, j, jb, ai, at, a2, r, tr,
+      nr, mr, m, dom, dom2, domarr, mon, inet_, bits %s)
     VALUES
     ('typical', 12345.6789, 1.5, 1.25, 0.1::float8 + 0.2::float8, 7, 42, 9000000000, 'hello', 'varchar', 'ab', '\x00ff10', true,
      '2020-03-04', '13:14:15.123456', '13:14:15+05:30', '2020-03-04 05:06:07.891011', '2020-03-04 05:06:07.891011+00', '1 year 2 mons 3 days 04:05:06.789',
-     'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{"b": 1, "a": [1, 2.50, "x"]}', '{"b": 1, "a": [1, 2.50, "x"]}', '{1,2,3}', '{"a b","c,d","e\"f",NULL}', '{{1,2},{3,4}}',
+     'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{"b": 1, "a": [1, 2.50, "x"]}', '{"b": 1, "a": [1, 2.50, "x"]}',
+     '{1,2,3}', '{"a b","c,d","e\"f",NULL}', '{{1,2},{3,4}}',
      '[1,10)', '[2020-01-01 00:00:00+00,2020-02-01 00:00:00+00)', '(0.5,1.5]', '{[1,3),[5,7)}', 'happy', 5, 6, '{x,y}',
      12.34, '192.168.0.1/24', B'1011' %s),
-    ('edges', 'NaN', -99999.99999, 'Infinity', 'NaN', -32768, -2147483648, 9223372036854775807, E'tab\there\nnewline \\ backslash ''quote'' \u00e9\u00e8 \U0001F600', '', '     ', '\x', false,
+    ('edges', 'NaN', -99999.99999, 'Infinity', 'NaN', -32768, -2147483648, 9223372036854775807,
+      E'tab\there\nnewline \\ backslash ''quote'' \u00e9\u00e8 \U0001F600', '', '     ', '\x', false,
      '4713-01-01 BC', '24:00:00', '00:00:00-12', 'infinity', '-infinity', '-178000000 years -1 mons -2 days -00:00:00.000001',
-     '00000000-0000-0000-0000-000000000000', '{"\u00e9": "\\u00e9", "n": null}', '{"deep": {"deeper": [[], {}, null, true]}}', '{}', '{}', '{{NULL,2},{3,NULL}}',
+     '00000000-0000-0000-0000-000000000000', '{"\u00e9": "\\u00e9", "n": null}', '{"deep": {"deeper": [[], {}, null, true]}}',
+     '{}', '{}', '{{NULL,2},{3,NULL}}',
      'empty', '(,)', '[-1.5,)', '{}', 'sad', 1, 999, '{}',
      -92233720368547758.08, '::1', B'' %s),
     ('float extremes', '1e-130', 0.00001, '-Infinity', 1.7976931348623157e308, 32767, 2147483647, -9223372036854775808, 'x', 'x', 'x', '\x00', NULL,
@@ -199,8 +206,11 @@ BEGIN
     CASE WHEN with_oid_bound THEN $$, '{NULL}', '(-1,"")', '{"(2,\"\")"}', '(0,"")', '{}'$$ ELSE '' END,
     CASE WHEN with_oid_bound THEN ', NULL, NULL, NULL, NULL, NULL' ELSE '' END);
   -- Over 1 MB each, incompressible enough to live out of line in TOAST.
-  EXECUTE format($$INSERT INTO %s (label, big, bigb) SELECT 'toasted', string_agg(md5(random()::text), ''), decode(string_agg(md5(g::text), ''), 'hex') FROM generate_series(1, 70000) g$$, tbl);
-  EXECUTE format($$INSERT INTO %s (label, i4, t, f8, d, ts) SELECT 'filler ' || g, g, repeat('f', g %% 300), g / 7.0, date '2000-01-01' + g, timestamp '2000-01-01' + g * interval '1 minute' FROM generate_series(1, 5000) g$$, tbl);
+  EXECUTE format($$INSERT INTO %s (label, big, bigb)
+    SELECT 'toasted', string_agg(md5(random()::text), ''), decode(string_agg(md5(g::text), ''), 'hex') FROM generate_series(1, 70000) g$$, tbl);
+  EXECUTE format($$INSERT INTO %s (label, i4, t, f8, d, ts)
+    SELECT 'filler ' || g, g, repeat('f', g %% 300), g / 7.0, date '2000-01-01' + g, timestamp '2000-01-01' + g * interval '1 minute'
+      FROM generate_series(1, 5000) g$$, tbl);
 END $f$;
 SELECT fill('as_text', true), fill('as_binary', false);
 -- Arrays of enums behind two domains, alone and in a composite (binary COPY writes the enum's OID into them).
@@ -263,12 +273,14 @@ describe('migrationWorkflow mode full: fidelity', () => {
 
   async function migrate(overrides: Partial<PlanInput> & { database: string }): Promise<Plan> {
     const plan = planFor(source, target, { mode: 'full', fullLoad: { parallelism: 3, chunkSizeMB: 1 }, ...overrides });
-    const workflowId = `migration-${plan.name}`;
-    const result = await temporal.env.client.workflow.execute('migrationWorkflow', { args: [plan], taskQueue, workflowId }).catch((e: Error) => {
-      let root: Error = e;
-      while (root.cause instanceof Error) root = root.cause;
-      throw new Error(`migration ${workflowId} failed: ${root.message}`, { cause: e });
-    });
+    const workflowId = workflowIds(plan.name).migration;
+    const result = await temporal.env.client.workflow
+      .execute(migrationWorkflow, { args: [plan], taskQueue, workflowId })
+      .catch((e: Error) => {
+        let root: Error = e;
+        while (root.cause instanceof Error) root = root.cause;
+        throw new Error(`migration ${workflowId} failed: ${root.message}`, { cause: e });
+      });
     assert.equal((result as { phase: string }).phase, 'completed');
     return plan;
   }
@@ -280,20 +292,29 @@ describe('migrationWorkflow mode full: fidelity', () => {
     const [sdb, tdb] = await Promise.all([source.query(db), target.query(db)]);
     assert.deepEqual(tdb.rows, sdb.rows);
     assert.deepEqual(tdb.rows[0]!.setconfig, ['search_path=public, util, "My Schema"', 'work_mem=8MB']);
-    const [a, b] = await Promise.all([schemaDump(source, 'rich', RICH_SCHEMAS), schemaDump(target, 'rich', RICH_SCHEMAS)]);
+    const [a, b] = await Promise.all([
+      schemaDump(source, 'rich', RICH_SCHEMAS),
+      schemaDump(target, 'rich', RICH_SCHEMAS),
+    ]);
     assert.ok(a.length > 200, 'the source dump is the rich schema');
     const diff = lineDiff(a, b);
     assert.equal(diff, '', `schema dumps differ (- source, + target):\n${diff}`);
 
     const cmp = await compareTables(plan, endpoints(plan).source, endpoints(plan).target, 'rich', 'rich', true);
-    assert.deepEqual(cmp.filter((c) => !c.equal), []);
+    assert.deepEqual(
+      cmp.filter((c) => !c.equal),
+      [],
+    );
     assert.equal(cmp.length, 11, 'every table and leaf partition compared');
 
     // Materialized views hold data on the target exactly when they do on the source.
     const mv = `SELECT c.relname, c.relispopulated FROM pg_class c WHERE c.relkind = 'm' ORDER BY 1`;
     const [smv, tmv] = await Promise.all([source.query(mv, [], 'rich'), target.query(mv, [], 'rich')]);
     assert.deepEqual(tmv.rows, smv.rows);
-    assert.deepEqual(tmv.rows.map((r) => r.relispopulated), [true, true, false]);
+    assert.deepEqual(
+      tmv.rows.map((r) => r.relispopulated),
+      [true, true, false],
+    );
     const counts = `SELECT mood::text, n FROM public.mood_counts ORDER BY 1`;
     assert.deepEqual((await target.query(counts, [], 'rich')).rows, (await source.query(counts, [], 'rich')).rows);
 
@@ -312,8 +333,24 @@ describe('migrationWorkflow mode full: fidelity', () => {
     );
     for (const section of ['pre-data', 'post-data'] as const) {
       const restored = await schema.withScratch(async (dir) => {
-        const archive = await schema.dumpSection(plan, { source: endpoints(plan).source, database: 'rich', section, snapshot: null, sourceMajor: 15, dir });
-        return schema.restoreSection({ target: endpoints(plan).target, targetDatabase: 'rich', archive, section, keepOwnership: true, jobs: 2, targetMajor: 15, dir });
+        const archive = await schema.dumpSection(plan, {
+          source: endpoints(plan).source,
+          database: 'rich',
+          section,
+          snapshot: null,
+          sourceMajor: 15,
+          dir,
+        });
+        return schema.restoreSection({
+          target: endpoints(plan).target,
+          targetDatabase: 'rich',
+          archive,
+          section,
+          keepOwnership: true,
+          jobs: 2,
+          targetMajor: 15,
+          dir,
+        });
       });
       assert.ok(restored.skipped > (section === 'pre-data' ? 40 : 30), `${section} again: ${JSON.stringify(restored)}`);
     }
@@ -328,19 +365,41 @@ describe('migrationWorkflow mode full: fidelity', () => {
   it('copies every column type exactly, recomputing generated columns', async () => {
     const plan = await migrate({ database: 'typed' });
     const cmp = await compareTables(plan, endpoints(plan).source, endpoints(plan).target, 'typed', 'typed', true);
-    assert.deepEqual(cmp.map((c) => [c.table, c.sourceRows]), [['public.as_binary', 5005], ['public.as_text', 5005], ['public.nested_composite', 3], ['public.nested_domains', 3], ['public.unkeyed', 5005]]);
-    const st = await temporal.env.client.workflow.getHandle(`migration-${plan.name}/typed`).query<DatabaseStatus>('databaseStatus');
-    assert.ok(st.tables.find((t) => t.table === 'public.unkeyed')!.chunksTotal > 1, 'the unkeyed table was split by block ranges');
+    assert.deepEqual(
+      cmp.map((c) => [c.table, c.sourceRows]),
+      [
+        ['public.as_binary', 5005],
+        ['public.as_text', 5005],
+        ['public.nested_composite', 3],
+        ['public.nested_domains', 3],
+        ['public.unkeyed', 5005],
+      ],
+    );
+    const st = await temporal.env.client.workflow
+      .getHandle(workflowIds(plan.name).database('typed'))
+      .query(databaseStatusQuery);
+    assert.ok(
+      st.tables.find((t) => t.table === 'public.unkeyed')!.chunksTotal > 1,
+      'the unkeyed table was split by block ranges',
+    );
     const moodOid = `SELECT 'mood'::regtype::oid::int AS oid`;
-    assert.notEqual((await target.query(moodOid, [], 'typed')).rows[0]!.oid, (await source.query(moodOid, [], 'typed')).rows[0]!.oid, 'type OIDs differ between the servers');
-    assert.deepEqual(cmp.filter((c) => !c.equal), []);
+    assert.notEqual(
+      (await target.query(moodOid, [], 'typed')).rows[0]!.oid,
+      (await source.query(moodOid, [], 'typed')).rows[0]!.oid,
+      'type OIDs differ between the servers',
+    );
+    assert.deepEqual(
+      cmp.filter((c) => !c.equal),
+      [],
+    );
 
     for (const table of ['as_text', 'as_binary']) {
       // Read both sides in one fixed session setup, so the text forms are comparable.
       const probe = `SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3;
         SELECT label, f8::text, d::text, ts::text, tstz::text, iv::text, n::text, f4::text, md5(big) AS big, md5(bigb) AS bigb, length(big) AS len, gen
           FROM ${table} WHERE label IN ('typical', 'edges', 'nulls', 'toasted') ORDER BY label`;
-      const pick = (r: unknown) => (Array.isArray(r) ? r[r.length - 1].rows : (r as { rows: unknown[] }).rows) as Record<string, unknown>[];
+      const pick = (r: unknown) =>
+        (Array.isArray(r) ? r[r.length - 1].rows : (r as { rows: unknown[] }).rows) as Record<string, unknown>[];
       const [s, t] = [pick(await source.query(probe, [], 'typed')), pick(await target.query(probe, [], 'typed'))];
       assert.deepEqual(t, s, `${table}: spot-checked values`);
       const typical = t.find((r) => r.label === 'typical')!;
@@ -358,10 +417,17 @@ describe('migrationWorkflow mode full: fidelity', () => {
       assert.ok(Number(toasted.len) > 1_000_000);
     }
     // The target recomputed the generated column rather than receiving it, and identity still generates.
-    const gen = await target.query(`SELECT attgenerated FROM pg_attribute WHERE attrelid = 'as_text'::regclass AND attname = 'gen'`, [], 'typed');
+    const gen = await target.query(
+      `SELECT attgenerated FROM pg_attribute WHERE attrelid = 'as_text'::regclass AND attname = 'gen'`,
+      [],
+      'typed',
+    );
     assert.equal(gen.rows[0]!.attgenerated, 's');
     const ins = await target.query(`INSERT INTO as_binary (label) VALUES ('after') RETURNING id`, [], 'typed');
     assert.ok(ins.rows[0]!.id > 5005, 'identity continues after the copied rows');
-    await assert.rejects(target.query(`INSERT INTO as_binary (id, label) VALUES (1, 'x')`, [], 'typed'), /non-DEFAULT value into column "id"/);
+    await assert.rejects(
+      target.query(`INSERT INTO as_binary (id, label) VALUES (1, 'x')`, [], 'typed'),
+      /non-DEFAULT value into column "id"/,
+    );
   });
 });

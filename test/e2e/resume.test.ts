@@ -10,16 +10,17 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { compareTables } from '../../src/postgres/compare';
-import { endpoints } from '../../src/postgres/assess';
-import type { Plan } from '../../src/plan/schema';
-import type { DatabaseStatus } from '../../src/plan/status';
+import { endpoints } from '../../src/postgres/connect';
+import type { Plan } from '../../src/plan/plan';
 import { planFor, startPair, uniqueName, type PgServer } from '../helpers/postgres';
 import { startTemporal, type TemporalHarness } from '../helpers/temporal';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 import { sleep, waitFor } from '../helpers/wait';
 import { startWriter } from '../../src/dev/writer';
 import { SAMPLE_SCHEMA_SQL, WRITER_TABLES_SQL } from '../../src/dev/sample-data';
-import type { SwitchoverReport } from '../../src/plan/status';
+import { migrationWorkflow } from '../../workflows';
+import { databaseStatusQuery, switchoverUpdate } from '../../src/model/messages';
+import { childIds, workflowIds } from '../../src/model/names';
 
 const root = join(__dirname, '..', '..');
 
@@ -55,23 +56,38 @@ describe('full load under worker crashes', () => {
   async function run(targetDatabase: string, mode: 'full' | 'full+cdc' = 'full', alsoExclude: string[] = []) {
     const taskQueue = uniqueName('q');
     // Excluding the unkeyed tables keeps full+cdc's precheck green; mode full copies them all.
-    const plan: Plan = planFor(source, target, { mode, database: 'app', targetDatabase, fullLoad: { parallelism: 2, chunkSizeMB: 8 }, ...(mode === 'full+cdc' ? { exclude: { tables: ['public.readings', 'public.audit_log', ...alsoExclude] } } : {}) });
-    const workflowId = `migration-${plan.name}`;
-    const handle = await temporal.env.client.workflow.start('migrationWorkflow', { args: [plan], taskQueue, workflowId });
-    const status = () => temporal.env.client.workflow.getHandle(`${workflowId}/app`).query<DatabaseStatus>('databaseStatus').catch(() => null);
+    const plan: Plan = planFor(source, target, {
+      mode,
+      database: 'app',
+      targetDatabase,
+      fullLoad: { parallelism: 2, chunkSizeMB: 8 },
+      ...(mode === 'full+cdc' ? { exclude: { tables: ['public.readings', 'public.audit_log', ...alsoExclude] } } : {}),
+    });
+    const workflowId = workflowIds(plan.name).migration;
+    const handle = await temporal.env.client.workflow.start(migrationWorkflow, { args: [plan], taskQueue, workflowId });
+    const status = () =>
+      temporal.env.client.workflow
+        .getHandle(childIds(workflowId).database('app'))
+        .query(databaseStatusQuery)
+        .catch(() => null);
     return { plan, taskQueue, handle, status, workflowId };
   }
 
-
   async function holderPid(): Promise<number> {
-    const r = await source.query<{ app: string }>(`SELECT application_name AS app FROM pg_stat_activity WHERE application_name LIKE 'pgtransit snapshot pid=%'`);
+    const r = await source.query<{ app: string }>(
+      `SELECT application_name AS app FROM pg_stat_activity WHERE application_name LIKE 'pgtransit snapshot pid=%'`,
+    );
     return Number(r.rows[0]?.app.split('pid=')[1] ?? 0);
   }
 
   async function assertEqual(plan: Plan, targetDatabase: string) {
     const cmp = await compareTables(plan, endpoints(plan).source, endpoints(plan).target, 'app', targetDatabase, true);
     assert.ok(cmp.length >= 1);
-    assert.deepEqual(cmp.filter((c) => !c.equal), [], 'every table equal');
+    assert.deepEqual(
+      cmp.filter((c) => !c.equal),
+      [],
+      'every table equal',
+    );
   }
 
   for (const victim of ['copier', 'holder'] as const) {
@@ -117,19 +133,31 @@ describe('full load under worker crashes', () => {
     await waitFor('a few chunks', async () => ((await m.status())?.totals.chunksDone ?? 0) >= 3);
     const [holder, survivor] = a.pid === pid ? [a, b] : [b, a];
     await holder.kill('SIGKILL');
-    await waitFor('incremental', async () => (await m.status())?.phase === 'incremental', 240_000, async () => [await m.status(), survivor.output().slice(-3000)]);
+    await waitFor(
+      'incremental',
+      async () => (await m.status())?.phase === 'incremental',
+      240_000,
+      async () => [await m.status(), survivor.output().slice(-3000)],
+    );
     const st = (await m.status())!;
     assert.equal(st.snapshot?.lost, true);
     assert.ok(st.totals.lateChunks > 0 && st.lateHorizonLsn, 'tables copied late, with their horizon');
     await sleep(2000);
     const writes = await writer.stop();
     assert.deepEqual(writes.errors, []);
-    await waitFor('caught up', async () => {
-      const s = await m.status();
-      return s?.cdc && !s.cdc.stalled && (s.cdc.lagBytes ?? Infinity) <= m.plan.switchover.maxLagBytes;
-    }, 120_000, m.status);
-    const { reports } = await m.handle.executeUpdate<{ reports: SwitchoverReport[] }, []>('switchover').catch(async (e: Error) => {
-      throw new Error(`switchover failed: ${(e.cause as Error | undefined)?.message ?? e.message}; ${JSON.stringify((await m.status())?.steps.slice(-5))}`);
+    await waitFor(
+      'caught up',
+      async () => {
+        const s = await m.status();
+        return s?.cdc && !s.cdc.stalled && (s.cdc.lagBytes ?? Infinity) <= m.plan.switchover.maxLagBytes;
+      },
+      120_000,
+      m.status,
+    );
+    const { reports } = await m.handle.executeUpdate(switchoverUpdate).catch(async (e: Error) => {
+      throw new Error(
+        `switchover failed: ${(e.cause as Error | undefined)?.message ?? e.message}; ${JSON.stringify((await m.status())?.steps.slice(-5))}`,
+      );
     });
     assert.ok(reports[0]!.tablesVerified > 5);
     await assertEqual(m.plan, db);
@@ -143,15 +171,34 @@ describe('full load under worker crashes', () => {
     const w = spawnWorker(temporal.env.address, m.taskQueue);
     workers.push(w);
     await waitFor('the full load', async () => ((await m.status())?.totals.chunksDone ?? 0) >= 1);
-    const slots = async () => (await source.query(`SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE $1`, [`pgtransit_${m.plan.name.replace(/-/g, '_')}_%`])).rows.length;
+    const slots = async () =>
+      (
+        await source.query(`SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE $1`, [
+          `pgtransit_${m.plan.name.replace(/-/g, '_')}_%`,
+        ])
+      ).rows.length;
     assert.equal(await slots(), 1, 'the migration holds a slot');
-    const { stdout } = await promisify(execFile)(process.execPath, [join(root, 'bin', 'pgtransit.js'), 'abort', m.plan.name], {
-      env: { ...process.env, TEMPORAL_ADDRESS: temporal.env.address },
-    });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [join(root, 'bin', 'pgtransit.js'), 'abort', m.plan.name],
+      {
+        env: { ...process.env, TEMPORAL_ADDRESS: temporal.env.address },
+      },
+    );
     assert.match(stdout, /database app -> app_abort: cancelled/);
     assert.match(stdout, /cleanup: slot pgtransit_\w+, publication pgtransit_\w+; the target was left as it is/);
     assert.equal(await slots(), 0, 'slot dropped');
-    assert.equal((await source.query(`SELECT 1 FROM pg_publication WHERE pubname LIKE $1`, [`pgtransit_${m.plan.name.replace(/-/g, '_')}_%`], 'app')).rowCount, 0, 'publication dropped');
+    assert.equal(
+      (
+        await source.query(
+          `SELECT 1 FROM pg_publication WHERE pubname LIKE $1`,
+          [`pgtransit_${m.plan.name.replace(/-/g, '_')}_%`],
+          'app',
+        )
+      ).rowCount,
+      0,
+      'publication dropped',
+    );
     const left = await target.query(`SELECT to_regclass('public.events') AS r`, [], db);
     assert.notEqual(left.rows[0]!.r, null, 'target left as it is');
     const desc = await m.handle.describe();

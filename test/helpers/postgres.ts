@@ -1,7 +1,7 @@
 /** Real PostgreSQL servers for tests, and plans that point at them by env: reference. */
 import { randomBytes } from 'node:crypto';
 import { startPostgres, type PgServer, type StartOptions } from '../../src/dev/embedded-postgres';
-import { parsePlan, type Plan, type PlanInput } from '../../src/plan/schema';
+import { parsePlan, type Plan, type PlanInput } from '../../src/plan/plan';
 
 export { startPostgres, type PgServer };
 
@@ -22,7 +22,12 @@ export function uniqueName(prefix = 't'): string {
 export function planFor(
   source: PgServer,
   target: PgServer,
-  overrides: Partial<PlanInput> & { sourceUser?: { user: string; password: string }; targetUser?: { user: string; password: string }; database?: string; targetDatabase?: string } = {},
+  overrides: Partial<PlanInput> & {
+    sourceUser?: { user: string; password: string };
+    targetUser?: { user: string; password: string };
+    database?: string;
+    targetDatabase?: string;
+  } = {},
 ): Plan {
   const { sourceUser, targetUser, database = 'app', targetDatabase, ...rest } = overrides;
   const input: PlanInput = {
@@ -38,7 +43,10 @@ export function planFor(
 }
 
 /** Starts a source and a target (default 15 -> 17), each with an `app` database. */
-export async function startPair(source: Partial<StartOptions> = {}, target: Partial<StartOptions> = {}): Promise<{ source: PgServer; target: PgServer; stop(): Promise<void> }> {
+export async function startPair(
+  source: Partial<StartOptions> = {},
+  target: Partial<StartOptions> = {},
+): Promise<{ source: PgServer; target: PgServer; stop(): Promise<void> }> {
   const [s, t] = await Promise.all([startPostgres({ major: 15, ...source }), startPostgres({ major: 17, ...target })]);
   await s.query('CREATE DATABASE app');
   if (!target.standby) await t.query('CREATE DATABASE app');

@@ -10,17 +10,41 @@ const exec = promisify(execFile);
  * `pg_dump --schema-only --no-owner` of `schemas`, without comment lines, SET lines,
  * blank lines and psql's per-dump `\restrict` keys (random on every run).
  */
-export async function schemaDump(server: PgServer, database: string, schemas: string[], extra: string[] = []): Promise<string[]> {
+export async function schemaDump(
+  server: PgServer,
+  database: string,
+  schemas: string[],
+  extra: string[] = [],
+): Promise<string[]> {
   const pgDump = findTool('pg_dump').find((t) => t.major >= server.major);
   if (!pgDump) throw new Error(`no pg_dump >= ${server.major} on this machine`);
-  const args = ['--schema-only', '--no-owner', ...extra, ...schemas.flatMap((s) => ['-n', `"${s.replace(/"/g, '""')}"`])];
+  const args = [
+    '--schema-only',
+    '--no-owner',
+    ...extra,
+    ...schemas.flatMap((s) => ['-n', `"${s.replace(/"/g, '""')}"`]),
+  ];
   const { stdout } = await exec(pgDump.path, args, {
-    env: { ...process.env, PGHOST: server.host, PGPORT: String(server.port), PGUSER: 'postgres', PGPASSWORD: server.password, PGDATABASE: database },
+    env: {
+      ...process.env,
+      PGHOST: server.host,
+      PGPORT: String(server.port),
+      PGUSER: 'postgres',
+      PGPASSWORD: server.password,
+      PGDATABASE: database,
+    },
     maxBuffer: 1 << 26,
   });
   return stdout
     .split('\n')
-    .filter((l) => l.trim() !== '' && !l.startsWith('--') && !/^SET /.test(l) && !/^SELECT pg_catalog\.set_config\('search_path'/.test(l) && !/^\\(un)?restrict /.test(l));
+    .filter(
+      (l) =>
+        l.trim() !== '' &&
+        !l.startsWith('--') &&
+        !/^SET /.test(l) &&
+        !/^SELECT pg_catalog\.set_config\('search_path'/.test(l) &&
+        !/^\\(un)?restrict /.test(l),
+    );
 }
 
 /** A unified-ish diff of two line lists (only the differing lines, with their position), for failure messages. */

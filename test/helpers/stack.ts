@@ -16,7 +16,9 @@ export interface Stack {
   taskQueue: string;
 }
 
-export function useStack(opts: { sourceSql?: string; source?: Partial<StartOptions>; target?: Partial<StartOptions> } = {}): Stack {
+export function useStack(
+  opts: { sourceSql?: string; source?: Partial<StartOptions>; target?: Partial<StartOptions> } = {},
+): Stack {
   const stack = {} as Stack;
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;

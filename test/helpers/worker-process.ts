@@ -14,7 +14,12 @@ export interface WorkerProcess {
 /** Starts a worker on `taskQueue`; it inherits this process's environment (the env: URLs of the plans). */
 export function spawnWorker(address: string, taskQueue: string): WorkerProcess {
   const child = spawn(process.execPath, [join(root, 'bin', 'pgtransit.js'), 'worker'], {
-    env: { ...process.env, TEMPORAL_ADDRESS: address, PGTRANSIT_TASK_QUEUE: taskQueue, PGTRANSIT_LOG_LEVEL: process.env.PGTRANSIT_WORKER_LOG_LEVEL ?? 'ERROR' },
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: address,
+      PGTRANSIT_TASK_QUEUE: taskQueue,
+      PGTRANSIT_LOG_LEVEL: process.env.PGTRANSIT_WORKER_LOG_LEVEL ?? 'ERROR',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

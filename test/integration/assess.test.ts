@@ -11,8 +11,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { freePort } from '../../src/dev/embedded-postgres';
 import { ErrorType, PgTransitError } from '../../src/errors';
-import type { CheckItem } from '../../src/plan/report';
-import type { Plan } from '../../src/plan/schema';
+import type { CheckItem } from '../../src/model/report';
+import type { Plan } from '../../src/plan/plan';
 import { assessDatabase, assessServers, probeServer } from '../../src/postgres/assess';
 import { findTool } from '../../src/postgres/tools';
 import { envRef, planFor, startPair, startPostgres, type PgServer } from '../helpers/postgres';
@@ -22,7 +22,11 @@ type PlanOverrides = Parameters<typeof planFor>[2];
 /** The one item with this id; fails the test when it is missing or repeated. */
 function itemOf(items: CheckItem[], id: string): CheckItem {
   const found = items.filter((i) => i.id === id);
-  assert.equal(found.length, 1, `expected one item ${id}, got ${found.length}: ${JSON.stringify(items.map((i) => i.id))}`);
+  assert.equal(
+    found.length,
+    1,
+    `expected one item ${id}, got ${found.length}: ${JSON.stringify(items.map((i) => i.id))}`,
+  );
   return found[0]!;
 }
 
@@ -38,7 +42,11 @@ async function freshDatabase(prefix: string, ...servers: PgServer[]): Promise<st
 }
 
 /** A non-superuser login role with a password. */
-async function loginRole(server: PgServer, prefix: string, attributes = ''): Promise<{ user: string; password: string }> {
+async function loginRole(
+  server: PgServer,
+  prefix: string,
+  attributes = '',
+): Promise<{ user: string; password: string }> {
   const user = ident(prefix);
   const password = `pw-${randomBytes(6).toString('hex')}`;
   await server.query(`CREATE ROLE ${user} LOGIN ${attributes} PASSWORD '${password}'`);
@@ -96,7 +104,11 @@ describe('migration assessment on real servers', () => {
   });
 
   /** A plan for the 15 -> 17 pair in a database of its own holding `setup` on the source. */
-  async function prepared(prefix: string, setup: string, overrides: PlanOverrides = {}): Promise<{ plan: Plan; db: string }> {
+  async function prepared(
+    prefix: string,
+    setup: string,
+    overrides: PlanOverrides = {},
+  ): Promise<{ plan: Plan; db: string }> {
     const db = await freshDatabase(prefix, source, target);
     if (setup) await source.query(setup, [], db);
     return { plan: planFor(source, target, { database: db, ...overrides }), db };
@@ -119,7 +131,12 @@ describe('migration assessment on real servers', () => {
     it('rejects a wrong password with AuthenticationFailed naming the side, never the password', async () => {
       for (const side of ['source', 'target'] as const) {
         const server = side === 'source' ? source : target;
-        const e = await rejection(probeServer({ side, ref: envRef(server.url({ user: 'postgres', password: 'not-the-password', database: 'app' })) }));
+        const e = await rejection(
+          probeServer({
+            side,
+            ref: envRef(server.url({ user: 'postgres', password: 'not-the-password', database: 'app' })),
+          }),
+        );
         assert.equal(e.type, ErrorType.AuthenticationFailed);
         assert.match(e.message, new RegExp(`${side} server 127\\.0\\.0\\.1:${server.port}`));
         assert.ok(!e.message.includes('not-the-password'), e.message);
@@ -129,7 +146,9 @@ describe('migration assessment on real servers', () => {
 
     it('rejects a closed port with ServerUnreachable at once (connection refused, not a timeout)', async () => {
       const port = await freePort();
-      const e = await rejection(probeServer({ side: 'target', ref: envRef(`postgresql://postgres:x@127.0.0.1:${port}/app`) }));
+      const e = await rejection(
+        probeServer({ side: 'target', ref: envRef(`postgresql://postgres:x@127.0.0.1:${port}/app`) }),
+      );
       assert.equal(e.type, ErrorType.ServerUnreachable);
       assert.equal(e.details?.code, 'ECONNREFUSED');
       assert.match(e.message, new RegExp(`target server 127\\.0\\.0\\.1:${port}`));
@@ -184,7 +203,10 @@ describe('migration assessment on real servers', () => {
   describe('source.select_privilege', () => {
     it('fails when the source role cannot read a selected table or its sequence', async () => {
       const role = await loginRole(source, 'reader');
-      const { plan, db } = await prepared('nosel', 'CREATE TABLE secret (id serial PRIMARY KEY, v text)', { sourceUser: role, mode: 'full' });
+      const { plan, db } = await prepared('nosel', 'CREATE TABLE secret (id serial PRIMARY KEY, v text)', {
+        sourceUser: role,
+        mode: 'full',
+      });
       const i = await assessOne(plan, db, 'source.select_privilege');
       assert.equal(i.status, 'fail');
       assert.match(i.observed, new RegExp(`^${role.user}: `));
@@ -195,10 +217,14 @@ describe('migration assessment on real servers', () => {
 
     it('passes once the table and its sequence are granted', async () => {
       const role = await loginRole(source, 'reader');
-      const { plan, db } = await prepared('sel', `CREATE TABLE open (id serial PRIMARY KEY, v text); GRANT SELECT ON open, open_id_seq TO ${role.user}`, {
-        sourceUser: role,
-        mode: 'full',
-      });
+      const { plan, db } = await prepared(
+        'sel',
+        `CREATE TABLE open (id serial PRIMARY KEY, v text); GRANT SELECT ON open, open_id_seq TO ${role.user}`,
+        {
+          sourceUser: role,
+          mode: 'full',
+        },
+      );
       const i = await assessOne(plan, db, 'source.select_privilege');
       assert.equal(i.status, 'pass', i.observed);
       assert.match(i.observed, new RegExp(`${role.user} can read all 1 selected tables`));
@@ -208,8 +234,14 @@ describe('migration assessment on real servers', () => {
   describe('source.publication_privilege', () => {
     it('fails in mode full+cdc for a role that does not own the selected tables, passes once it does', async () => {
       const role = await loginRole(source, 'publisher', 'REPLICATION');
-      const { plan, db } = await prepared('pubpriv', 'CREATE TABLE owned_elsewhere (id int PRIMARY KEY)', { sourceUser: role });
-      await source.query(`GRANT CREATE ON DATABASE ${db} TO ${role.user}; GRANT SELECT ON owned_elsewhere TO ${role.user}`, [], db);
+      const { plan, db } = await prepared('pubpriv', 'CREATE TABLE owned_elsewhere (id int PRIMARY KEY)', {
+        sourceUser: role,
+      });
+      await source.query(
+        `GRANT CREATE ON DATABASE ${db} TO ${role.user}; GRANT SELECT ON owned_elsewhere TO ${role.user}`,
+        [],
+        db,
+      );
       const no = await assessOne(plan, db, 'source.publication_privilege');
       assert.equal(no.status, 'fail');
       assert.match(no.observed, new RegExp(`^${role.user}: does not own public\\.owned_elsewhere`));
@@ -224,7 +256,10 @@ describe('migration assessment on real servers', () => {
 
   describe('source.primary_keys', () => {
     it('fails in mode full+cdc for a table without a key, with an ALTER TABLE fix naming it', async () => {
-      const { plan, db } = await prepared('nokey', 'CREATE TABLE keyed (id int PRIMARY KEY); CREATE TABLE loose (a int, b text)');
+      const { plan, db } = await prepared(
+        'nokey',
+        'CREATE TABLE keyed (id int PRIMARY KEY); CREATE TABLE loose (a int, b text)',
+      );
       const i = await assessOne(plan, db, 'source.primary_keys');
       assert.equal(i.status, 'fail');
       assert.match(i.observed, /1 selected tables have no primary key or replica identity index: public\.loose;/);
@@ -254,7 +289,10 @@ describe('migration assessment on real servers', () => {
     });
 
     it('warns for REPLICA IDENTITY FULL without a key', async () => {
-      const { plan, db } = await prepared('full_ident', 'CREATE TABLE wide (a int, b text); ALTER TABLE wide REPLICA IDENTITY FULL');
+      const { plan, db } = await prepared(
+        'full_ident',
+        'CREATE TABLE wide (a int, b text); ALTER TABLE wide REPLICA IDENTITY FULL',
+      );
       const i = await assessOne(plan, db, 'source.primary_keys');
       assert.equal(i.status, 'warn');
       assert.match(i.observed, /REPLICA IDENTITY FULL \(no key\): public\.wide/);
@@ -300,7 +338,10 @@ describe('migration assessment on real servers', () => {
 
   describe('source.large_objects', () => {
     it('warns when the database holds a large object', async () => {
-      const { plan, db } = await prepared('lo', "CREATE TABLE docs (id int PRIMARY KEY, blob oid); INSERT INTO docs VALUES (1, lo_from_bytea(0, 'hello'))");
+      const { plan, db } = await prepared(
+        'lo',
+        "CREATE TABLE docs (id int PRIMARY KEY, blob oid); INSERT INTO docs VALUES (1, lo_from_bytea(0, 'hello'))",
+      );
       const i = await assessOne(plan, db, 'source.large_objects');
       assert.equal(i.status, 'warn');
       assert.match(i.observed, new RegExp(`^1 large objects \\(pg_largeobject\\) in ${db}`));
@@ -375,7 +416,9 @@ describe('migration assessment on real servers', () => {
     });
 
     it('warns about an include pattern that matches nothing', async () => {
-      const { plan, db } = await prepared('sel_typo', setup, { include: { tables: ['public.orders', 'public.ordres'] } });
+      const { plan, db } = await prepared('sel_typo', setup, {
+        include: { tables: ['public.orders', 'public.ordres'] },
+      });
       const r = await assessDatabase(plan, db, db);
       const i = itemOf(r.items, 'plan.selection');
       assert.equal(i.status, 'warn');
@@ -396,7 +439,10 @@ describe('migration assessment on real servers', () => {
 
   describe('target.empty', () => {
     it('fails when a selected table already exists on the target', async () => {
-      const { plan, db } = await prepared('clash', 'CREATE TABLE accounts (id int PRIMARY KEY); CREATE TABLE fresh (id int PRIMARY KEY)');
+      const { plan, db } = await prepared(
+        'clash',
+        'CREATE TABLE accounts (id int PRIMARY KEY); CREATE TABLE fresh (id int PRIMARY KEY)',
+      );
       await target.query('CREATE TABLE accounts (id int)', [], db);
       const i = await assessOne(plan, db, 'target.empty');
       assert.equal(i.status, 'fail');
@@ -416,7 +462,10 @@ describe('migration assessment on real servers', () => {
 
   describe('pair.extensions', () => {
     it('fails for an extension the target cannot install (adminpack is gone in 17)', async () => {
-      const { plan, db } = await prepared('ext_missing', 'CREATE EXTENSION adminpack; CREATE EXTENSION hstore; CREATE TABLE t (id int PRIMARY KEY)');
+      const { plan, db } = await prepared(
+        'ext_missing',
+        'CREATE EXTENSION adminpack; CREATE EXTENSION hstore; CREATE TABLE t (id int PRIMARY KEY)',
+      );
       const i = await assessOne(plan, db, 'pair.extensions');
       assert.equal(i.status, 'fail');
       assert.match(i.observed, /not available on the target: adminpack \d/);
@@ -425,7 +474,10 @@ describe('migration assessment on real servers', () => {
     });
 
     it('passes for an extension the target has', async () => {
-      const { plan, db } = await prepared('ext_ok', 'CREATE EXTENSION hstore; CREATE TABLE t (id int PRIMARY KEY, h hstore)');
+      const { plan, db } = await prepared(
+        'ext_ok',
+        'CREATE EXTENSION hstore; CREATE TABLE t (id int PRIMARY KEY, h hstore)',
+      );
       const i = await assessOne(plan, db, 'pair.extensions');
       assert.equal(i.status, 'pass', i.observed);
       assert.match(i.observed, /hstore/);
@@ -450,7 +502,10 @@ describe('migration assessment on real servers', () => {
     });
 
     it('fails when the target database has another encoding', async () => {
-      const { plan, db } = await withTargetDatabase('enc', "ENCODING 'LATIN1' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'");
+      const { plan, db } = await withTargetDatabase(
+        'enc',
+        "ENCODING 'LATIN1' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'",
+      );
       const i = await assessOne(plan, db, 'pair.encoding');
       assert.equal(i.status, 'fail');
       assert.equal(i.observed, `source ${db} is UTF8, target ${db} is LATIN1`);
@@ -458,7 +513,10 @@ describe('migration assessment on real servers', () => {
     });
 
     it('warns when only the libc collation differs', async () => {
-      const { plan, db } = await withTargetDatabase('coll', "ENCODING 'UTF8' TEMPLATE template0 LC_COLLATE 'C.UTF-8' LC_CTYPE 'C'");
+      const { plan, db } = await withTargetDatabase(
+        'coll',
+        "ENCODING 'UTF8' TEMPLATE template0 LC_COLLATE 'C.UTF-8' LC_CTYPE 'C'",
+      );
       const i = await assessOne(plan, db, 'pair.encoding');
       assert.equal(i.status, 'warn');
       assert.match(i.observed, /source C\/C, target C\.UTF-8\/C/);
@@ -467,7 +525,10 @@ describe('migration assessment on real servers', () => {
 
     it('warns when the target database sorts with ICU while the source uses libc C', async () => {
       // datcollate stays C here: only the locale provider tells that text sorts differently.
-      const { plan, db } = await withTargetDatabase('icu', "ENCODING 'UTF8' TEMPLATE template0 LOCALE 'C' LOCALE_PROVIDER icu ICU_LOCALE 'und'");
+      const { plan, db } = await withTargetDatabase(
+        'icu',
+        "ENCODING 'UTF8' TEMPLATE template0 LOCALE 'C' LOCALE_PROVIDER icu ICU_LOCALE 'und'",
+      );
       const i = await assessOne(plan, db, 'pair.encoding');
       assert.equal(i.status, 'warn', i.observed);
       assert.match(i.observed, /target icu und/);
@@ -603,7 +664,9 @@ describe('migration assessment on real servers', () => {
     async function openSessions(server: PgServer): Promise<number> {
       // A closed client's backend exits a moment after the client returns: wait for it.
       for (let tries = 0; ; tries++) {
-        const { rows } = await server.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'pgtransit'`);
+        const { rows } = await server.query<{ n: string }>(
+          `SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = 'pgtransit'`,
+        );
         const n = Number(rows[0]!.n);
         if (n === 0 || tries >= 50) return n;
         await new Promise((r) => setTimeout(r, 100));

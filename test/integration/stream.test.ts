@@ -2,8 +2,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { streamRound, type RoundOptions } from '../../src/postgres/stream';
-import { endpoints } from '../../src/postgres/assess';
+import { streamRound, type RoundOptions } from '../../src/postgres/cdc/stream';
+import { endpoints } from '../../src/postgres/connect';
 import { ensureStateSchema } from '../../src/postgres/state';
 import { planFor, startPair, type PgServer } from '../helpers/postgres';
 
@@ -27,16 +27,38 @@ describe('streamRound', () => {
     const plan = planFor(source, target, {});
     const e = endpoints(plan);
     round = (o = {}) =>
-      streamRound({ source: e.source, target: e.target, plan, database: 'app', targetDatabase: 'app', slot: 's1', publication: 'pub', sourceMajor: 15, lateTables: [], lateHorizonLsn: null, maxSeconds: 2, fence: null, ...o });
+      streamRound({
+        source: e.source,
+        target: e.target,
+        plan,
+        database: 'app',
+        targetDatabase: 'app',
+        slot: 's1',
+        publication: 'pub',
+        sourceMajor: 15,
+        lateTables: [],
+        lateHorizonLsn: null,
+        maxSeconds: 2,
+        fence: null,
+        ...o,
+      });
   });
   after(() => stop());
 
-  const rows = async (s: PgServer) => (await s.query(`SELECT id, n::text, at::text, encode(b, 'hex') AS b, arr::text, j::text, f::text, md5(big) AS big, note FROM t ORDER BY id`, [], 'app')).rows;
+  const rows = async (s: PgServer) =>
+    (
+      await s.query(
+        `SELECT id, n::text, at::text, encode(b, 'hex') AS b, arr::text, j::text, f::text, md5(big) AS big, note FROM t ORDER BY id`,
+        [],
+        'app',
+      )
+    ).rows;
 
   it('applies every kind of change with values exactly as written, and leaves unchanged TOAST values alone', async () => {
     await source.query(
       `SET extra_float_digits = 0; SET DateStyle = 'SQL, DMY';
-       INSERT INTO t VALUES (1, 123456789.123456789, '2026-03-04 05:06:07.123456+00', '\\x00ff10', '{1,NULL,3}', '{"a": [1, 2]}', 0.1, repeat(md5('x'), 40000), 'first'),
+       INSERT INTO t VALUES (1, 123456789.123456789, '2026-03-04 05:06:07.123456+00', '\\x00ff10', '{1,NULL,3}', '{"a": [1, 2]}',
+         0.1, repeat(md5('x'), 40000), 'first'),
                             (2, 'NaN', NULL, NULL, NULL, NULL, 'Infinity', NULL, NULL),
                             (3, -1, '1999-12-31 23:59:59.999999+00', '', '{}', 'null', -0.000001234, 'small', 'three');
        UPDATE t SET note = 'first, edited' WHERE id = 1;
@@ -56,11 +78,18 @@ describe('streamRound', () => {
   it('acknowledges exactly the end of the last applied commit, never beyond it', async () => {
     await source.query(`INSERT INTO t (id, note) VALUES (100, 'a')`, [], 'app');
     const r = await round();
-    const slot = await source.query<{ confirmed: string }>(`SELECT confirmed_flush_lsn::text AS confirmed FROM pg_replication_slots WHERE slot_name = 's1'`, [], 'app');
+    const slot = await source.query<{ confirmed: string }>(
+      `SELECT confirmed_flush_lsn::text AS confirmed FROM pg_replication_slots WHERE slot_name = 's1'`,
+      [],
+      'app',
+    );
     assert.ok(r.processedLsn);
     // One byte beyond would let the server skip a transaction whose commit starts right there.
     const toBig = (l: string) => BigInt(`0x${l.split('/')[0]}`) * 2n ** 32n + BigInt(`0x${l.split('/')[1]}`);
-    assert.ok(toBig(slot.rows[0]!.confirmed) <= toBig(r.processedLsn!), `confirmed ${slot.rows[0]!.confirmed} <= processed ${r.processedLsn}`);
+    assert.ok(
+      toBig(slot.rows[0]!.confirmed) <= toBig(r.processedLsn!),
+      `confirmed ${slot.rows[0]!.confirmed} <= processed ${r.processedLsn}`,
+    );
   });
 
   it('applies a transaction committed right after an acknowledged one in the next round', async () => {

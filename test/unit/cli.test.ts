@@ -12,7 +12,10 @@ const dir = mkdtempSync(join(tmpdir(), 'pgt-cli-'));
 
 async function pgtransit(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(root, 'bin', 'pgtransit.js'), ...args]);
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [
+      join(root, 'bin', 'pgtransit.js'),
+      ...args,
+    ]);
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -29,7 +32,10 @@ describe('pgtransit plan', () => {
 
   it('check names every bad field and exits 2', async () => {
     const file = join(dir, 'bad.yaml');
-    writeFileSync(file, 'name: shop-move\nsource: { url: "postgres://app:hunter2@db/shop" }\ntarget: { url: env:T }\nfullLoad: { parallelism: 0, extra: 1 }\n');
+    writeFileSync(
+      file,
+      'name: shop-move\nsource: { url: "postgres://app:hunter2@db/shop" }\ntarget: { url: env:T }\nfullLoad: { parallelism: 0, extra: 1 }\n',
+    );
     const r = await pgtransit('plan', 'check', '-f', file);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^source\.url: a literal password/m);

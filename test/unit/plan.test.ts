@@ -1,8 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { parsePlan, replicationNames, workflowIds, type PlanIssue } from '../../src/plan/schema';
+import { replicationNames, workflowIds } from '../../src/model/names';
+import { parsePlan, type PlanIssue } from '../../src/plan/plan';
 
-const base = { name: 'shop-move', source: { url: 'env:SOURCE_DATABASE_URL' }, target: { url: 'env:TARGET_DATABASE_URL' } };
+const base = {
+  name: 'shop-move',
+  source: { url: 'env:SOURCE_DATABASE_URL' },
+  target: { url: 'env:TARGET_DATABASE_URL' },
+};
 
 function issues(input: unknown): PlanIssue[] {
   const r = parsePlan(input);
@@ -44,7 +49,9 @@ describe('plan validation', () => {
   });
 
   it('requires name, source and target', () => {
-    const paths = issues({}).map((i) => i.path).sort();
+    const paths = issues({})
+      .map((i) => i.path)
+      .sort();
     assert.deepEqual(paths, ['name', 'source', 'target']);
   });
 
@@ -64,7 +71,13 @@ describe('plan validation', () => {
   });
 
   it('accepts a URL without a password, env: and file: references', () => {
-    assert.ok(parsePlan({ ...base, source: { url: 'postgres://app@db:5432/shop?sslmode=require' }, target: { url: 'file:/run/secrets/target' } }).ok);
+    assert.ok(
+      parsePlan({
+        ...base,
+        source: { url: 'postgres://app@db:5432/shop?sslmode=require' },
+        target: { url: 'file:/run/secrets/target' },
+      }).ok,
+    );
   });
 
   it('rejects something that is no reference at all', () => {
@@ -72,13 +85,19 @@ describe('plan validation', () => {
   });
 
   it('names unknown fields by path', () => {
-    assert.match(issueAt({ ...base, fullLoad: { parallelism: 2, chunks: 3 } }, 'fullLoad').message, /unknown field\(s\) "chunks"/);
+    assert.match(
+      issueAt({ ...base, fullLoad: { parallelism: 2, chunks: 3 } }, 'fullLoad').message,
+      /unknown field\(s\) "chunks"/,
+    );
     assert.match(issueAt({ ...base, sources: {} }, '(plan)').message, /"sources"/);
   });
 
   it('lists the allowed values of an enum', () => {
     assert.match(issueAt({ ...base, mode: 'cdc' }, 'mode').message, /"full", "full\+cdc"/);
-    assert.match(issueAt({ ...base, cdc: { conflictPolicy: 'skip' } }, 'cdc.conflictPolicy').message, /"error", "ignore", "overwrite"/);
+    assert.match(
+      issueAt({ ...base, cdc: { conflictPolicy: 'skip' } }, 'cdc.conflictPolicy').message,
+      /"error", "ignore", "overwrite"/,
+    );
   });
 
   it('bounds parallelism', () => {
@@ -100,7 +119,10 @@ describe('plan validation', () => {
   });
 
   it('rejects two tables mapped to one name', () => {
-    const i = issueAt({ ...base, mapping: { tables: { 'public.a': 'app.x', 'public.b': 'app.x' } } }, 'mapping.tables.public.b');
+    const i = issueAt(
+      { ...base, mapping: { tables: { 'public.a': 'app.x', 'public.b': 'app.x' } } },
+      'mapping.tables.public.b',
+    );
     assert.match(i.message, /both become "app.x"/);
   });
 
@@ -116,7 +138,14 @@ describe('plan validation', () => {
 
 describe('names derived from the plan', () => {
   it('gives workflow ids from the business key', () => {
-    assert.deepEqual(workflowIds('shop-move'), { migration: 'migration-shop-move', precheck: 'precheck-shop-move' });
+    const ids = workflowIds('shop-move');
+    assert.deepEqual(
+      { migration: ids.migration, precheck: ids.precheck },
+      { migration: 'migration-shop-move', precheck: 'precheck-shop-move' },
+    );
+    assert.equal(ids.database('shop'), 'migration-shop-move/shop');
+    assert.equal(ids.migrationPrecheck, 'migration-shop-move/precheck');
+    assert.equal(ids.verify(1700000000000), 'verify-shop-move-1700000000000');
   });
   it('gives slot names PostgreSQL accepts', () => {
     const { slot } = replicationNames('shop-move', 'Shop-DB');

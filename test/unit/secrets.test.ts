@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { resolveSecretRef } from '../../src/plan/secrets';
 import { connectionError, resolveEndpoint } from '../../src/postgres/connect';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES, PgTransitError } from '../../src/errors';
-import { sortItems } from '../../src/plan/report';
+import { sortItems } from '../../src/model/report';
 
 describe('secret references', () => {
   it('resolves env: and file: on the worker', () => {
@@ -16,12 +16,18 @@ describe('secret references', () => {
     assert.equal(resolveSecretRef(`file:${file}`, 'target url'), 'postgres://x@h/d');
   });
   it('names the missing variable and the fix, never a value', () => {
-    assert.throws(() => resolveSecretRef('env:NOPE', 'source url', {}), (e: PgTransitError) => {
-      assert.equal(e.type, ErrorType.SecretUnresolved);
-      assert.match(e.message, /source url: environment variable NOPE is not set on the worker/);
-      return true;
-    });
-    assert.throws(() => resolveSecretRef('file:/nonexistent/x', 'target url'), /cannot read \/nonexistent\/x on the worker \(ENOENT\)/);
+    assert.throws(
+      () => resolveSecretRef('env:NOPE', 'source url', {}),
+      (e: PgTransitError) => {
+        assert.equal(e.type, ErrorType.SecretUnresolved);
+        assert.match(e.message, /source url: environment variable NOPE is not set on the worker/);
+        return true;
+      },
+    );
+    assert.throws(
+      () => resolveSecretRef('file:/nonexistent/x', 'target url'),
+      /cannot read \/nonexistent\/x on the worker \(ENOENT\)/,
+    );
   });
   it('is not retried', () => {
     assert.ok(NON_RETRYABLE_ERROR_TYPES.includes(ErrorType.SecretUnresolved));
@@ -51,11 +57,29 @@ describe('connection settings', () => {
     const auth = connectionError(ep, facts, { code: '28P01', message: 'password authentication failed for user "u"' });
     assert.equal(auth.type, ErrorType.AuthenticationFailed);
     assert.equal(auth.retryable, false);
-    assert.match(auth.message, /^target server h:5432 \(database d, user u\): password authentication failed.*environment variable TGT/);
-    assert.equal(connectionError(ep, facts, { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' }).type, ErrorType.ServerUnreachable);
-    assert.equal(connectionError(ep, facts, { code: '3D000', message: 'database "d" does not exist' }).type, ErrorType.DatabaseNotFound);
-    assert.equal(connectionError(ep, facts, { code: '57P03', message: 'the database system is starting up' }).retryable, true);
-    assert.equal(connectionError(ep, facts, { message: 'self-signed certificate in certificate chain', code: 'SELF_SIGNED_CERT_IN_CHAIN' }).type, ErrorType.TlsFailed);
+    assert.match(
+      auth.message,
+      /^target server h:5432 \(database d, user u\): password authentication failed.*environment variable TGT/,
+    );
+    assert.equal(
+      connectionError(ep, facts, { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' }).type,
+      ErrorType.ServerUnreachable,
+    );
+    assert.equal(
+      connectionError(ep, facts, { code: '3D000', message: 'database "d" does not exist' }).type,
+      ErrorType.DatabaseNotFound,
+    );
+    assert.equal(
+      connectionError(ep, facts, { code: '57P03', message: 'the database system is starting up' }).retryable,
+      true,
+    );
+    assert.equal(
+      connectionError(ep, facts, {
+        message: 'self-signed certificate in certificate chain',
+        code: 'SELF_SIGNED_CERT_IN_CHAIN',
+      }).type,
+      ErrorType.TlsFailed,
+    );
   });
 });
 
@@ -66,6 +90,9 @@ describe('report order', () => {
       { id: 'b.warn', scope: 'source', status: 'warn', observed: '' },
       { id: 'c.fail', scope: 'target', status: 'fail', observed: '' },
     ]);
-    assert.deepEqual(items.map((i) => i.status), ['fail', 'warn', 'pass']);
+    assert.deepEqual(
+      items.map((i) => i.status),
+      ['fail', 'warn', 'pass'],
+    );
   });
 });

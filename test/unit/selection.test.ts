@@ -3,15 +3,32 @@ import assert from 'node:assert/strict';
 import { selectTables, targetName, displayName } from '../../src/plan/selection';
 
 const t = (schema: string, name: string) => ({ schema, name });
-const all = [t('public', 'users'), t('public', 'orders'), t('public', 'audit_log'), t('sales', 'order_1'), t('sales', 'order_22'), t('pgtransit', 'state'), t('pg_catalog', 'pg_class')];
+const all = [
+  t('public', 'users'),
+  t('public', 'orders'),
+  t('public', 'audit_log'),
+  t('sales', 'order_1'),
+  t('sales', 'order_22'),
+  t('pgtransit', 'state'),
+  t('pg_catalog', 'pg_class'),
+];
 const names = (r: { selected: { schema: string; name: string }[] }) => r.selected.map((x) => `${x.schema}.${x.name}`);
 
 describe('table selection', () => {
   it('selects every non-system table by default', () => {
-    assert.deepEqual(names(selectTables({}, all)), ['public.users', 'public.orders', 'public.audit_log', 'sales.order_1', 'sales.order_22']);
+    assert.deepEqual(names(selectTables({}, all)), [
+      'public.users',
+      'public.orders',
+      'public.audit_log',
+      'sales.order_1',
+      'sales.order_22',
+    ]);
   });
   it('includes by schema and by table glob, and excludes', () => {
-    const r = selectTables({ include: { schemas: ['public'], tables: ['sales.order_?'] }, exclude: { tables: ['public.audit_log'] } }, all);
+    const r = selectTables(
+      { include: { schemas: ['public'], tables: ['sales.order_?'] }, exclude: { tables: ['public.audit_log'] } },
+      all,
+    );
     assert.deepEqual(names(r), ['public.users', 'public.orders', 'sales.order_1']);
     assert.deepEqual(r.unmatched, []);
   });
@@ -27,7 +44,9 @@ describe('table selection', () => {
     assert.deepEqual(names(selectTables({ include: { schemas: ['pg*'] } }, all)), []);
   });
   it('treats regex characters in names literally', () => {
-    assert.deepEqual(names(selectTables({ include: { tables: ['a.b+c'] } }, [t('a', 'b+c'), t('a', 'bbc')])), ['a.b+c']);
+    assert.deepEqual(names(selectTables({ include: { tables: ['a.b+c'] } }, [t('a', 'b+c'), t('a', 'bbc')])), [
+      'a.b+c',
+    ]);
   });
 });
 

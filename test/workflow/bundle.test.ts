@@ -25,7 +25,13 @@ describe('workflow bundle', () => {
 
   it('ESLint forbids pg, node built-ins and the worker package in workflows/', async () => {
     const eslint = new ESLint({ cwd: root });
-    const code = `import pg from 'pg';\nimport { readFileSync } from 'node:fs';\nimport { Worker } from '@temporalio/worker';\nexport const x = [pg, readFileSync, Worker, process.env];\n`;
+    const code = [
+      `import pg from 'pg';`,
+      `import { readFileSync } from 'node:fs';`,
+      `import { Worker } from '@temporalio/worker';`,
+      `export const x = [pg, readFileSync, Worker, process.env];`,
+      '',
+    ].join('\n');
     const [result] = await eslint.lintText(code, { filePath: join(root, 'workflows', 'bad.ts') });
     const messages = result!.messages.map((m) => m.message).join('\n');
     assert.match(messages, /Workflows never talk to PostgreSQL/);
@@ -37,6 +43,9 @@ describe('workflow bundle', () => {
   it('ESLint passes on the real workflows/', async () => {
     const eslint = new ESLint({ cwd: root });
     const results = await eslint.lintFiles(['workflows/**/*.ts']);
-    assert.equal(results.reduce((n, r) => n + r.errorCount, 0), 0);
+    assert.equal(
+      results.reduce((n, r) => n + r.errorCount, 0),
+      0,
+    );
   });
 });

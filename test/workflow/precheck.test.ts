@@ -11,12 +11,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Worker } from '@temporalio/worker';
 import { ensureTemporalCli } from '../../src/dev/temporal-cli';
-import type { PrecheckReport } from '../../src/plan/report';
-import type { Plan } from '../../src/plan/schema';
-import { envRef, planFor, startPair, startPostgres, uniqueName, type PgServer } from '../helpers/postgres';
-import { startTemporal, type TemporalHarness } from '../helpers/temporal';
+import type { PrecheckReport } from '../../src/model/report';
+import type { Plan, PlanInput } from '../../src/plan/plan';
+import { envRef, planFor, startPostgres, uniqueName, type PgServer } from '../helpers/postgres';
+import { useStack } from '../helpers/stack';
+import type { TemporalHarness } from '../helpers/temporal';
+import { precheckWorkflow } from '../../workflows';
 
 const run = promisify(execFile);
 
@@ -25,7 +26,10 @@ const run = promisify(execFile);
  * base64 data decoded too, so a secret cannot hide in an encoded payload.
  */
 async function historyText(address: string, workflowId: string): Promise<string> {
-  const show = (output: string[]) => run(ensureTemporalCli(), ['workflow', 'show', '--workflow-id', workflowId, '--address', address, ...output], { maxBuffer: 1 << 24 });
+  const show = (output: string[]) =>
+    run(ensureTemporalCli(), ['workflow', 'show', '--workflow-id', workflowId, '--address', address, ...output], {
+      maxBuffer: 1 << 24,
+    });
   const [text, json] = await Promise.all([show([]), show(['--output', 'json'])]);
   const decoded: string[] = [];
   JSON.parse(json.stdout, (key, value) => {
@@ -36,39 +40,29 @@ async function historyText(address: string, workflowId: string): Promise<string>
 }
 const root = join(__dirname, '..', '..');
 
+const ITEMS_SQL =
+  'CREATE TABLE items (id int PRIMARY KEY, v text); INSERT INTO items SELECT g, md5(g::text) FROM generate_series(1, 100) g';
+
 describe('precheckWorkflow', () => {
+  const stack = useStack({ sourceSql: ITEMS_SQL });
   let temporal: TemporalHarness;
-  let worker: Worker;
-  let running: Promise<void>;
   let taskQueue: string;
   let source: PgServer;
   let target: PgServer;
   let replicaSource: PgServer;
-  let stopPair: () => Promise<void>;
   const dir = mkdtempSync(join(tmpdir(), 'pgtransit-wf-'));
 
   before(async () => {
-    const [t, pair, replica] = await Promise.all([startTemporal(), startPair(), startPostgres({ major: 15, settings: { wal_level: 'replica' } })]);
-    temporal = t;
-    ({ source, target, stop: stopPair } = pair);
-    replicaSource = replica;
+    ({ temporal, taskQueue, source, target } = stack);
+    replicaSource = await startPostgres({ major: 15, settings: { wal_level: 'replica' } });
     await replicaSource.query('CREATE DATABASE app');
-    for (const s of [source, replicaSource]) await s.query('CREATE TABLE items (id int PRIMARY KEY, v text); INSERT INTO items SELECT g, md5(g::text) FROM generate_series(1, 100) g', [], 'app');
-    ({ worker, taskQueue } = await temporal.worker());
-    running = worker.run();
+    await replicaSource.query(ITEMS_SQL, [], 'app');
   });
-
-  after(async () => {
-    try {
-      worker?.shutdown();
-      await running;
-    } finally {
-      await Promise.all([temporal?.stop(), stopPair?.(), replicaSource?.stop()]);
-    }
-  });
+  after(() => replicaSource?.stop());
 
   const execute = (plan: unknown, workflowId = uniqueName('precheck')) =>
-    temporal.env.client.workflow.execute('precheckWorkflow', { args: [plan], taskQueue, workflowId }) as Promise<PrecheckReport>;
+    // Invalid plans on purpose too: the workflow validates its input itself.
+    temporal.env.client.workflow.execute(precheckWorkflow, { args: [plan as PlanInput], taskQueue, workflowId });
 
   it('returns an itemised report for a good pair', async () => {
     const report = await execute(planFor(source, target));
@@ -83,7 +77,33 @@ describe('precheckWorkflow', () => {
       if (item.status !== 'pass') assert.ok(item.fix, `${item.id} needs a fix`);
     }
     const ids = new Set(report.items.map((i) => i.id));
-    for (const id of ['source.connection', 'target.connection', 'pair.versions', 'worker.pg_dump', 'source.wal_level', 'source.replication_slots', 'source.wal_senders', 'source.replication_privilege', 'source.select_privilege', 'source.publication_privilege', 'source.max_slot_wal_keep_size', 'source.long_transactions', 'source.primary_keys', 'source.unlogged_tables', 'source.large_objects', 'source.c_functions', 'source.replication_names', 'pair.extensions', 'pair.encoding', 'plan.selection', 'target.primary', 'target.empty', 'target.create_privilege', 'target.disk_space', 'target.database']) {
+    for (const id of [
+      'source.connection',
+      'target.connection',
+      'pair.versions',
+      'worker.pg_dump',
+      'source.wal_level',
+      'source.replication_slots',
+      'source.wal_senders',
+      'source.replication_privilege',
+      'source.select_privilege',
+      'source.publication_privilege',
+      'source.max_slot_wal_keep_size',
+      'source.long_transactions',
+      'source.primary_keys',
+      'source.unlogged_tables',
+      'source.large_objects',
+      'source.c_functions',
+      'source.replication_names',
+      'pair.extensions',
+      'pair.encoding',
+      'plan.selection',
+      'target.primary',
+      'target.empty',
+      'target.create_privilege',
+      'target.disk_space',
+      'target.database',
+    ]) {
       assert.ok(ids.has(id), `missing item ${id}`);
     }
     assert.deepEqual(report.summary, {
@@ -103,8 +123,16 @@ describe('precheckWorkflow', () => {
 
   it('fails a malformed plan at once, non-retryably, naming the field', async () => {
     const workflowId = uniqueName('bad-plan');
-    const bad = { name: 'Bad Name', source: { url: 'postgres://u:pw@h/db' }, target: { url: 'env:X' }, fullLoad: { parallelism: 0 } };
-    const err = await execute(bad, workflowId).then(() => assert.fail('expected a failure'), (e) => e);
+    const bad = {
+      name: 'Bad Name',
+      source: { url: 'postgres://u:pw@h/db' },
+      target: { url: 'env:X' },
+      fullLoad: { parallelism: 0 },
+    };
+    const err = await execute(bad, workflowId).then(
+      () => assert.fail('expected a failure'),
+      (e) => e,
+    );
     assert.ok(err instanceof WorkflowFailedError);
     assert.ok(err.cause instanceof ApplicationFailure);
     assert.equal(err.cause.type, 'InvalidPlan');
@@ -113,7 +141,10 @@ describe('precheckWorkflow', () => {
     assert.match(err.cause.message, /^source\.url: .*literal password/m);
     assert.match(err.cause.message, /^fullLoad\.parallelism: /m);
     const history = await temporal.env.client.workflow.getHandle(workflowId).fetchHistory();
-    assert.ok(!history.events?.some((e) => e.activityTaskScheduledEventAttributes), 'no activity may run for an invalid plan');
+    assert.ok(
+      !history.events?.some((e) => e.activityTaskScheduledEventAttributes),
+      'no activity may run for an invalid plan',
+    );
   });
 
   for (const side of ['source', 'target'] as const) {
@@ -121,15 +152,30 @@ describe('precheckWorkflow', () => {
       const workflowId = uniqueName('wrong-pw');
       const password = `wrong-${uniqueName('pw')}`;
       const plan: Plan = planFor(source, target);
-      plan[side] = { url: envRef((side === 'source' ? source : target).url({ user: 'postgres', password, database: 'app' })) };
-      const err = await execute(plan, workflowId).then(() => assert.fail('expected a failure'), (e) => e);
+      plan[side] = {
+        url: envRef((side === 'source' ? source : target).url({ user: 'postgres', password, database: 'app' })),
+      };
+      const err = await execute(plan, workflowId).then(
+        () => assert.fail('expected a failure'),
+        (e) => e,
+      );
       assert.ok(err instanceof WorkflowFailedError);
       assert.ok(err.cause instanceof ApplicationFailure);
       assert.equal(err.cause.type, 'AuthenticationFailed');
-      assert.match(err.cause.message, new RegExp(`^${side} server 127\\.0\\.0\\.1:\\d+ \\(database app, user postgres\\): password authentication failed`));
+      assert.match(
+        err.cause.message,
+        new RegExp(
+          `^${side} server 127\\.0\\.0\\.1:\\d+ \\(database app, user postgres\\): password authentication failed`,
+        ),
+      );
       const history = await temporal.env.client.workflow.getHandle(workflowId).fetchHistory();
-      const attempts = history.events?.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
-      assert.ok(attempts?.every((a) => a === 1), `no retry of an authentication failure (attempts ${attempts})`);
+      const attempts = history.events
+        ?.filter((e) => e.activityTaskStartedEventAttributes)
+        .map((e) => e.activityTaskStartedEventAttributes!.attempt);
+      assert.ok(
+        attempts?.every((a) => a === 1),
+        `no retry of an authentication failure (attempts ${attempts})`,
+      );
 
       const stdout = await historyText(temporal.env.address, workflowId);
       assert.match(stdout, /"url":"env:PGT_TEST_URL_/, 'the history holds the reference');
@@ -150,7 +196,20 @@ describe('precheckWorkflow', () => {
     const workflowId = uniqueName('cli-start');
     const file = join(dir, `${workflowId}.json`);
     writeFileSync(file, JSON.stringify(planFor(source, target)));
-    await run(ensureTemporalCli(), ['workflow', 'start', '--type', 'precheckWorkflow', '--task-queue', taskQueue, '--workflow-id', workflowId, '--input-file', file, '--address', temporal.env.address]);
+    await run(ensureTemporalCli(), [
+      'workflow',
+      'start',
+      '--type',
+      'precheckWorkflow',
+      '--task-queue',
+      taskQueue,
+      '--workflow-id',
+      workflowId,
+      '--input-file',
+      file,
+      '--address',
+      temporal.env.address,
+    ]);
     const report = (await temporal.env.client.workflow.getHandle(workflowId).result()) as PrecheckReport;
     assert.equal(report.ok, true);
   });
@@ -160,9 +219,13 @@ describe('precheckWorkflow', () => {
       const file = join(dir, `${uniqueName('plan')}.json`);
       writeFileSync(file, JSON.stringify(plan));
       try {
-        const { stdout } = await run(process.execPath, [join(root, 'bin', 'pgtransit.js'), 'precheck', '-f', file, '--json'], {
-          env: { ...process.env, TEMPORAL_ADDRESS: temporal.env.address, PGTRANSIT_TASK_QUEUE: taskQueue, ...extra },
-        });
+        const { stdout } = await run(
+          process.execPath,
+          [join(root, 'bin', 'pgtransit.js'), 'precheck', '-f', file, '--json'],
+          {
+            env: { ...process.env, TEMPORAL_ADDRESS: temporal.env.address, PGTRANSIT_TASK_QUEUE: taskQueue, ...extra },
+          },
+        );
         return { code: 0, stdout, stderr: '' };
       } catch (e) {
         const err = e as { code: number; stdout: string; stderr: string };

@@ -13,24 +13,40 @@ import { installRuntime } from '../../src/temporal/worker';
 import { workflowBundle } from '../helpers/temporal';
 
 const dir = join(__dirname, 'histories');
-const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 describe('replay of recorded histories', () => {
   it('has histories of every workflow type', () => {
     const types = new Set(
       files.map((f) => {
-        const { history } = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { history: { events: { workflowExecutionStartedEventAttributes?: { workflowType: { name: string } } }[] } };
+        const { history } = JSON.parse(readFileSync(join(dir, f), 'utf8')) as {
+          history: { events: { workflowExecutionStartedEventAttributes?: { workflowType: { name: string } } }[] };
+        };
         return history.events[0]!.workflowExecutionStartedEventAttributes!.workflowType.name;
       }),
     );
-    assert.deepEqual([...types].sort(), ['migrateDatabaseWorkflow', 'migrationWorkflow', 'precheckWorkflow', 'verifyWorkflow']);
+    assert.deepEqual([...types].sort(), [
+      'migrateDatabaseWorkflow',
+      'migrationWorkflow',
+      'precheckWorkflow',
+      'verifyWorkflow',
+    ]);
   });
 
   for (const file of files) {
     it(`replays ${file.replace(/\.json$/, '')}`, async () => {
       installRuntime('ERROR');
-      const { workflowId, history } = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { workflowId: string; history: unknown };
-      await Worker.runReplayHistory({ workflowBundle: await workflowBundle(), replayName: file }, historyFromJSON(history), workflowId);
+      const { workflowId, history } = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+        workflowId: string;
+        history: unknown;
+      };
+      await Worker.runReplayHistory(
+        { workflowBundle: await workflowBundle(), replayName: file },
+        historyFromJSON(history),
+        workflowId,
+      );
     });
   }
 });

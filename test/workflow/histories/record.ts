@@ -15,10 +15,18 @@ import { promisify } from 'node:util';
 import { ensureTemporalCli } from '../../../src/dev/temporal-cli';
 import { SAMPLE_SCHEMA_SQL, WRITER_TABLES_SQL } from '../../../src/dev/sample-data';
 import { startWriter } from '../../../src/dev/writer';
-import type { DatabaseStatus } from '../../../src/plan/status';
 import { planFor, startPair, type PgServer } from '../../helpers/postgres';
 import { startTemporal, type TemporalHarness } from '../../helpers/temporal';
 import { sleep, waitFor } from '../../helpers/wait';
+import { migrationWorkflow, verifyWorkflow } from '../../../workflows';
+import {
+  databaseStatusQuery,
+  pauseSignal,
+  resumeSignal,
+  switchoverRequestSignal,
+  switchoverUpdate,
+} from '../../../src/model/messages';
+import { childIds, workflowIds } from '../../../src/model/names';
 
 const here = __dirname;
 const exec = promisify(execFile);
@@ -32,7 +40,17 @@ interface Ctx {
 
 /** The history as `temporal workflow show --output json` prints it: the JSON that historyFromJSON reads. */
 async function save(ctx: Ctx, name: string, handle: WorkflowHandle, runId?: string): Promise<void> {
-  const args = ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', ctx.temporal.env.address, '--output', 'json', ...(runId ? ['--run-id', runId] : [])];
+  const args = [
+    'workflow',
+    'show',
+    '--workflow-id',
+    handle.workflowId,
+    '--address',
+    ctx.temporal.env.address,
+    '--output',
+    'json',
+    ...(runId ? ['--run-id', runId] : []),
+  ];
   const { stdout } = await exec(ensureTemporalCli(), args, { maxBuffer: 1 << 28 });
   const json = JSON.parse(stdout) as { events: unknown[] };
   const file = join(here, `${name}.json`);
@@ -41,37 +59,57 @@ async function save(ctx: Ctx, name: string, handle: WorkflowHandle, runId?: stri
 }
 
 async function startMigration(ctx: Ctx, plan: ReturnType<typeof planFor>) {
-  const workflowId = `migration-${plan.name}`;
-  const handle = await ctx.temporal.env.client.workflow.start('migrationWorkflow', { args: [plan], taskQueue: ctx.taskQueue, workflowId });
-  const child = ctx.temporal.env.client.workflow.getHandle(`${workflowId}/app`);
-  const status = () => child.query<DatabaseStatus>('databaseStatus').catch(() => null);
+  const workflowId = workflowIds(plan.name).migration;
+  const handle = await ctx.temporal.env.client.workflow.start(migrationWorkflow, {
+    args: [plan],
+    taskQueue: ctx.taskQueue,
+    workflowId,
+  });
+  const child = ctx.temporal.env.client.workflow.getHandle(childIds(workflowId).database('app'));
+  const status = () => child.query(databaseStatusQuery).catch(() => null);
   const caughtUp = () =>
     waitFor(
       'incremental with small lag',
       async () => {
         const s = await status();
-        return s?.phase === 'incremental' && s.cdc && (s.cdc.lagBytes ?? Infinity) <= plan.switchover.maxLagBytes && !s.cdc.stalled ? s : null;
+        return s?.phase === 'incremental' &&
+          s.cdc &&
+          (s.cdc.lagBytes ?? Infinity) <= plan.switchover.maxLagBytes &&
+          !s.cdc.stalled
+          ? s
+          : null;
       },
       240_000,
       status,
     );
-  return { handle, child, status, caughtUp, precheck: ctx.temporal.env.client.workflow.getHandle(`${workflowId}/precheck`) };
+  return {
+    handle,
+    child,
+    status,
+    caughtUp,
+    precheck: ctx.temporal.env.client.workflow.getHandle(childIds(workflowId).migrationPrecheck),
+  };
 }
 
 const unfence = (ctx: Ctx) => ctx.source.query(`ALTER DATABASE app RESET default_transaction_read_only`);
 
 const scenarios: Record<string, (ctx: Ctx) => Promise<void>> = {
   async 'full-cdc-switchover'(ctx) {
-    const plan = planFor(ctx.source, ctx.target, { targetDatabase: 'app_a', exclude: { tables: ['public.audit_log'] }, fullLoad: { parallelism: 2, chunkSizeMB: 1 }, switchover: { verify: 'checksum' } });
+    const plan = planFor(ctx.source, ctx.target, {
+      targetDatabase: 'app_a',
+      exclude: { tables: ['public.audit_log'] },
+      fullLoad: { parallelism: 2, chunkSizeMB: 1 },
+      switchover: { verify: 'checksum' },
+    });
     const writer = startWriter(ctx.source.url({ database: 'app' }), { truncate: true });
     const m = await startMigration(ctx, plan);
     await waitFor('child', m.status);
-    await m.handle.executeUpdate('switchover').catch(() => undefined); // refused: not incremental yet
+    await m.handle.executeUpdate(switchoverUpdate).catch(() => undefined); // refused: not incremental yet
     await m.caughtUp();
     await sleep(2000);
     await writer.stop();
     await m.caughtUp();
-    await m.handle.executeUpdate('switchover');
+    await m.handle.executeUpdate(switchoverUpdate);
     await m.handle.result();
     await save(ctx, 'full-cdc-switchover.parent', m.handle);
     await save(ctx, 'full-cdc-switchover.precheck', m.precheck);
@@ -79,8 +117,13 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<void>> = {
     await unfence(ctx);
   },
 
-  async 'full'(ctx) {
-    const plan = planFor(ctx.source, ctx.target, { mode: 'full', targetDatabase: 'app_full', fullLoad: { parallelism: 2, chunkSizeMB: 1 }, roles: true });
+  async full(ctx) {
+    const plan = planFor(ctx.source, ctx.target, {
+      mode: 'full',
+      targetDatabase: 'app_full',
+      fullLoad: { parallelism: 2, chunkSizeMB: 1 },
+      roles: true,
+    });
     const m = await startMigration(ctx, plan);
     await m.handle.result();
     await save(ctx, 'full.parent', m.handle);
@@ -88,14 +131,17 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<void>> = {
   },
 
   async 'switchover-failed'(ctx) {
-    const plan = planFor(ctx.source, ctx.target, { targetDatabase: 'app_fail', exclude: { tables: ['public.audit_log'] } });
+    const plan = planFor(ctx.source, ctx.target, {
+      targetDatabase: 'app_fail',
+      exclude: { tables: ['public.audit_log'] },
+    });
     const m = await startMigration(ctx, plan);
     await m.caughtUp();
     await ctx.target.query(`DROP SEQUENCE invoice_numbers`, [], 'app_fail');
-    await m.handle.executeUpdate('switchover').catch(() => undefined);
+    await m.handle.executeUpdate(switchoverUpdate).catch(() => undefined);
     await ctx.target.query(`CREATE SEQUENCE invoice_numbers START 1000`, [], 'app_fail');
     await m.caughtUp();
-    await m.handle.executeUpdate('switchover');
+    await m.handle.executeUpdate(switchoverUpdate);
     await m.handle.result();
     await save(ctx, 'switchover-failed.parent', m.handle);
     await save(ctx, 'switchover-failed.database', m.child);
@@ -103,18 +149,39 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<void>> = {
   },
 
   async 'stall-resume-abort'(ctx) {
-    const plan = planFor(ctx.source, ctx.target, { targetDatabase: 'app_stall', exclude: { tables: ['public.audit_log'] } });
+    const plan = planFor(ctx.source, ctx.target, {
+      targetDatabase: 'app_stall',
+      exclude: { tables: ['public.audit_log'] },
+    });
     const m = await startMigration(ctx, plan);
     await m.caughtUp();
-    await ctx.target.query(`INSERT INTO products (id, sku, title, price) VALUES (200000, 'TARGET', 'target row', 1)`, [], 'app_stall');
-    await ctx.source.query(`INSERT INTO products (id, sku, title, price) VALUES (200000, 'SOURCE', 'source row', 2)`, [], 'app');
+    await ctx.target.query(
+      `INSERT INTO products (id, sku, title, price) VALUES (200000, 'TARGET', 'target row', 1)`,
+      [],
+      'app_stall',
+    );
+    await ctx.source.query(
+      `INSERT INTO products (id, sku, title, price) VALUES (200000, 'SOURCE', 'source row', 2)`,
+      [],
+      'app',
+    );
     await waitFor('stall', async () => (await m.status())?.cdc?.stalled, 60_000, m.status);
     await ctx.target.query(`DELETE FROM products WHERE id = 200000`, [], 'app_stall');
-    await m.handle.signal('resume');
-    await waitFor('applied after resume', async () => (await ctx.target.query(`SELECT 1 FROM products WHERE id = 200000`, [], 'app_stall')).rowCount === 1, 60_000, m.status);
-    await m.handle.signal('pause');
-    await waitFor('paused', async () => (await m.status())?.cdc?.paused && !(await m.status())?.cdc?.streaming, 30_000, m.status);
-    await m.handle.signal('resume');
+    await m.handle.signal(resumeSignal);
+    await waitFor(
+      'applied after resume',
+      async () => (await ctx.target.query(`SELECT 1 FROM products WHERE id = 200000`, [], 'app_stall')).rowCount === 1,
+      60_000,
+      m.status,
+    );
+    await m.handle.signal(pauseSignal);
+    await waitFor(
+      'paused',
+      async () => (await m.status())?.cdc?.paused && !(await m.status())?.cdc?.streaming,
+      30_000,
+      m.status,
+    );
+    await m.handle.signal(resumeSignal);
     await sleep(1500);
     await m.handle.cancel();
     await m.handle.result().catch(() => undefined);
@@ -124,7 +191,11 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<void>> = {
   },
 
   async 'continue-as-new'(ctx) {
-    const plan = planFor(ctx.source, ctx.target, { targetDatabase: 'app_can', exclude: { tables: ['public.audit_log'] }, cdc: { roundSeconds: 1, roundsPerRun: 2 } });
+    const plan = planFor(ctx.source, ctx.target, {
+      targetDatabase: 'app_can',
+      exclude: { tables: ['public.audit_log'] },
+      cdc: { roundSeconds: 1, roundsPerRun: 2 },
+    });
     const m = await startMigration(ctx, plan);
     await m.caughtUp();
     const first = (await m.child.describe()).runId;
@@ -134,7 +205,7 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<void>> = {
     await writer.stop();
     await m.caughtUp();
     // fire and forget: the signal form of the switchover
-    await m.handle.signal('switchoverRequest');
+    await m.handle.signal(switchoverRequestSignal);
     await m.handle.result();
     await save(ctx, 'continue-as-new.database-first-run', m.child, first);
     await save(ctx, 'continue-as-new.database-last-run', m.child);
@@ -149,13 +220,19 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<void>> = {
       [],
       'app',
     );
-    const plan = planFor(ctx.source, ctx.target, { targetDatabase: 'app_lost', exclude: { tables: ['public.audit_log', 'public.notes'] }, fullLoad: { parallelism: 1, chunkSizeMB: 2 } });
+    const plan = planFor(ctx.source, ctx.target, {
+      targetDatabase: 'app_lost',
+      exclude: { tables: ['public.audit_log', 'public.notes'] },
+      fullLoad: { parallelism: 1, chunkSizeMB: 2 },
+    });
     const m = await startMigration(ctx, plan);
     await waitFor('a few chunks', async () => ((await m.status())?.totals.chunksDone ?? 0) >= 2, 120_000, m.status);
     // The snapshot's session ends: the remaining chunks are copied late.
-    await ctx.source.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'pgtransit snapshot%'`);
+    await ctx.source.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'pgtransit snapshot%'`,
+    );
     await m.caughtUp();
-    await m.handle.executeUpdate('switchover');
+    await m.handle.executeUpdate(switchoverUpdate);
     await m.handle.result();
     await save(ctx, 'snapshot-lost.parent', m.handle);
     await save(ctx, 'snapshot-lost.database', m.child);
@@ -173,12 +250,15 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<void>> = {
     await ctx.source.query(`DROP TABLE keyless`, [], 'app');
   },
 
-  async 'verify'(ctx) {
+  async verify(ctx) {
     // Runs after full-cdc-switchover, whose target it compares with.
-    const plan = planFor(ctx.source, ctx.target, { targetDatabase: 'app_a', exclude: { tables: ['public.audit_log'] } });
-    const handle = await ctx.temporal.env.client.workflow.start('verifyWorkflow', {
+    const plan = planFor(ctx.source, ctx.target, {
+      targetDatabase: 'app_a',
+      exclude: { tables: ['public.audit_log'] },
+    });
+    const handle = await ctx.temporal.env.client.workflow.start(verifyWorkflow, {
       taskQueue: ctx.taskQueue,
-      workflowId: `verify-${plan.name}`,
+      workflowId: workflowIds(plan.name).verify(0),
       args: [{ plan, databases: [{ database: 'app', targetDatabase: 'app_a' }], checksum: true }],
     });
     await handle.result();

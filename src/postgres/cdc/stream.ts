@@ -6,15 +6,26 @@
  */
 import type pg from 'pg';
 import { LogicalReplicationService } from 'pg-logical-replication';
-import { PgTransitError, ErrorType } from '../errors';
-import type { Plan } from '../plan/schema';
-import { Applier, type SourceTransaction, type TableCounts } from './apply';
-import { connect, resolveEndpoint, type Endpoint } from './connect';
-import { PORTABLE_TEXT_OPTIONS, PORTABLE_TEXT_SETTINGS } from './copy';
-import { bigIntToLsn, compareLsn, decodePgoutput, lsnToBigInt, type PgoutputMessage } from './pgoutput';
-
-/** Prefix of the fence marker written into the source's WAL at switchover. */
-export const FENCE_PREFIX = 'pgtransit';
+import { PgTransitError, ErrorType } from '../../errors';
+import type { Fence, RoundResult, TableCounts } from '../../model/activities';
+import { compareLsn, lsnToBigInt } from '../../model/lsn';
+import { APPLICATION_NAME, FENCE_PREFIX } from '../../model/names';
+import type { Plan } from '../../plan/plan';
+import { connect, resolveEndpoint, type Endpoint } from '../connect';
+import {
+  BATCH_CHANGES,
+  FLUSH_DELAY_MS,
+  KEEPALIVE_REQUEST_MS,
+  ROUND_HARD_DEADLINE_FACTOR,
+  WALSENDER_BUSY_RETRY,
+  pollUntil,
+} from '../limits';
+import { PORTABLE_TEXT_OPTIONS, PORTABLE_TEXT_SETTINGS } from '../session';
+import { SqlState, codeOf } from '../sqlstate';
+import { supportsLogicalMessages } from '../versions';
+import { Applier, type SourceTransaction } from './apply';
+import { decodePgoutput, type PgoutputMessage } from './pgoutput';
+import { ackPosition } from './position';
 
 /** The library's plugin shape, with our decoder (values stay text). */
 class RawPgoutput {
@@ -45,24 +56,9 @@ export interface RoundOptions {
   lateHorizonLsn: string | null;
   maxSeconds: number;
   /** Stop once the fence is applied: the marker's content (14+) or its LSN (older sources). */
-  fence?: { id: string; lsn: string } | null;
+  fence?: Fence | null;
   signal?: AbortSignal;
   onProgress?: (p: { appliedLsn: string | null; transactions: number }) => void;
-}
-
-export interface RoundResult {
-  /** Commit LSN of the last transaction applied and committed on the target. */
-  appliedLsn: string | null;
-  /** Everything before this position is applied (or had nothing for us). */
-  processedLsn: string | null;
-  sourceLsn: string;
-  lagBytes: number;
-  lagSeconds: number;
-  retainedWalBytes: number;
-  transactions: number;
-  counts: Record<string, TableCounts>;
-  lastCommitTime: string | null;
-  fenceApplied: boolean;
 }
 
 /** Microseconds since 2000-01-01 (PostgreSQL epoch) to ISO time. */
@@ -70,11 +66,11 @@ function pgTime(t: bigint): string {
   return new Date(Number(t / 1000n) + 946684800000).toISOString();
 }
 
-const BATCH_CHANGES = 5000;
-const FLUSH_DELAY_MS = 20;
-
 export async function streamRound(o: RoundOptions): Promise<RoundResult> {
-  const { client: target } = await connect(o.target, { database: o.targetDatabase, applicationName: 'pgtransit apply' });
+  const { client: target } = await connect(o.target, {
+    database: o.targetDatabase,
+    applicationName: APPLICATION_NAME.apply,
+  });
   const applier = new Applier(target, {
     plan: o.plan,
     database: o.database,
@@ -85,10 +81,17 @@ export async function streamRound(o: RoundOptions): Promise<RoundResult> {
   await applier.load();
   // pgoutput formats values under the walsender's settings; the apply reads them under the same ones.
   await target.query(PORTABLE_TEXT_SETTINGS);
-  const { config } = resolveEndpoint(o.source, { database: o.database, replication: true, applicationName: 'pgtransit stream' });
+  const { config } = resolveEndpoint(o.source, {
+    database: o.database,
+    replication: true,
+    applicationName: APPLICATION_NAME.stream,
+  });
   config.options = PORTABLE_TEXT_OPTIONS;
-  const service = new LogicalReplicationService(config, { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } });
-  const plugin = new RawPgoutput({ publication: o.publication, messages: o.sourceMajor >= 14 });
+  const service = new LogicalReplicationService(config, {
+    acknowledge: { auto: false, timeoutSeconds: 0 },
+    flowControl: { enabled: true },
+  });
+  const plugin = new RawPgoutput({ publication: o.publication, messages: supportsLogicalMessages(o.sourceMajor) });
 
   let current: SourceTransaction | null = null;
   let pending: SourceTransaction[] = [];
@@ -111,12 +114,9 @@ export async function streamRound(o: RoundOptions): Promise<RoundResult> {
     finished();
   };
 
+  // Only positions the target has committed are acknowledged (cdc/position.ts, rules 3 and 4).
   const ack = (lsn: string | null, ping = false) => {
-    // Only positions the target has committed are acknowledged: the slot then frees WAL up to there.
-    // The library reports lsn + 1; `lsn` (a commit's end) is already the next record's start, and a
-    // position one byte past it would let the server skip a transaction committed right there.
-    const position = lsn && lsn !== '0/0' ? bigIntToLsn(lsnToBigInt(lsn) - 1n) : '0/0';
-    if (lsn || ping) void service.acknowledge(position, ping).catch(() => undefined);
+    if (lsn || ping) void service.acknowledge(ackPosition(lsn), ping).catch(() => undefined);
   };
 
   let flushTimer: NodeJS.Timeout | null = null;
@@ -156,7 +156,7 @@ export async function streamRound(o: RoundOptions): Promise<RoundResult> {
         case 'update':
         case 'delete':
         case 'truncate':
-          current?.changes.push({ kind: msg.tag, msg });
+          current?.changes.push(msg);
           break;
         case 'message':
           if (msg.prefix === FENCE_PREFIX && current) current.fence = msg.content;
@@ -183,7 +183,8 @@ export async function streamRound(o: RoundOptions): Promise<RoundResult> {
     const internals = service as unknown as { _messageQueue?: unknown[]; _processing?: boolean };
     return (internals._messageQueue?.length ?? 0) === 0 && !internals._processing;
   };
-  const lsnFenceReached = () => o.fence && !o.fence.id && processedLsn !== null && compareLsn(processedLsn, o.fence.lsn) >= 0;
+  const lsnFenceReached = () =>
+    o.fence && !o.fence.id && processedLsn !== null && compareLsn(processedLsn, o.fence.lsn) >= 0;
   service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
     void serial(async () => {
       // Nothing received is waiting: everything the server sent up to `lsn` is applied.
@@ -207,13 +208,13 @@ export async function streamRound(o: RoundOptions): Promise<RoundResult> {
   // point, and a round that ended before delivering anything would leave the slot where it was.
   let delivered = false;
   const deadline = Date.now() + o.maxSeconds * 1000;
-  const hardDeadline = Date.now() + Math.max(60, o.maxSeconds * 10) * 1000;
+  const hardDeadline = Date.now() + Math.max(60, o.maxSeconds * ROUND_HARD_DEADLINE_FACTOR) * 1000;
   const timer = setInterval(() => {
     const now = Date.now();
     if ((now >= deadline && delivered) || now >= hardDeadline) finished();
   }, 100);
   // Ask for a keepalive every second: it carries the server's position, so an idle stream shows lag 0.
-  const pinger = setInterval(() => ack(processedLsn, true), 1000);
+  const pinger = setInterval(() => ack(processedLsn, true), KEEPALIVE_REQUEST_MS);
 
   try {
     await startWithRetry(service, plugin, o.slot, o.signal).catch(fail);
@@ -236,27 +237,55 @@ export async function streamRound(o: RoundOptions): Promise<RoundResult> {
   const lagBytes = Math.max(0, Number(lsnToBigInt(stats.sourceLsn) - lsnToBigInt(processed)));
   const lagSeconds = lagBytes > 0 && lastCommitTime ? Math.max(0, (Date.now() - Date.parse(lastCommitTime)) / 1000) : 0;
   const counts: Record<string, TableCounts> = Object.fromEntries(applier.counts);
-  return { appliedLsn: applier.appliedLsn, processedLsn: processed, sourceLsn: stats.sourceLsn, lagBytes, lagSeconds, retainedWalBytes: stats.retainedWalBytes, transactions, counts, lastCommitTime, fenceApplied };
+  return {
+    appliedLsn: applier.appliedLsn,
+    processedLsn: processed,
+    sourceLsn: stats.sourceLsn,
+    lagBytes,
+    lagSeconds,
+    retainedWalBytes: stats.retainedWalBytes,
+    transactions,
+    counts,
+    lastCommitTime,
+    fenceApplied,
+  };
 }
 
 /** The walsender of the previous round may hold the slot for a moment after it ended. */
-async function startWithRetry(service: LogicalReplicationService, plugin: RawPgoutput, slot: string, signal?: AbortSignal): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    const started = new Promise<void>((resolve) => service.once('start', () => resolve()));
+async function startWithRetry(
+  service: LogicalReplicationService,
+  plugin: RawPgoutput,
+  slot: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  let refused: unknown = null;
+  const started = await pollUntil(async () => {
+    const start = new Promise<void>((resolve) => service.once('start', () => resolve()));
     const running = service.subscribe(plugin, slot, '0/0');
-    const outcome = await Promise.race([started.then(() => 'started' as const), running.then(() => 'ended' as const, (e: unknown) => e)]);
+    const outcome = await Promise.race([
+      start.then(() => 'started' as const),
+      running.then(
+        () => 'ended' as const,
+        (e: unknown) => e,
+      ),
+    ]);
     if (outcome === 'started') {
       running.catch(() => undefined);
-      return;
+      return true;
     }
-    const err = outcome as { code?: string; message?: string };
-    if (err && err.code === '55006' && attempt < 50 && !signal?.aborted) {
-      await new Promise((r) => setTimeout(r, 200));
-      continue;
-    }
-    if (err && err.code === '42704') throw new PgTransitError(ErrorType.SlotLost, `replication slot ${slot} does not exist on the source any more; the migration must start again`);
-    throw err instanceof Error ? err : new PgTransitError(ErrorType.Transient, `the change stream ended before it started`);
-  }
+    refused = outcome;
+    if (codeOf(outcome) === SqlState.ObjectInUse && !signal?.aborted) return undefined;
+    return false;
+  }, WALSENDER_BUSY_RETRY);
+  if (started) return;
+  if (codeOf(refused) === SqlState.UndefinedObject)
+    throw new PgTransitError(
+      ErrorType.SlotLost,
+      `replication slot ${slot} does not exist on the source any more; the migration must start again`,
+    );
+  throw refused instanceof Error
+    ? refused
+    : new PgTransitError(ErrorType.Transient, `the change stream ended before it started`);
 }
 
 export interface SlotStats {
@@ -266,7 +295,7 @@ export interface SlotStats {
 }
 
 export async function slotStats(source: Endpoint, database: string, slot: string): Promise<SlotStats> {
-  const { client } = await connect(source, { database, applicationName: 'pgtransit monitor' });
+  const { client } = await connect(source, { database, applicationName: APPLICATION_NAME.monitor });
   try {
     const { rows } = await client.query<{ now: string; confirmed: string | null; retained: string | null }>(
       `SELECT pg_current_wal_lsn()::text AS now, s.confirmed_flush_lsn::text AS confirmed,
@@ -274,9 +303,12 @@ export async function slotStats(source: Endpoint, database: string, slot: string
          FROM (SELECT 1) one LEFT JOIN pg_replication_slots s ON s.slot_name = $1`,
       [slot],
     );
-    return { sourceLsn: rows[0]!.now, confirmedLsn: rows[0]!.confirmed, retainedWalBytes: Number(rows[0]!.retained ?? 0) };
+    return {
+      sourceLsn: rows[0]!.now,
+      confirmedLsn: rows[0]!.confirmed,
+      retainedWalBytes: Number(rows[0]!.retained ?? 0),
+    };
   } finally {
     await client.end().catch(() => undefined);
   }
 }
-

@@ -46,7 +46,10 @@ const IDENT_GLOB = /^[^.]+$/;
 /** `schema.table`, each part a name or a glob with `*` and `?`. */
 const QUALIFIED_GLOB = /^[^.]+\.[^.]+$/;
 
-const schemaPattern = z.string().min(1).regex(IDENT_GLOB, 'a schema name or glob without a dot, e.g. public or sales_*');
+const schemaPattern = z
+  .string()
+  .min(1)
+  .regex(IDENT_GLOB, 'a schema name or glob without a dot, e.g. public or sales_*');
 const tablePattern = z
   .string()
   .min(1)
@@ -79,11 +82,23 @@ export const planSchema = z
         /^[a-z][a-z0-9-]{0,46}[a-z0-9]$/,
         'lowercase letters, digits and hyphens, 2 to 48 characters, starting with a letter (workflow ids, slot and publication names derive from it)',
       )
-      .describe('The migration\'s name: workflow ids (migration-<name>, precheck-<name>) and slot/publication names derive from it'),
-    source: connection.describe('The server to migrate from; url is env:NAME, file:PATH or a postgres:// URL without a password'),
-    target: connection.describe('The server to migrate to; url is env:NAME, file:PATH or a postgres:// URL without a password'),
-    databases: z.array(z.string().min(1).max(63)).min(1).optional().describe('Source databases to migrate (default: the one in the source URL)'),
-    include: selection.optional().describe('Schemas and schema.table globs to migrate (default: every non-system table)'),
+      .describe(
+        "The migration's name: workflow ids (migration-<name>, precheck-<name>) and slot/publication names derive from it",
+      ),
+    source: connection.describe(
+      'The server to migrate from; url is env:NAME, file:PATH or a postgres:// URL without a password',
+    ),
+    target: connection.describe(
+      'The server to migrate to; url is env:NAME, file:PATH or a postgres:// URL without a password',
+    ),
+    databases: z
+      .array(z.string().min(1).max(63))
+      .min(1)
+      .optional()
+      .describe('Source databases to migrate (default: the one in the source URL)'),
+    include: selection
+      .optional()
+      .describe('Schemas and schema.table globs to migrate (default: every non-system table)'),
     exclude: selection.optional().describe('Schemas and schema.table globs to leave out'),
     mapping: z
       .strictObject({
@@ -92,34 +107,81 @@ export const planSchema = z
       })
       .optional()
       .describe('Renames on the target; a table mapping wins over its schema mapping'),
-    mode: z.enum(['full', 'full+cdc']).default('full+cdc').describe('full: schema and data once; full+cdc: then change capture until switchover'),
+    mode: z
+      .enum(['full', 'full+cdc'])
+      .default('full+cdc')
+      .describe('full: schema and data once; full+cdc: then change capture until switchover'),
     roles: z.boolean().default(false).describe('Copy the roles that own or are granted the selected objects'),
     fullLoad: z
       .strictObject({
-        parallelism: z.number().int().min(1).max(64).default(4).describe('Chunks copied at once, and pg_restore jobs for post-data'),
-        chunkSizeMB: z.number().int().min(1).max(65536).default(256).describe('A table larger than this is split into chunks of about this size'),
+        parallelism: z
+          .number()
+          .int()
+          .min(1)
+          .max(64)
+          .default(4)
+          .describe('Chunks copied at once, and pg_restore jobs for post-data'),
+        chunkSizeMB: z
+          .number()
+          .int()
+          .min(1)
+          .max(65536)
+          .default(256)
+          .describe('A table larger than this is split into chunks of about this size'),
       })
-      .default({ parallelism: 4, chunkSizeMB: 256 }),
+      .prefault({})
+      .describe('The full load: how many chunks at once, and how large'),
     cdc: z
       .strictObject({
-        conflictPolicy: z.enum(['error', 'ignore', 'overwrite']).default('error').describe('When a change does not fit the target row: stop (error), skip and count (ignore), or upsert / delete-if-present (overwrite)'),
-        roundSeconds: z.number().int().min(1).max(600).default(10).describe('Change capture reports to the workflow (status, lag) every this many seconds'),
-        roundsPerRun: z.number().int().min(1).max(5000).default(500).describe('Rounds before the workflow continues as new, keeping its history bounded'),
+        conflictPolicy: z
+          .enum(['error', 'ignore', 'overwrite'])
+          .default('error')
+          .describe(
+            'When a change does not fit the target row: stop (error), skip and count (ignore), or upsert / delete-if-present (overwrite)',
+          ),
+        roundSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(600)
+          .default(10)
+          .describe('Change capture reports to the workflow (status, lag) every this many seconds'),
+        roundsPerRun: z
+          .number()
+          .int()
+          .min(1)
+          .max(5000)
+          .default(500)
+          .describe('Rounds before the workflow continues as new, keeping its history bounded'),
       })
-      .default({ conflictPolicy: 'error', roundSeconds: 10, roundsPerRun: 500 }),
+      .prefault({})
+      .describe('Change capture (mode full+cdc)'),
     switchover: z
       .strictObject({
-        maxLagBytes: z.number().int().min(0).default(1024 * 1024),
-        verify: z.enum(['count', 'checksum']).default('count'),
-        keepSlot: z.boolean().default(false),
+        maxLagBytes: z
+          .number()
+          .int()
+          .min(0)
+          .default(1024 * 1024)
+          .describe('The switchover is refused while the change stream lags by more than this many bytes of WAL'),
+        verify: z
+          .enum(['count', 'checksum'])
+          .default('count')
+          .describe('Inside the switchover: compare row counts (count), or counts and row checksums (checksum)'),
+        keepSlot: z
+          .boolean()
+          .default(false)
+          .describe('Keep the replication slot and publication on the source after the switchover'),
       })
-      .default({ maxLagBytes: 1024 * 1024, verify: 'count', keepSlot: false }),
+      .prefault({})
+      .describe('The switchover: when it is allowed, what it verifies, what it leaves on the source'),
   })
   .superRefine((plan, ctx) => {
     const databases = plan.databases ?? [];
     const seen = new Set<string>();
     databases.forEach((db, i) => {
-      if (seen.has(db)) ctx.addIssue({ code: 'custom', path: ['databases', i], message: `database "${db}" is listed twice` });
+      if (seen.has(db))
+        ctx.addIssue({ code: 'custom', path: ['databases', i], message: `database "${db}" is listed twice` });
       seen.add(db);
     });
     const targets = new Map<string, string>();
@@ -159,7 +221,10 @@ function describeIssue(issue: z.core.$ZodIssue): PlanIssue {
   const path = issue.path.map(String).join('.') || '(plan)';
   switch (issue.code) {
     case 'unrecognized_keys':
-      return { path, message: `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; see schema/plan.schema.json for the allowed fields` };
+      return {
+        path,
+        message: `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}; see schema/plan.schema.json for the allowed fields`,
+      };
     case 'invalid_value':
       return { path, message: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` };
     default:
@@ -169,17 +234,4 @@ function describeIssue(issue: z.core.$ZodIssue): PlanIssue {
 
 export function formatPlanIssues(issues: PlanIssue[]): string {
   return issues.map((i) => `${i.path}: ${i.message}`).join('\n');
-}
-
-/** Names derived from the plan, shared by every step so they are chosen once. */
-export function workflowIds(name: string): { migration: string; precheck: string } {
-  return { migration: `migration-${name}`, precheck: `precheck-${name}` };
-}
-
-/** The replication slot and publication a migration owns on the source. */
-export function replicationNames(name: string, database: string): { slot: string; publication: string } {
-  const base = `pgtransit_${name.replace(/-/g, '_')}`;
-  const suffix = database.replace(/[^a-z0-9_]/gi, '_').toLowerCase();
-  const slot = `${base}_${suffix}`.slice(0, 63);
-  return { slot, publication: slot };
 }

@@ -1,26 +1,19 @@
 /**
- * Snapshot hand-off, step 1: the snapshot every copy imports, held open while the
- * full load runs.
+ * Snapshot hand-off, steps 1 and 2: the snapshot every copy imports, exported and held
+ * open while the full load runs.
  *
  * full+cdc: CREATE_REPLICATION_SLOT ... EXPORT_SNAPSHOT on a replication connection;
- *   the slot's consistent point is where the change stream starts, so nothing is
- *   missed and nothing is applied twice.
+ *   the slot's consistent point is where the change stream starts.
  * full: pg_export_snapshot() in an open REPEATABLE READ transaction (no slot needed).
  * The snapshot stays importable only while this connection stays open and idle:
  * any query on it would end the export.
  */
-import type pg from 'pg';
-import { PgTransitError, ErrorType } from '../errors';
-import { connect, queryError, type Endpoint } from './connect';
-
-export interface SnapshotInfo {
-  /** Name for SET TRANSACTION SNAPSHOT. */
-  snapshot: string;
-  /** WAL position of the snapshot: the slot's consistent point, or pg_current_wal_lsn(). */
-  lsn: string;
-  /** The slot created with it (full+cdc only). */
-  slot: string | null;
-}
+import { PgTransitError, ErrorType } from '../../errors';
+import type { SnapshotInfo } from '../../model/activities';
+import { APPLICATION_NAME } from '../../model/names';
+import { classify } from '../classify';
+import { connect, type Endpoint } from '../connect';
+import { supportsReplicationOptionList } from '../versions';
 
 export interface HoldOptions {
   database: string;
@@ -31,19 +24,19 @@ export interface HoldOptions {
   signal: AbortSignal;
 }
 
-export async function slotExists(client: pg.Client, slot: string): Promise<boolean> {
-  const { rowCount } = await client.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot]);
-  return (rowCount ?? 0) > 0;
-}
-
 /**
  * Exports a snapshot and holds it until `signal` aborts (resolves) or the
  * connection dies (rejects with SnapshotLost).
  */
 export async function holdSnapshot(source: Endpoint, o: HoldOptions): Promise<void> {
-  const { client } = await connect(source, { database: o.database, replication: o.slot !== null, applicationName: `pgtransit snapshot pid=${process.pid}` });
+  const { client } = await connect(source, {
+    database: o.database,
+    replication: o.slot !== null,
+    applicationName: APPLICATION_NAME.snapshot(process.pid),
+  });
   const died = new Promise<never>((_, reject) => {
-    const lost = (why: string) => reject(new PgTransitError(ErrorType.SnapshotLost, `the snapshot's connection to the source ended (${why})`));
+    const lost = (why: string) =>
+      reject(new PgTransitError(ErrorType.SnapshotLost, `the snapshot's connection to the source ended (${why})`));
     client.on('error', (e) => lost(e.message));
     client.on('end', () => lost('closed'));
   });
@@ -52,13 +45,17 @@ export async function holdSnapshot(source: Endpoint, o: HoldOptions): Promise<vo
     let info: SnapshotInfo;
     if (o.slot) {
       const ident = client.escapeIdentifier(o.slot);
-      const sql = o.serverMajor >= 15 ? `CREATE_REPLICATION_SLOT ${ident} LOGICAL pgoutput (SNAPSHOT 'export')` : `CREATE_REPLICATION_SLOT ${ident} LOGICAL pgoutput EXPORT_SNAPSHOT`;
+      const sql = supportsReplicationOptionList(o.serverMajor)
+        ? `CREATE_REPLICATION_SLOT ${ident} LOGICAL pgoutput (SNAPSHOT 'export')`
+        : `CREATE_REPLICATION_SLOT ${ident} LOGICAL pgoutput EXPORT_SNAPSHOT`;
       const { rows } = await client.query<{ consistent_point: string; snapshot_name: string }>(sql);
       info = { snapshot: rows[0]!.snapshot_name, lsn: rows[0]!.consistent_point, slot: o.slot };
     } else {
       await client.query('SET idle_in_transaction_session_timeout = 0');
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const { rows } = await client.query<{ snapshot: string; lsn: string }>('SELECT pg_export_snapshot() AS snapshot, pg_current_wal_lsn()::text AS lsn');
+      const { rows } = await client.query<{ snapshot: string; lsn: string }>(
+        'SELECT pg_export_snapshot() AS snapshot, pg_current_wal_lsn()::text AS lsn',
+      );
       info = { snapshot: rows[0]!.snapshot, lsn: rows[0]!.lsn, slot: null };
     }
     await o.onReady(info);
@@ -68,7 +65,7 @@ export async function holdSnapshot(source: Endpoint, o: HoldOptions): Promise<vo
     });
     await Promise.race([aborted, died]);
   } catch (e) {
-    throw queryError(`holding the snapshot of ${o.database}`, e);
+    throw classify('query', `holding the snapshot of ${o.database}`, e);
   } finally {
     client.removeAllListeners('end');
     client.on('error', () => undefined);

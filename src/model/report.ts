@@ -53,5 +53,10 @@ export function summarize(items: CheckItem[]): PrecheckReport['summary'] {
 
 /** Failures first, then warnings, each group in a stable order by id. */
 export function sortItems(items: CheckItem[]): CheckItem[] {
-  return [...items].sort((a, b) => ORDER[a.status] - ORDER[b.status] || a.id.localeCompare(b.id) || (a.database ?? '').localeCompare(b.database ?? ''));
+  return [...items].sort(
+    (a, b) =>
+      ORDER[a.status] - ORDER[b.status] ||
+      a.id.localeCompare(b.id) ||
+      (a.database ?? '').localeCompare(b.database ?? ''),
+  );
 }

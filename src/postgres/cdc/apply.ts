@@ -12,18 +12,18 @@
  *   a second time for changes the source already checked.
  */
 import type pg from 'pg';
-import { PgTransitError, ErrorType } from '../errors';
-import type { Plan } from '../plan/schema';
-import { displayName, targetName } from '../plan/selection';
-import { compareLsn, type PgoutputMessage, type Relation, type Tuple } from './pgoutput';
-import { STATE_SCHEMA } from './state';
+import { PgTransitError, ErrorType } from '../../errors';
+import type { ConflictPolicy, TableCounts } from '../../model/activities';
+import type { Plan } from '../../plan/plan';
+import { displayName, targetName } from '../../plan/selection';
+import { classify } from '../classify';
+import { withTransaction } from '../connect';
+import { replayedIdempotently } from '../snapshot';
+import type { PgoutputMessage, Relation, Tuple } from './pgoutput';
+import { alreadyApplied, readApplied, writeApplied } from './position';
 
-export type ConflictPolicy = 'error' | 'ignore' | 'overwrite';
-
-export interface Change {
-  kind: 'insert' | 'update' | 'delete' | 'truncate';
-  msg: Extract<PgoutputMessage, { tag: 'insert' | 'update' | 'delete' | 'truncate' }>;
-}
+/** A row change (or truncate) as decoded. */
+export type Change = Extract<PgoutputMessage, { tag: 'insert' | 'update' | 'delete' | 'truncate' }>;
 
 export interface SourceTransaction {
   /** Commit LSN (from Begin): the transaction's position in the stream. */
@@ -34,14 +34,6 @@ export interface SourceTransaction {
   changes: Change[];
   /** The fence marker of a switchover was in this transaction. */
   fence?: string;
-}
-
-export interface TableCounts {
-  insert: number;
-  update: number;
-  delete: number;
-  truncate: number;
-  conflicts: number;
 }
 
 interface TargetTable {
@@ -82,8 +74,7 @@ export class Applier {
 
   /** Reads the applied position; a restart skips what it already applied. */
   async load(): Promise<string | null> {
-    const { rows } = await this.target.query<{ lsn: string }>(`SELECT lsn::text AS lsn FROM ${STATE_SCHEMA}.applied WHERE migration = $1 AND database = $2`, [this.o.plan.name, this.o.database]);
-    this.appliedLsn = rows[0]?.lsn ?? null;
+    this.appliedLsn = await readApplied(this.target, this.o.plan.name, this.o.database);
     return this.appliedLsn;
   }
 
@@ -91,20 +82,26 @@ export class Applier {
   async relation(rel: Relation): Promise<void> {
     const dest = targetName(this.o.plan, rel);
     const { rows } = await this.target.query<{ attname: string; attidentity: string; type: string }>(
-      `SELECT a.attname, a.attidentity, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      `SELECT a.attname, a.attidentity, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a JOIN pg_class c ON c.oid
+        = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped`,
       [dest.schema, dest.name],
     );
     const have = new Set(rows.map((r) => r.attname));
     const display = `${rel.schema}.${rel.name}`;
     if (rows.length === 0) {
-      throw new PgTransitError(ErrorType.SchemaDrift, `change stream for ${display}: table ${displayName(dest)} does not exist on the target`, { table: display });
+      throw new PgTransitError(
+        ErrorType.SchemaDrift,
+        `change stream for ${display}: table ${displayName(dest)} does not exist on the target`,
+        { table: display },
+      );
     }
     const missing = rel.columns.filter((c) => !have.has(c.name)).map((c) => c.name);
     if (missing.length > 0) {
       throw new PgTransitError(
         ErrorType.SchemaDrift,
-        `schema drift on ${display}: the source sends columns ${missing.join(', ')} that ${displayName(dest)} on the target does not have; apply the same ALTER TABLE on the target, then resume`,
+        `schema drift on ${display}: the source sends columns ${missing.join(', ')} that ${displayName(dest)} ` +
+          `on the target does not have; apply the same ALTER TABLE on the target, then resume`,
         { table: display, columns: missing },
       );
     }
@@ -114,7 +111,15 @@ export class Applier {
     const alwaysIdentity = new Set(rel.columns.map((c, i) => (always.has(c.name) ? i : -1)).filter((i) => i >= 0));
     const typeOf = new Map(rows.map((r) => [r.attname, r.type]));
     const types = rel.columns.map((c) => typeOf.get(c.name)!);
-    this.relations.set(rel.oid, { relation: rel, sql: `${q(dest.schema)}.${q(dest.name)}`, display, keyIdx, full: keyIdx.length === 0 || rel.replicaIdentity === 'f', alwaysIdentity, types });
+    this.relations.set(rel.oid, {
+      relation: rel,
+      sql: `${q(dest.schema)}.${q(dest.name)}`,
+      display,
+      keyIdx,
+      full: keyIdx.length === 0 || rel.replicaIdentity === 'f',
+      alwaysIdentity,
+      types,
+    });
   }
 
   private table(oid: number): TargetTable {
@@ -134,48 +139,52 @@ export class Applier {
    * position. Transactions at or below the applied position are skipped.
    */
   async applyBatch(txns: SourceTransaction[]): Promise<number> {
-    const todo = txns.filter((t) => this.appliedLsn === null || compareLsn(t.commitLsn, this.appliedLsn) > 0);
+    const todo = txns.filter((t) => !alreadyApplied(t.commitLsn, this.appliedLsn));
     if (todo.length === 0) return 0;
     const last = todo[todo.length - 1]!;
-    await this.target.query('BEGIN');
     try {
-      await this.target.query('SET LOCAL session_replication_role = replica');
-      for (const txn of todo) {
-        const idempotent = this.o.lateHorizonLsn !== null && compareLsn(txn.commitLsn, this.o.lateHorizonLsn) <= 0;
-        for (const c of txn.changes) await this.applyChange(c, idempotent);
-      }
-      await this.target.query(
-        `INSERT INTO ${STATE_SCHEMA}.applied (migration, database, lsn, updated_at) VALUES ($1, $2, $3, now())
-         ON CONFLICT (migration, database) DO UPDATE SET lsn = excluded.lsn, updated_at = excluded.updated_at`,
-        [this.o.plan.name, this.o.database, last.commitLsn],
-      );
-      await this.target.query('COMMIT');
-      this.appliedLsn = last.commitLsn;
-      return todo.length;
+      await withTransaction(this.target, async () => {
+        await this.target.query('SET LOCAL session_replication_role = replica');
+        for (const txn of todo) {
+          const idempotent = replayedIdempotently(txn.commitLsn, this.o.lateHorizonLsn);
+          for (const c of txn.changes) await this.applyChange(c, idempotent);
+        }
+        await writeApplied(this.target, this.o.plan.name, this.o.database, last.commitLsn);
+      });
     } catch (e) {
-      await this.target.query('ROLLBACK').catch(() => undefined);
-      throw classifyApplyError(e);
+      // A statement the target refuses (constraint, type, missing object) is refused again on
+      // every retry: stop applying and say why, instead of retrying forever.
+      throw classify('apply', 'applying changes', e);
     }
+    this.appliedLsn = last.commitLsn;
+    return todo.length;
   }
 
   private conflict(t: TargetTable, what: string, key: Tuple | null): never | void {
     if (this.o.conflictPolicy === 'error') {
-      const keyText = key ? t.keyIdx.map((i) => `${t.relation.columns[i]!.name}=${key[i] ?? 'NULL'}`).join(', ') : '(no key)';
-      throw new PgTransitError(ErrorType.ApplyConflict, `conflict on ${t.display}: ${what} (key ${keyText}); fix the target row or choose cdc.conflictPolicy ignore/overwrite, then resume`, {
-        table: t.display,
-        key: keyText,
-        change: what,
-      });
+      const keyText = key
+        ? t.keyIdx.map((i) => `${t.relation.columns[i]!.name}=${key[i] ?? 'NULL'}`).join(', ')
+        : '(no key)';
+      throw new PgTransitError(
+        ErrorType.ApplyConflict,
+        `conflict on ${t.display}: ${what} (key ${keyText}); fix the target row or choose cdc.conflictPolicy ignore/overwrite, then resume`,
+        {
+          table: t.display,
+          key: keyText,
+          change: what,
+        },
+      );
     }
     this.count(t, 'conflicts');
   }
 
-  private async applyChange(c: Change, lateIdempotent: boolean): Promise<void> {
+  private async applyChange(m: Change, lateIdempotent: boolean): Promise<void> {
     const q = (s: string) => this.target.escapeIdentifier(s);
-    const m = c.msg;
     if (m.tag === 'truncate') {
       const tables = m.relationOids.map((oid) => this.table(oid));
-      await this.target.query(`TRUNCATE ${tables.map((t) => t.sql).join(', ')}${m.restartIdentity ? ' RESTART IDENTITY' : ''}${m.cascade ? ' CASCADE' : ''}`);
+      await this.target.query(
+        `TRUNCATE ${tables.map((t) => t.sql).join(', ')}${m.restartIdentity ? ' RESTART IDENTITY' : ''}${m.cascade ? ' CASCADE' : ''}`,
+      );
       for (const t of tables) this.count(t, 'truncate');
       return;
     }
@@ -186,12 +195,17 @@ export class Applier {
       const idx = cols.map((_, i) => i).filter((i) => m.new[i] !== undefined);
       const values = idx.map((i) => m.new[i]);
       // The source already chose identity values: keep them.
-      const insert = `INSERT INTO ${t.sql} (${idx.map((i) => q(cols[i]!.name)).join(', ')}) OVERRIDING SYSTEM VALUE VALUES (${idx.map((_, n) => `$${n + 1}`).join(', ')})`;
+      const columns = idx.map((i) => q(cols[i]!.name)).join(', ');
+      const insert = `INSERT INTO ${t.sql} (${columns}) OVERRIDING SYSTEM VALUE VALUES (${idx.map((_, n) => `$${n + 1}`).join(', ')})`;
       if (idempotent && t.full) {
         // No key: the best a replay can do is not to add a row that is already there, identical.
-        const same = idx.map((i, n) => `${q(cols[i]!.name)} IS NOT DISTINCT FROM $${n + 1}::${t.types[i]}`).join(' AND ');
+        const same = idx
+          .map((i, n) => `${q(cols[i]!.name)} IS NOT DISTINCT FROM $${n + 1}::${t.types[i]}`)
+          .join(' AND ');
         await this.target.query({
-          text: `INSERT INTO ${t.sql} (${idx.map((i) => q(cols[i]!.name)).join(', ')}) OVERRIDING SYSTEM VALUE SELECT ${idx.map((i, n) => `$${n + 1}::${t.types[i]}`).join(', ')} WHERE NOT EXISTS (SELECT 1 FROM ${t.sql} WHERE ${same})`,
+          text:
+            `INSERT INTO ${t.sql} (${idx.map((i) => q(cols[i]!.name)).join(', ')}) OVERRIDING SYSTEM ` +
+            `VALUE SELECT ${idx.map((i, n) => `$${n + 1}::${t.types[i]}`).join(', ')} WHERE NOT EXISTS (SELECT 1 FROM ${t.sql} WHERE ${same})`,
           values,
         });
         this.count(t, 'insert');
@@ -207,7 +221,10 @@ export class Applier {
           if (nonKey.length) {
             const p = [...t.keyIdx.map((i) => m.new[i]), ...nonKey.map((i) => m.new[i])];
             await this.target.query({
-              text: `UPDATE ${t.sql} SET ${nonKey.map((i, n) => `${q(cols[i]!.name)} = $${t.keyIdx.length + n + 1}`).join(', ')} WHERE ${t.keyIdx.map((i, n) => `${q(cols[i]!.name)} = $${n + 1}`).join(' AND ')}`,
+              text:
+                `UPDATE ${t.sql} SET ` +
+                `${nonKey.map((i, n) => `${q(cols[i]!.name)} = $${t.keyIdx.length + n + 1}`).join(', ')} ` +
+                `WHERE ${t.keyIdx.map((i, n) => `${q(cols[i]!.name)} = $${n + 1}`).join(' AND ')}`,
               values: p,
             });
           }
@@ -244,8 +261,15 @@ export class Applier {
     // follow in the stream bring the row to its final state again.
     if (idempotent && m.key && !t.full && t.keyIdx.some((i) => m.key![i] !== m.new[i])) {
       const keyWhere = (from: number) => t.keyIdx.map((i, n) => `${q(cols[i]!.name)} = $${from + n}`).join(' AND ');
-      const old = await this.target.query({ text: `SELECT 1 FROM ${t.sql} WHERE ${keyWhere(1)}`, values: t.keyIdx.map((i) => m.key![i]) });
-      if ((old.rowCount ?? 0) > 0) await this.target.query({ text: `DELETE FROM ${t.sql} WHERE ${keyWhere(1)}`, values: t.keyIdx.map((i) => m.new[i]) });
+      const old = await this.target.query({
+        text: `SELECT 1 FROM ${t.sql} WHERE ${keyWhere(1)}`,
+        values: t.keyIdx.map((i) => m.key![i]),
+      });
+      if ((old.rowCount ?? 0) > 0)
+        await this.target.query({
+          text: `DELETE FROM ${t.sql} WHERE ${keyWhere(1)}`,
+          values: t.keyIdx.map((i) => m.new[i]),
+        });
     }
     // Unchanged TOAST columns (undefined) stay out of the SET list.
     const setIdx = cols.map((_, i) => i).filter((i) => m.new[i] !== undefined && !t.alwaysIdentity.has(i));
@@ -262,26 +286,12 @@ export class Applier {
     const all = cols.map((_, i) => i);
     if (this.o.conflictPolicy === 'overwrite' && all.every((i) => m.new[i] !== undefined)) {
       await this.target.query({
-        text: `INSERT INTO ${t.sql} (${all.map((i) => q(cols[i]!.name)).join(', ')}) OVERRIDING SYSTEM VALUE VALUES (${all.map((_, n) => `$${n + 1}`).join(', ')})`,
+        text:
+          `INSERT INTO ${t.sql} (${all.map((i) => q(cols[i]!.name)).join(', ')}) OVERRIDING SYSTEM VALUE ` +
+          `VALUES (${all.map((_, n) => `$${n + 1}`).join(', ')})`,
         values: all.map((i) => m.new[i]),
       });
     }
     this.conflict(t, 'UPDATE of a row missing on the target', ident);
   }
-}
-
-/**
- * A statement the target refuses (constraint, type, missing object) will be refused
- * again on every retry: stop applying and say why, instead of retrying forever.
- */
-function classifyApplyError(e: unknown): unknown {
-  const err = e as { code?: string; message?: string; table?: string; constraint?: string };
-  if (e instanceof PgTransitError || !err.code) return e;
-  if (err.code.startsWith('23')) {
-    return new PgTransitError(ErrorType.ApplyConflict, `the target refused a change: ${err.message}${err.constraint ? ` (constraint ${err.constraint})` : ''}; fix the target, then resume`, { code: err.code, table: err.table });
-  }
-  if (err.code.startsWith('22') || err.code.startsWith('42')) {
-    return new PgTransitError(ErrorType.ApplyFailed, `the target cannot apply a change: ${err.message}; fix the target table, then resume`, { code: err.code, table: err.table });
-  }
-  return e;
 }

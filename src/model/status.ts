@@ -1,4 +1,5 @@
 /** What the `status` queries return. Pure data: bundled into workflows, read by the CLI. */
+import type { Plan } from '../plan/plan';
 
 export type MigrationPhase =
   | 'precheck'
@@ -53,7 +54,14 @@ export interface DatabaseStatus {
   /** When the snapshot was lost: the WAL position after the last late copy (the stream is idempotent up to it). */
   lateHorizonLsn?: string;
   tables: TableProgress[];
-  totals: { chunksDone: number; chunksTotal: number; lateChunks: number; rows: number; bytes: number; estBytes: number };
+  totals: {
+    chunksDone: number;
+    chunksTotal: number;
+    lateChunks: number;
+    rows: number;
+    bytes: number;
+    estBytes: number;
+  };
   /** Bytes per second over the full load so far. */
   throughput?: number;
   etaSeconds?: number;
@@ -109,9 +117,31 @@ export interface MigrationStatus {
   startedAt: string;
   precheck?: { pass: number; warn: number; fail: number; failing: string[] };
   /** Child workflow per database: query each for its own status. */
-  databases: { database: string; workflowId: string; phase: MigrationPhase; lagBytes?: number; ready?: boolean; reason?: string }[];
+  databases: {
+    database: string;
+    workflowId: string;
+    phase: MigrationPhase;
+    lagBytes?: number;
+    ready?: boolean;
+    reason?: string;
+  }[];
   error?: string;
   /** The plan as started (references only, no secrets): `pgtransit verify` reuses it. */
-  plan?: unknown;
-  switchover?: { state: 'running' | 'completed' | 'failed'; reports: SwitchoverReport[]; error?: string; requestedAt: string };
+  plan?: Plan;
+  switchover?: {
+    state: 'running' | 'completed' | 'failed';
+    reports: SwitchoverReport[];
+    error?: string;
+    requestedAt: string;
+  };
+}
+
+/** What a database workflow tells its migration workflow whenever its phase or readiness changes. */
+export interface DatabaseState {
+  database: string;
+  phase: MigrationPhase;
+  lagBytes?: number;
+  /** Ready for switchover: in incremental, lag under the bound, not paused or stalled. */
+  ready: boolean;
+  reason?: string;
 }

@@ -4,6 +4,7 @@
  * untouched (no lossy conversion to JavaScript numbers or dates), and that tells an
  * unchanged TOAST value (`undefined`) apart from a NULL (`null`).
  */
+import { formatLsn } from '../../model/lsn';
 
 export interface RelationColumn {
   name: string;
@@ -12,18 +13,16 @@ export interface RelationColumn {
   typeOid: number;
 }
 
+/** REPLICA IDENTITY: default (the primary key), nothing, full (every column), index. */
+export type ReplicaIdentity = 'd' | 'n' | 'f' | 'i';
+
 export interface Relation {
   oid: number;
   schema: string;
   name: string;
-  /** d default, n nothing, f full, i index */
-  replicaIdentity: string;
+  replicaIdentity: ReplicaIdentity;
   columns: RelationColumn[];
 }
-
-import { formatLsn } from '../plan/lsn';
-
-export { bigIntToLsn, compareLsn, formatLsn, lsnToBigInt } from '../plan/lsn';
 
 /** A column value: text, null (SQL NULL) or undefined (unchanged TOAST value, not sent). */
 export type Tuple = (string | null | undefined)[];
@@ -112,7 +111,7 @@ export function decodePgoutput(buf: Buffer): PgoutputMessage {
       const oid = r.u32();
       const schema = r.str();
       const name = r.str();
-      const replicaIdentity = String.fromCharCode(r.u8());
+      const replicaIdentity = String.fromCharCode(r.u8()) as ReplicaIdentity;
       const n = r.i16();
       const columns: RelationColumn[] = [];
       for (let i = 0; i < n; i++) {

@@ -1,0 +1,38 @@
+/**
+ * Every signal, query and update, defined once. Workflows set handlers with these,
+ * and the CLI, the tests and the benchmarks send with them: a message is never named
+ * by a string anywhere else. The names are recorded in history: never rename one.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { SnapshotSignal } from './activities';
+import type { DatabaseState, DatabaseStatus, MigrationStatus, SwitchoverReport } from './status';
+
+/** migrationWorkflow: the migration's status (phase, databases, switchover). */
+export const statusQuery = defineQuery<MigrationStatus>('status');
+/** migrateDatabaseWorkflow: one database's status (tables, chunks, change capture, steps). */
+export const databaseStatusQuery = defineQuery<DatabaseStatus>('databaseStatus');
+
+/** Operator or service: switch over now; answers with the reports, or a rejection saying why not now. */
+export const switchoverUpdate = defineUpdate<{ reports: SwitchoverReport[] }, []>('switchover');
+/** The same for fire-and-forget callers; the outcome is in status. */
+export const switchoverRequestSignal = defineSignal('switchoverRequest');
+/** Stop applying changes (the migration forwards it to every database). */
+export const pauseSignal = defineSignal('pause');
+/** Apply again; also retries after a conflict or schema drift was fixed. */
+export const resumeSignal = defineSignal('resume');
+
+/** holdSnapshot -> its database workflow: the snapshot is ready, or lost. */
+export const snapshotSignal = defineSignal<[SnapshotSignal]>('snapshot');
+/** Migration -> database: run the switchover. */
+export const switchoverDatabaseSignal = defineSignal('switchoverDatabase');
+/** Database -> migration: phase and readiness changed. */
+export const databaseStateSignal = defineSignal<[DatabaseState]>('databaseState');
+
+/** How one database's switchover ended. */
+export interface SwitchoverOutcome {
+  database: string;
+  report?: SwitchoverReport;
+  error?: string;
+}
+/** Database -> migration: the switchover of one database ended. */
+export const switchoverDoneSignal = defineSignal<[SwitchoverOutcome]>('switchoverDone');

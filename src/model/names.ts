@@ -1,0 +1,79 @@
+/**
+ * Names pgtransit owns, each chosen once. Workflow ids and the slot and publication on
+ * the source outlive a worker: renaming one strands the migrations already running.
+ * Pure: bundled into workflows.
+ */
+
+/** The ids of a migration's workflows, from the plan's name (the business key). */
+export function workflowIds(name: string) {
+  const migration = `migration-${name}`;
+  return {
+    migration,
+    /** The assessment started on its own (`pgtransit precheck`). */
+    precheck: `precheck-${name}`,
+    /** A comparison started by `pgtransit verify` at `at` (epoch ms). */
+    verify: (at: number) => `verify-${name}-${at}`,
+    ...childIds(migration),
+  };
+}
+
+/** The children of a migration workflow, from its own id (which the operator may have chosen). */
+export function childIds(parentId: string) {
+  return {
+    /** The assessment, run as the migration's first child. */
+    migrationPrecheck: `${parentId}/precheck`,
+    /** One child per source database. */
+    database: (database: string) => `${parentId}/${database}`,
+  };
+}
+
+/** The replication slot and publication a migration owns on the source (one per database). */
+export function replicationNames(name: string, database: string): { slot: string; publication: string } {
+  const base = `pgtransit_${name.replace(/-/g, '_')}`;
+  const suffix = database.replace(/[^a-z0-9_]/gi, '_').toLowerCase();
+  const slot = `${base}_${suffix}`.slice(0, 63);
+  return { slot, publication: slot };
+}
+
+/** The target's schema holding the migration's state (chunk markers, applied position). */
+export const STATE_SCHEMA = 'pgtransit';
+
+/** Schemas that are never migrated; pgtransit's own state schema among them. */
+export const SYSTEM_SCHEMAS = ['pg_catalog', 'information_schema', 'pg_toast', STATE_SCHEMA] as const;
+
+export function isSystemSchema(schema: string): boolean {
+  return (
+    (SYSTEM_SCHEMAS as readonly string[]).includes(schema) ||
+    schema.startsWith('pg_temp_') ||
+    schema.startsWith('pg_toast_temp_')
+  );
+}
+
+/** Prefix of the logical messages pgtransit writes into the source's WAL (the switchover's fence marker). */
+export const FENCE_PREFIX = 'pgtransit';
+
+/**
+ * application_name of every session pgtransit opens. The fence ends every other client
+ * session of the database and leaves these alone.
+ */
+export const APPLICATION_NAME = {
+  default: 'pgtransit',
+  copy: 'pgtransit copy',
+  stream: 'pgtransit stream',
+  apply: 'pgtransit apply',
+  monitor: 'pgtransit monitor',
+  fence: 'pgtransit fence',
+  /** The exported snapshot's holder; the pid tells tests which worker holds it. */
+  snapshot: (pid: number) => `pgtransit snapshot pid=${pid}`,
+} as const;
+
+/** SQL LIKE pattern matching every application_name above. */
+export const APPLICATION_NAME_PATTERN = 'pgtransit%';
+
+/** Advisory lock keys (hashtext of these) on the target. */
+export const LOCK_KEYS = {
+  /** Creating the state schema: two workers preparing at once after a retry. */
+  stateSchema: 'pgtransit.state',
+  /** One chunk's copy: a retry while the old attempt still runs waits here. */
+  chunk: (migration: string, database: string, chunkId: string) => `${migration}/${database}/${chunkId}`,
+} as const;

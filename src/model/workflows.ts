@@ -1,0 +1,42 @@
+/** Inputs and results of the workflows. Pure types, bundled into workflows. */
+import type { Plan, PlanInput } from '../plan/plan';
+import type { TableComparison } from './activities';
+import type { DatabaseStatus, MigrationPhase } from './status';
+
+export interface DatabaseResult {
+  database: string;
+  phase: MigrationPhase;
+  rows: number;
+  bytes: number;
+  lateChunks: number;
+  slot: string | null;
+  lsn?: string;
+}
+
+export interface MigrationResult {
+  phase: MigrationPhase;
+  databases: DatabaseResult[];
+}
+
+/** migrateDatabaseWorkflow: one database of the plan. */
+export interface DatabaseInput {
+  plan: Plan;
+  database: string;
+  targetDatabase: string;
+  sourceMajor: number;
+  targetMajor: number;
+  /** Set by continueAsNew during change capture: the status so far. */
+  carried?: DatabaseStatus;
+}
+
+export interface VerifyInput {
+  plan: PlanInput;
+  databases: { database: string; targetDatabase: string }[];
+  checksum: boolean;
+}
+
+export interface VerifyReport {
+  equal: boolean;
+  checksum: boolean;
+  databases: { database: string; targetDatabase: string; tables: TableComparison[] }[];
+}

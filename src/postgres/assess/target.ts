@@ -1,0 +1,117 @@
+/** The target: a writable primary, the database, room, and the rights to create what is restored. */
+import { targetName } from '../../plan/selection';
+import * as inspect from '../inspect';
+import { DISK_ADVISE_FACTOR, DISK_WARN_FACTOR } from '../limits';
+import { finding, formatBytes, listNames, type Check } from './check';
+import type { DatabaseContext, ServerContext } from './context';
+import { localeOptions } from './pair';
+
+export const databaseChecks: Check<DatabaseContext>[] = [
+  {
+    id: 'target.database',
+    scope: 'target',
+    run: async (ctx) => {
+      const t = await ctx.target();
+      if (t.exists) return finding('pass', `database ${ctx.targetDatabase} exists on the target`);
+      const db = await ctx.databaseFacts();
+      const can = t.facts.superuser || t.facts.createDb;
+      return finding(
+        can ? 'pass' : 'fail',
+        `database ${ctx.targetDatabase} does not exist on the target; ${t.facts.currentUser} ${can ? 'may' : 'may not'} create it`,
+        `CREATE DATABASE ${ctx.targetDatabase} ENCODING '${db.encoding}' LC_COLLATE '${db.collate}' LC_CTYPE ` +
+          `'${db.ctype}'${localeOptions(db)} TEMPLATE template0; or ALTER ROLE ${t.facts.currentUser} CREATEDB`,
+      );
+    },
+  },
+  {
+    // The target holds none of the selected objects yet.
+    id: 'target.empty',
+    scope: 'target',
+    run: async (ctx) => {
+      const t = await ctx.target();
+      if (!t.exists) return null;
+      const tgtTables = ctx.selected.map((x) => targetName(ctx.plan, x));
+      const clash = await inspect.existingRelations(t.session.client, tgtTables);
+      if (clash.length === 0)
+        return finding('pass', `none of the ${tgtTables.length} selected tables exist on the target yet`);
+      return finding(
+        'fail',
+        `${clash.length} of the selected tables already exist on the target: ${listNames(clash)}`,
+        'migrate into an empty database, drop those tables on the target, or map them to other names (mapping.tables)',
+      );
+    },
+  },
+  {
+    // Rights to create what will be restored.
+    id: 'target.create_privilege',
+    scope: 'target',
+    run: async (ctx) => {
+      const t = await ctx.target();
+      if (!t.exists) return null;
+      const user = t.session.facts.user;
+      const tgtSchemas = [...new Set(ctx.selected.map((x) => targetName(ctx.plan, x).schema))];
+      const contents = await inspect.schemaContents(t.session.client, tgtSchemas);
+      const existing = new Map(contents.map((c) => [c.schema, c]));
+      const missingSchemas = tgtSchemas.filter((x) => !existing.has(x));
+      const noCreateIn = contents.filter((c) => !c.canCreate).map((c) => c.schema);
+      const problems = [
+        missingSchemas.length && !t.database.canCreate
+          ? `no CREATE on database ${ctx.targetDatabase} (needed for schemas ${listNames(missingSchemas)})`
+          : '',
+        noCreateIn.length ? `no CREATE on existing schemas ${listNames(noCreateIn)}` : '',
+      ].filter(Boolean);
+      return finding(
+        problems.length ? 'fail' : 'pass',
+        problems.length
+          ? `${user}: ${problems.join('; ')}`
+          : `${user} may create the ${tgtSchemas.length} schemas and their objects`,
+        `GRANT CREATE ON DATABASE ${ctx.targetDatabase} TO ${user}; GRANT CREATE ON SCHEMA <schema> TO ${user}`,
+      );
+    },
+  },
+];
+
+export const serverChecks: Check<ServerContext>[] = [
+  {
+    id: 'target.primary',
+    scope: 'target',
+    run: ({ targetFacts: tf }) =>
+      finding(
+        tf.inRecovery ? 'fail' : 'pass',
+        tf.inRecovery ? 'the target is a standby (in recovery): it cannot be written' : 'the target is a primary',
+        'point target.url at the primary, or promote the standby',
+      ),
+  },
+  {
+    id: 'target.createrole',
+    scope: 'target',
+    run: ({ plan, targetFacts: tf }) =>
+      plan.roles
+        ? finding(
+            tf.superuser || tf.createRole ? 'pass' : 'fail',
+            `${tf.currentUser}: ${tf.superuser ? 'superuser' : tf.createRole ? 'CREATEROLE' : 'no CREATEROLE'}`,
+            `ALTER ROLE ${tf.currentUser} CREATEROLE; or set roles: false and create the roles yourself`,
+          )
+        : null,
+  },
+  {
+    id: 'target.disk_space',
+    scope: 'target',
+    run: async ({ target, targetFacts: tf, selectedBytes }) => {
+      const free = await inspect.freeDiskBytes(target.client, tf.settings.data_directory);
+      if (free === null) {
+        return finding(
+          'warn',
+          `selected data on the source: ${formatBytes(selectedBytes)}; free space on the target: unknown ` +
+            `(needs superuser or pg_execute_server_program to read)`,
+          `make sure the target has at least ${formatBytes(selectedBytes * DISK_ADVISE_FACTOR)} free (the selected size plus room for WAL and index builds)`,
+        );
+      }
+      return finding(
+        free < selectedBytes ? 'fail' : free < selectedBytes * DISK_WARN_FACTOR ? 'warn' : 'pass',
+        `selected data on the source: ${formatBytes(selectedBytes)}; free on the target's data volume: ${formatBytes(free)}`,
+        `free or add at least ${formatBytes(Math.max(0, selectedBytes * DISK_WARN_FACTOR - free))} on the target`,
+      );
+    },
+  },
+];

@@ -1,0 +1,54 @@
+/**
+ * Tunables, each with its unit, in one place. Timeouts and retry policies of
+ * activities live in workflows/activity-options.ts; plan defaults in src/plan/plan.ts.
+ */
+
+/** After terminating the application's sessions, how long the fence waits for their transactions to end. */
+export const FENCE_WRITER_WAIT = { attempts: 300, intervalMs: 100 } as const;
+/** Dropping the slot: how long to wait for its walsender to let go. */
+export const SLOT_RELEASE_WAIT = { attempts: 30, intervalMs: 200 } as const;
+/** Starting the stream while the previous round's walsender still holds the slot (55006). */
+export const WALSENDER_BUSY_RETRY = { attempts: 50, intervalMs: 200 } as const;
+
+/** Change capture: apply once this many changes are pending ... */
+export const BATCH_CHANGES = 5000;
+/** ... or this long after the first pending commit (milliseconds). */
+export const FLUSH_DELAY_MS = 20;
+/** How often a round asks the server for a keepalive (milliseconds). */
+export const KEEPALIVE_REQUEST_MS = 1000;
+/** A round ends this long past its deadline even if the stream never proved current (× maxSeconds, at least 60 s). */
+export const ROUND_HARD_DEADLINE_FACTOR = 10;
+
+/** A copy reports progress (a heartbeat) every this many bytes. */
+export const COPY_PROGRESS_BYTES = 8 << 20;
+/** A table is split into at most this many chunks. */
+export const MAX_CHUNKS_PER_TABLE = 256;
+
+/** Output a pg_dump or pg_restore may print before it is cut off (bytes). */
+export const TOOL_OUTPUT_BYTES = 1 << 28;
+
+/** Free space on the target against the selected data: below 1× fails, below 1.5× warns. */
+export const DISK_WARN_FACTOR = 1.5;
+/** What to advise when free space cannot be read: the data plus room for WAL and index builds. */
+export const DISK_ADVISE_FACTOR = 1.2;
+
+/** Sequences read in one query. */
+export const SEQUENCES_PER_QUERY = 200;
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Calls `probe` until it returns something other than undefined, at most `attempts`
+ * times, `intervalMs` apart; undefined when it never did.
+ */
+export async function pollUntil<T>(
+  probe: (attempt: number) => Promise<T | undefined>,
+  o: { attempts: number; intervalMs: number },
+): Promise<T | undefined> {
+  for (let attempt = 0; attempt < o.attempts; attempt++) {
+    const v = await probe(attempt);
+    if (v !== undefined) return v;
+    if (attempt < o.attempts - 1) await sleep(o.intervalMs);
+  }
+  return undefined;
+}

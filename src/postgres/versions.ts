@@ -1,0 +1,19 @@
+/** What each PostgreSQL major can do, by name, so that no gate is a bare number. */
+
+/** The oldest source pgtransit migrates from: logical decoding with pgoutput. */
+export const MIN_SOURCE_MAJOR = 10;
+
+/** Generated columns (attgenerated): the target computes them, COPY leaves them out. */
+export const hasGeneratedColumns = (major: number) => major >= 12;
+/** Publications WITH (publish_via_partition_root): a partition's changes arrive under its root. */
+export const supportsPublishViaRoot = (major: number) => major >= 13;
+/** pgoutput's `messages` option: logical messages (the fence marker) in the stream. */
+export const supportsLogicalMessages = (major: number) => major >= 14;
+/** CREATE_REPLICATION_SLOT ... (SNAPSHOT 'export'); older servers spell it EXPORT_SNAPSHOT. */
+export const supportsReplicationOptionList = (major: number) => major >= 15;
+/** Database locale providers (datlocprovider), and the ICU provider for CREATE DATABASE. */
+export const hasLocaleProvider = (major: number) => major >= 15;
+/** CREATE DATABASE ... ICU_RULES. */
+export const hasIcuRules = (major: number) => major >= 16;
+/** The builtin locale provider, and datlocale replacing daticulocale. */
+export const hasBuiltinLocale = (major: number) => major >= 17;

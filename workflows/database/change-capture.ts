@@ -1,0 +1,160 @@
+/**
+ * catch_up -> incremental: rounds of change capture until the switchover, with pause,
+ * resume and stalls; continues as new so the history stays bounded however long it waits.
+ */
+import {
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import { ErrorType } from '../../src/errors';
+import type { Fence, RoundResult } from '../../src/model/activities';
+import { pauseSignal, resumeSignal, switchoverDatabaseSignal } from '../../src/model/messages';
+import type { CdcStatus } from '../../src/model/status';
+import type { DatabaseResult } from '../../src/model/workflows';
+import { DRAIN_ROUND_SECONDS, streaming } from '../activity-options';
+import { failureOf, messageOf } from '../failures';
+import { now, type DatabaseRun } from './run';
+import { lateTables } from './snapshot';
+import { switchover } from './switchover';
+import type { migrateDatabaseWorkflow } from './index';
+
+const stream = proxyActivities<Activities>(streaming);
+
+/** Failures that stop applying until the operator fixes the target and resumes. */
+const STALLS: string[] = [ErrorType.ApplyConflict, ErrorType.SchemaDrift, ErrorType.ApplyFailed];
+
+/** The rounds of one database's change stream, and what they add up to in status. */
+export class ChangeStream {
+  readonly cdc: CdcStatus;
+  private readonly lateTables: string[];
+  private scope: CancellationScope | null = null;
+
+  constructor(private readonly run: DatabaseRun) {
+    this.cdc = run.status.cdc ??= { paused: false, appliedLsn: null, transactions: 0, rounds: 0, tables: {} };
+    this.lateTables = lateTables(run.status);
+  }
+
+  /** One round; null when it was stopped (pause, switchover) or stalled. */
+  async round(fence: Fence | null): Promise<RoundResult | null> {
+    const { run, cdc } = this;
+    this.scope = new CancellationScope();
+    cdc.streaming = true;
+    try {
+      return await this.scope.run(() =>
+        stream.applyChanges({
+          ...run.scope,
+          sourceMajor: run.input.sourceMajor,
+          lateTables: this.lateTables,
+          lateHorizonLsn: run.status.lateHorizonLsn ?? null,
+          maxSeconds: fence ? DRAIN_ROUND_SECONDS : run.plan.cdc.roundSeconds,
+          fence,
+        }),
+      );
+    } catch (e) {
+      if (isCancellation(e) && !CancellationScope.current().consideredCancelled) return null;
+      const failure = failureOf(e);
+      if (failure && STALLS.includes(failure.type ?? '')) {
+        cdc.stalled = { reason: failure.message, type: failure.type!, details: failure.details?.[0] };
+        run.status.error = failure.message;
+        await run.notifyParent();
+        return null;
+      }
+      throw e;
+    } finally {
+      this.scope = null;
+      cdc.streaming = false;
+    }
+  }
+
+  /** Ends the running round now: what it applied is committed and acknowledged. */
+  stop(): void {
+    this.scope?.cancel();
+  }
+
+  record(r: RoundResult): void {
+    const { cdc } = this;
+    cdc.rounds++;
+    cdc.transactions += r.transactions;
+    cdc.appliedLsn = r.appliedLsn ?? cdc.appliedLsn;
+    cdc.sourceLsn = r.sourceLsn;
+    cdc.lagBytes = r.lagBytes;
+    cdc.lagSeconds = Math.round(r.lagSeconds);
+    cdc.retainedWalBytes = r.retainedWalBytes;
+    cdc.lastRoundAt = now();
+    for (const [table, c] of Object.entries(r.counts)) {
+      const t = (cdc.tables[table] ??= { insert: 0, update: 0, delete: 0, truncate: 0, conflicts: 0 });
+      t.insert += c.insert;
+      t.update += c.update;
+      t.delete += c.delete;
+      t.truncate += c.truncate;
+      t.conflicts += c.conflicts;
+    }
+    this.run.status.updatedAt = now();
+  }
+}
+
+export async function changeCapture(run: DatabaseRun): Promise<DatabaseResult> {
+  const st = run.status;
+  const changes = new ChangeStream(run);
+  const { cdc } = changes;
+  let switchoverRequested = false;
+  setHandler(pauseSignal, () => {
+    cdc.paused = true;
+    // Stop at once: the running round ends after its current batch commits.
+    changes.stop();
+    void run.notifyParent();
+  });
+  setHandler(resumeSignal, () => {
+    cdc.paused = false;
+    cdc.stalled = undefined;
+    st.error = undefined;
+    void run.notifyParent();
+  });
+  setHandler(switchoverDatabaseSignal, () => {
+    switchoverRequested = true;
+    changes.stop();
+  });
+  if (st.phase !== 'incremental') run.phase('catch_up');
+  await run.notifyParent();
+
+  let roundsThisRun = 0;
+  for (;;) {
+    if (switchoverRequested) {
+      switchoverRequested = false;
+      const outcome = await switchover(run, changes).catch((e: unknown) => ({ error: messageOf(e) }));
+      await run.reportSwitchover(outcome);
+      if ('report' in outcome) {
+        await condition(allHandlersFinished);
+        return run.result();
+      }
+      st.error = `switchover failed: ${outcome.error}`;
+      run.warn(st.error);
+      run.phase('incremental');
+      await run.notifyParent();
+      continue;
+    }
+    if (cdc.paused || cdc.stalled) {
+      await condition(() => (!cdc.paused && !cdc.stalled) || switchoverRequested);
+      continue;
+    }
+    const r = await changes.round(null);
+    roundsThisRun++;
+    if (r) {
+      changes.record(r);
+      if (st.phase === 'catch_up' && r.lagBytes <= run.plan.switchover.maxLagBytes) run.phase('incremental');
+      await run.notifyParent();
+    }
+    // History stays bounded however long the migration waits for its switchover.
+    if ((workflowInfo().continueAsNewSuggested || roundsThisRun >= run.plan.cdc.roundsPerRun) && !switchoverRequested) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof migrateDatabaseWorkflow>({ ...run.input, carried: st });
+    }
+  }
+}

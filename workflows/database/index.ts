@@ -1,0 +1,40 @@
+/**
+ * migrateDatabaseWorkflow: one database of the plan, id `<migration id>/<database>`.
+ * prepare -> schema -> full_load -> post_data -> (mode full: completed)
+ *   -> catch_up -> incremental -> switchover -> completed. One file per phase.
+ */
+import { ContinueAsNew, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import type { DatabaseInput, DatabaseResult } from '../../src/model/workflows';
+import { preparation } from '../activity-options';
+import { changeCapture } from './change-capture';
+import { fullLoad } from './full-load';
+import { prepare } from './prepare';
+import { DatabaseRun } from './run';
+import { restorePostData, restorePreData } from './schema';
+
+const preparing = proxyActivities<Activities>(preparation);
+
+export async function migrateDatabaseWorkflow(input: DatabaseInput): Promise<DatabaseResult> {
+  const run = new DatabaseRun(input);
+  try {
+    // A continuation carries on with the change stream; everything before it is done.
+    if (input.carried) return await changeCapture(run);
+    const handoff = await prepare(run);
+    await restorePreData(run, handoff);
+    await fullLoad(run, handoff);
+    await restorePostData(run);
+    if (run.plan.mode === 'full') {
+      await run.step('dropState', () => preparing.dropState(run.scope));
+      run.phase('completed');
+      return run.result();
+    }
+    // The slot and publication stay: the change stream starts at the snapshot's consistent point.
+    return await changeCapture(run);
+  } catch (e) {
+    // Continuing as new is not an ending: the next run carries on with the same slot.
+    if (e instanceof ContinueAsNew) throw e;
+    await run.abandon(e);
+    throw e;
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * One database's run: its status (what the databaseStatus query returns), its steps and
+ * phases, the one readiness rule for switchover, and what it tells the migration
+ * workflow. Each phase (the files beside this one) works through it.
+ */
+import {
+  CancellationScope,
+  getExternalWorkflowHandle,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import type { DatabaseScope } from '../../src/model/activities';
+import {
+  databaseStateSignal,
+  databaseStatusQuery,
+  switchoverDoneSignal,
+  type SwitchoverOutcome,
+} from '../../src/model/messages';
+import type { DatabaseState, DatabaseStatus, MigrationPhase, StepRecord } from '../../src/model/status';
+import type { DatabaseInput, DatabaseResult } from '../../src/model/workflows';
+import type { Plan } from '../../src/plan/plan';
+import { preparation } from '../activity-options';
+import { messageOf } from '../failures';
+import type { SnapshotHandoff } from './snapshot';
+
+const preparing = proxyActivities<Activities>(preparation);
+
+/** The workflow's clock (deterministic in the sandbox), as ISO text. */
+export const now = () => new Date().toISOString();
+
+export class DatabaseRun {
+  readonly plan: Plan;
+  readonly scope: DatabaseScope;
+  readonly status: DatabaseStatus;
+  /** The full load's snapshot, once prepare has started holding it. */
+  handoff?: SnapshotHandoff;
+  private readonly parent = workflowInfo().parent;
+  private lastNotified = '';
+
+  constructor(readonly input: DatabaseInput) {
+    const { plan, database, targetDatabase } = input;
+    this.plan = plan;
+    this.scope = { plan, database, targetDatabase };
+    this.status = input.carried ?? {
+      workflowId: workflowInfo().workflowId,
+      database,
+      targetDatabase,
+      phase: 'prepare',
+      startedAt: now(),
+      updatedAt: now(),
+      tables: [],
+      totals: { chunksDone: 0, chunksTotal: 0, lateChunks: 0, rows: 0, bytes: 0, estBytes: 0 },
+      steps: [],
+      warnings: [],
+    };
+    setHandler(databaseStatusQuery, () => this.status);
+  }
+
+  /** Runs one step of the timeline in status; `detail` says what it did. */
+  async step<T>(name: string, fn: () => Promise<T>, detail?: (r: T) => string): Promise<T> {
+    const rec: StepRecord = { step: name, startedAt: now() };
+    this.status.steps.push(rec);
+    const r = await fn();
+    rec.endedAt = this.status.updatedAt = now();
+    if (detail) rec.detail = detail(r);
+    return r;
+  }
+
+  phase(p: MigrationPhase): void {
+    this.status.phase = p;
+    this.status.updatedAt = now();
+  }
+
+  warn(message: string): void {
+    this.status.warnings.push(message);
+  }
+
+  /** The one readiness rule: why a switchover cannot start now, or undefined when it can. */
+  notReady(): string | undefined {
+    const { phase, cdc } = this.status;
+    const maxLag = this.plan.switchover.maxLagBytes;
+    if (phase !== 'incremental') return `in ${phase}, not incremental`;
+    if (cdc?.stalled) return `applying stopped: ${cdc.stalled.reason}`;
+    if (cdc?.paused) return 'paused';
+    if ((cdc?.lagBytes ?? Infinity) > maxLag)
+      return `lag ${cdc?.lagBytes} bytes is above switchover.maxLagBytes ${maxLag}`;
+    return undefined;
+  }
+
+  /** Tells the migration workflow the phase and readiness, when either changed. */
+  async notifyParent(): Promise<void> {
+    const reason = this.notReady();
+    const state: DatabaseState = {
+      database: this.scope.database,
+      phase: this.status.phase,
+      lagBytes: this.status.cdc?.lagBytes,
+      ready: reason === undefined,
+      reason,
+    };
+    // The lag itself changes every round; only crossing the bound is news.
+    const key = `${state.phase}|${state.ready}|${state.reason ?? ''}`.replace(/lag \d+ bytes/, 'lag');
+    if (!this.parent || key === this.lastNotified) return;
+    this.lastNotified = key;
+    await getExternalWorkflowHandle(this.parent.workflowId).signal(databaseStateSignal, state);
+  }
+
+  /** Tells the migration workflow how this database's switchover ended. */
+  async reportSwitchover(outcome: Omit<SwitchoverOutcome, 'database'>): Promise<void> {
+    if (this.parent)
+      await getExternalWorkflowHandle(this.parent.workflowId).signal(switchoverDoneSignal, {
+        database: this.scope.database,
+        ...outcome,
+      });
+  }
+
+  result(): DatabaseResult {
+    const st = this.status;
+    return {
+      database: st.database,
+      phase: st.phase,
+      rows: st.totals.rows,
+      bytes: st.totals.bytes,
+      lateChunks: st.totals.lateChunks,
+      slot: st.snapshot?.slot ?? null,
+      lsn: st.snapshot?.lsn,
+    };
+  }
+
+  /** Whatever ended the migration, the source must not keep a slot retaining WAL; the target stays as it is. */
+  async abandon(e: unknown): Promise<void> {
+    const cancelled = isCancellation(e);
+    this.phase(cancelled ? 'cancelled' : 'failed');
+    this.status.error = cancelled ? 'cancelled by the operator' : messageOf(e);
+    await CancellationScope.nonCancellable(async () => {
+      await this.handoff?.release();
+      const dropped = await preparing
+        .dropReplication(this.scope)
+        .catch((err: Error) => [`cleanup failed: ${err.message}`]);
+      this.status.steps.push({
+        step: 'cleanup',
+        startedAt: now(),
+        endedAt: now(),
+        detail: `${dropped.join(', ') || 'nothing to drop'}; the target was left as it is`,
+      });
+      this.warn(`target database ${this.scope.targetDatabase} left as it is (partially migrated)`);
+    });
+  }
+}

@@ -1,0 +1,40 @@
+/** schema and post_data: pg_dump sections restored on the target, then the name mapping. */
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import type { Section } from '../../src/model/activities';
+import { schemaChange } from '../activity-options';
+import type { DatabaseRun } from './run';
+import type { SnapshotHandoff } from './snapshot';
+
+const ddl = proxyActivities<Activities>(schemaChange);
+
+const restore = (run: DatabaseRun, section: Section, snapshot: () => string | null) =>
+  run.step(
+    `restoreSchema ${section}`,
+    () =>
+      ddl.restoreSchema({
+        ...run.scope,
+        section,
+        snapshot: snapshot(),
+        sourceMajor: run.input.sourceMajor,
+        targetMajor: run.input.targetMajor,
+      }),
+    (r) => `${r.restored} objects restored, ${r.skipped} already present`,
+  );
+
+/** Pre-data, dumped inside the snapshot the load copies from. */
+export async function restorePreData(run: DatabaseRun, handoff: SnapshotHandoff): Promise<void> {
+  run.phase('schema');
+  await restore(run, 'pre-data', () => handoff.live());
+}
+
+/** Post-data (keys, indexes, FKs, triggers, materialized views, sequence values), then the renames. */
+export async function restorePostData(run: DatabaseRun): Promise<void> {
+  run.phase('post_data');
+  await restore(run, 'post-data', () => null);
+  await run.step(
+    'applyMapping',
+    () => ddl.applyMapping(run.scope),
+    (r) => r.join('; ') || 'no renames',
+  );
+}
