@@ -49,7 +49,10 @@ export const schemaChange: ActivityOptions = {
   retry: { ...inspection.retry, maximumAttempts: 5 },
 };
 
-/** A round of change capture: heartbeats every second, so cancellation (switchover) is seen at once. */
+/**
+ * A round of change capture: heartbeats every second (the worker's heartbeat throttle is 1 s,
+ * src/temporal/worker.ts), so cancellation (pause, switchover) reaches it at once.
+ */
 export const streaming: ActivityOptions = {
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '5 seconds',

@@ -12,6 +12,13 @@ import { temporalConfig, type TemporalConfig } from './config';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
+/**
+ * Options every pgtransit worker runs with. Heartbeats carry cancellation back to an
+ * activity, and the SDK throttles them to 0.8 x the heartbeat timeout (4 s for a round of
+ * change capture) unless told otherwise: a pause or a switchover should stop a round at once.
+ */
+export const WORKER_DEFAULTS = { maxHeartbeatThrottleInterval: '1 second' } as const satisfies Partial<WorkerOptions>;
+
 export interface StartWorkerOptions {
   config?: TemporalConfig;
   connection?: NativeConnection;
@@ -52,6 +59,7 @@ export async function createWorker(
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: options.activities ?? createActivities(),
     shutdownGraceTime: '10 seconds',
+    ...WORKER_DEFAULTS,
   });
   return { worker, connection, ownsConnection: !options.connection };
 }

@@ -3,7 +3,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { ensureTemporalCli } from '../../src/dev/temporal-cli';
 import { createActivities } from '../../activities';
-import { WORKFLOWS_PATH, installRuntime } from '../../src/temporal/worker';
+import { WORKER_DEFAULTS, WORKFLOWS_PATH, installRuntime } from '../../src/temporal/worker';
 import { uniqueName } from './postgres';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -38,6 +38,7 @@ export async function startTemporal(): Promise<TemporalHarness> {
         taskQueue,
         workflowBundle: await workflowBundle(),
         activities: createActivities(),
+        ...WORKER_DEFAULTS,
       });
       return { worker, taskQueue };
     },

@@ -131,6 +131,8 @@ export async function changeCapture(run: DatabaseRun): Promise<DatabaseResult> {
       const outcome = await switchover(run, changes).catch((e: unknown) => ({ error: messageOf(e) }));
       await run.reportSwitchover(outcome);
       if ('report' in outcome) {
+        // An earlier failed attempt stays in the warnings; the database is not in error now.
+        st.error = undefined;
         await condition(allHandlersFinished);
         return run.result();
       }
