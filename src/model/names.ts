@@ -74,6 +74,10 @@ export const APPLICATION_NAME_PATTERN = 'pgtransit%';
 export const LOCK_KEYS = {
   /** Creating the state schema: two workers preparing at once after a retry. */
   stateSchema: 'pgtransit.state',
+  /** Applying one database's changes: two overlapping attempts of the apply take turns. */
+  apply: (migration: string, database: string) => `pgtransit.apply/${migration}/${database}`,
+  /** The chunks of one table (shared), against a late copy of the whole table (exclusive). */
+  table: (migration: string, database: string, table: string) => `pgtransit.table/${migration}/${database}/${table}`,
   /** One chunk's copy: a retry while the old attempt still runs waits here. */
   chunk: (migration: string, database: string, chunkId: string) => `${migration}/${database}/${chunkId}`,
 } as const;

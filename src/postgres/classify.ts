@@ -25,6 +25,23 @@ const SERVER_GOING_AWAY = new Set<string>([
   SqlState.TooManyConnections,
 ]);
 
+const DETERMINISTIC_APPLY = new Set<string>([
+  SqlState.ObjectNotInPrerequisiteState,
+  SqlState.ProgramLimitExceeded,
+  SqlState.ReadOnlySqlTransaction,
+  SqlState.StatementTooComplex,
+]);
+
+/**
+ * A server message for history and status: values it quotes (invalid input syntax for type
+ * integer: "…") are withheld, and so are whole rows (DETAIL: Failing row contains (…)).
+ */
+export function withoutValues(message: string): string {
+  return message
+    .replace(/(for type [^:]+: )".*"/s, '$1(value withheld)')
+    .replace(/Failing row contains \(.*\)/s, 'Failing row withheld');
+}
+
 /** An errno code saying nothing answers at the address. */
 export function isUnreachableCode(code: string): boolean {
   return UNREACHABLE.has(code);
@@ -62,8 +79,19 @@ export function errorTypeOf(e: unknown, op: Operation): ErrorType {
       return errorTypeOf(e, 'query');
     case 'apply':
       if (inClass(code, SqlStateClass.IntegrityConstraintViolation)) return ErrorType.ApplyConflict;
-      if (inClass(code, SqlStateClass.DataException, SqlStateClass.SyntaxErrorOrAccessRuleViolation))
+      // What the target refuses now it refuses on every retry: a type or missing object, a rule or a
+      // deferrable constraint (ON CONFLICT), a TRUNCATE its foreign keys forbid, a read-only target.
+      if (
+        inClass(
+          code,
+          SqlStateClass.DataException,
+          SqlStateClass.SyntaxErrorOrAccessRuleViolation,
+          SqlStateClass.FeatureNotSupported,
+        ) ||
+        DETERMINISTIC_APPLY.has(code)
+      ) {
         return ErrorType.ApplyFailed;
+      }
       return ErrorType.Transient;
     case 'query':
       if (code === SqlState.InsufficientPrivilege) return ErrorType.PrivilegeMissing;
@@ -92,19 +120,21 @@ export function classify(op: Exclude<Operation, 'connect'>, context: string, e: 
     );
   }
   if (op === 'apply') {
+    const detail = (e as { detail?: string }).detail;
+    const said = withoutValues(detail ? `${message} (${detail.replace(/\.$/, '')})` : message);
     if (type === ErrorType.ApplyConflict) {
+      const constraint = err.constraint ? ` (constraint ${err.constraint})` : '';
       return new PgTransitError(
         type,
-        `the target refused a change: ${message}${err.constraint ? ` (constraint ${err.constraint})` : ''}; fix the target, then resume`,
+        `the target refused a change: ${said}${constraint}; fix the target, then resume`,
         { code, table: err.table },
       );
     }
     if (type === ErrorType.ApplyFailed) {
-      return new PgTransitError(
-        type,
-        `the target cannot apply a change: ${message}; fix the target table, then resume`,
-        { code, table: err.table },
-      );
+      return new PgTransitError(type, `the target cannot apply a change: ${said}; fix the target table, then resume`, {
+        code,
+        table: err.table,
+      });
     }
     return new PgTransitError(type, message);
   }

@@ -11,6 +11,7 @@ import { APPLICATION_NAME } from '../model/names';
 import type { Plan } from '../plan/plan';
 import { resolveSecretRef } from '../plan/secrets';
 import { errorTypeOf, isUnreachableCode } from './classify';
+import { NO_TIMEOUTS_BY_MAJOR, startupOptions, NO_TIMEOUTS } from './session';
 
 export interface Endpoint {
   side: Side;
@@ -40,6 +41,8 @@ export interface ConnectOptions {
    * slot and publication) must not be refused by the read-only default it set.
    */
   writable?: boolean;
+  /** More session settings from the start (e.g. the portable text settings of a replication session). */
+  settings?: Record<string, string>;
 }
 
 export interface ConnectionFacts {
@@ -86,7 +89,11 @@ export function resolveEndpoint(endpoint: Endpoint, options: ConnectOptions = {}
     application_name: options.applicationName ?? APPLICATION_NAME.default,
   };
   if (options.replication) (config as Record<string, unknown>).replication = 'database';
-  if (options.writable) config.options = '-c default_transaction_read_only=off';
+  config.options = startupOptions({
+    ...NO_TIMEOUTS,
+    ...(options.writable ? { default_transaction_read_only: 'off' } : {}),
+    ...options.settings,
+  });
   const raw = parsed as Record<string, unknown>;
   const libpqEnv: Record<string, string> = {
     PGHOST: host,
@@ -148,7 +155,20 @@ async function connectOnce(endpoint: Endpoint, options: ConnectOptions): Promise
     const client = new pg.Client(cfg);
     // An idle client whose server goes away emits 'error'; without a listener the process dies.
     client.on('error', () => undefined);
+    let version = '';
+    const connection = (client as unknown as { connection: NodeJS.EventEmitter }).connection;
+    connection.on('parameterStatus', (m: { parameterName: string; parameterValue: string }) => {
+      if (m.parameterName === 'server_version') version = m.parameterValue;
+    });
     await client.connect();
+    // Timeouts the server only knows from some major on: a startup option it does not know would refuse the connection.
+    const major = Number(/^(\d+)/.exec(version)?.[1] ?? 0);
+    const later = Object.assign({}, ...NO_TIMEOUTS_BY_MAJOR.filter(([m]) => major >= m).map(([, s]) => s)) as Record<
+      string,
+      string
+    >;
+    const sets = Object.entries(later).filter(([k]) => !(k in (options.settings ?? {})));
+    if (sets.length) await client.query(sets.map(([k, v]) => `SET ${k} = ${v}`).join('; '));
     return client;
   };
   const requestedDatabase = facts.database;

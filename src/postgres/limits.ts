@@ -10,8 +10,10 @@ export const SLOT_RELEASE_WAIT = { attempts: 30, intervalMs: 200 } as const;
 /** Starting the stream while the previous round's walsender still holds the slot (55006). */
 export const WALSENDER_BUSY_RETRY = { attempts: 50, intervalMs: 200 } as const;
 
-/** Change capture: apply once this many changes are pending ... */
+/** Change capture: apply once this many changes of committed transactions are pending ... */
 export const BATCH_CHANGES = 5000;
+/** ... and a transaction still open on the source in parts of this many changes (memory stays bounded). */
+export const SUBBATCH_CHANGES = 5000;
 /** ... or this long after the first pending commit (milliseconds). */
 export const FLUSH_DELAY_MS = 20;
 /** How often a round asks the server for a keepalive (milliseconds). */
@@ -21,6 +23,10 @@ export const ROUND_HARD_DEADLINE_FACTOR = 10;
 
 /** A copy reports progress (a heartbeat) every this many bytes. */
 export const COPY_PROGRESS_BYTES = 8 << 20;
+/** Large objects are read and written in pieces of this many bytes. */
+export const LARGE_OBJECT_PIECE_BYTES = 8 << 20;
+/** Large objects per chunk of the full load. */
+export const LARGE_OBJECTS_PER_CHUNK = 1000;
 /** A table is split into at most this many chunks. */
 export const MAX_CHUNKS_PER_TABLE = 256;
 

@@ -5,13 +5,19 @@ import { withConnection, type Endpoint } from './connect';
 import { serverMajor } from './inspect';
 import { SLOT_RELEASE_WAIT, pollUntil } from './limits';
 import { SqlState, codeOf } from './sqlstate';
-import { supportsPublishViaRoot } from './versions';
+import { supportsPartitionedPublication } from './versions';
 
 /**
  * Creates the publication over the selected tables, before the slot: pgoutput reads
  * publications through the slot's historic snapshot, so one created after the slot
- * would not exist for the changes in between. Partitioned tables publish through
- * their root (13+); older servers publish the partitions themselves.
+ * would not exist for the changes in between.
+ *
+ * Changes arrive under each table's own name and replica identity: a partitioned table
+ * is published by its root (13+; its present and future partitions follow) but not
+ * through it, since a root often has no key of its own while each partition has one,
+ * and ctid means nothing across partitions. Older servers list the partitions. Plain
+ * tables are published ONLY: a legacy inheritance child is a table of its own, selected
+ * or not by itself.
  */
 export async function createPublication(
   source: Endpoint,
@@ -23,19 +29,17 @@ export async function createPublication(
     if (((await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [publication])).rowCount ?? 0) > 0)
       return { created: false, tables: 0 };
     const major = await serverMajor(client);
-    const leaves = await listLoadTables(client, plan);
+    const q = (t: { schema: string; name: string }) =>
+      `${client.escapeIdentifier(t.schema)}.${client.escapeIdentifier(t.name)}`;
     const names = new Map<string, string>();
-    for (const t of leaves) {
-      const rel = supportsPublishViaRoot(major) ? t.root : t;
-      names.set(
-        `${rel.schema}.${rel.name}`,
-        `${client.escapeIdentifier(rel.schema)}.${client.escapeIdentifier(rel.name)}`,
-      );
+    for (const t of await listLoadTables(client, plan)) {
+      const partition = t.root.schema !== t.schema || t.root.name !== t.name;
+      if (partition && supportsPartitionedPublication(major)) names.set(`${t.root.schema}.${t.root.name}`, q(t.root));
+      else names.set(`${t.schema}.${t.name}`, `ONLY ${q(t)}`);
     }
-    const options = supportsPublishViaRoot(major) ? ' WITH (publish_via_partition_root = true)' : '';
-    await client.query(
-      `CREATE PUBLICATION ${client.escapeIdentifier(publication)} FOR TABLE ${[...names.values()].join(', ')}${options}`,
-    );
+    // A database whose data is large objects only has no table to publish: an empty publication.
+    const tables = names.size ? ` FOR TABLE ${[...names.values()].join(', ')}` : '';
+    await client.query(`CREATE PUBLICATION ${client.escapeIdentifier(publication)}${tables}`);
     return { created: true, tables: names.size };
   });
 }

@@ -10,6 +10,10 @@ export const SqlState = {
   UndefinedObject: '42704',
   InvalidParameterValue: '22023',
   ObjectInUse: '55006',
+  ObjectNotInPrerequisiteState: '55000',
+  ProgramLimitExceeded: '54000',
+  StatementTooComplex: '54001',
+  ReadOnlySqlTransaction: '25006',
   TooManyConnections: '53300',
   AdminShutdown: '57P01',
   CrashShutdown: '57P02',
@@ -20,6 +24,7 @@ export const SqlStateClass = {
   DataException: '22',
   IntegrityConstraintViolation: '23',
   SyntaxErrorOrAccessRuleViolation: '42',
+  FeatureNotSupported: '0A',
 } as const;
 
 /** The SQLSTATE (or Node errno code) an error carries, '' when none. */

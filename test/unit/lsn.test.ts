@@ -31,11 +31,11 @@ describe('exactly-once position', () => {
     assert.equal(alreadyApplied('0/101', '0/100'), false);
   });
 
-  it('hands the library one byte less than the commit end (it adds one), across the 32-bit boundary', () => {
-    assert.equal(ackPosition('0/1000'), '0/FFF');
-    assert.equal(ackPosition('1/0'), '0/FFFFFFFF');
-    assert.equal(ackPosition(null), '0/0');
-    assert.equal(ackPosition('0/0'), '0/0');
+  it('acknowledges exactly the commit end, and never 0/0', () => {
+    assert.equal(ackPosition('0/1000'), '0/1000');
+    assert.equal(ackPosition('1/0'), '1/0');
+    assert.equal(ackPosition(null), null);
+    assert.equal(ackPosition('0/0'), null);
   });
 
   it('applies a late-copied table idempotently up to the horizon, then strictly', () => {

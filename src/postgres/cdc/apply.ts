@@ -1,29 +1,52 @@
 /**
- * Exactly-once apply of the change stream to the target.
+ * Exactly-once apply of the change stream to the target (the position rules are in
+ * position.ts).
  *
- * - Several source transactions are applied in one target transaction, in source
- *   order, statement by statement; the applied position is written in the same
- *   transaction (pgtransit.applied), so a crash either keeps both or neither.
- * - The source is acknowledged only after that commit (the caller does it), and a
- *   restart skips every transaction whose commit LSN is not above the applied one.
- * - Unchanged TOAST values are left out of the SET list: writing them would turn
- *   them into NULLs.
- * - session_replication_role = replica: target triggers and FK checks do not fire
- *   a second time for changes the source already checked.
+ * - Each change carries the relation layout it was decoded under: a column change on the
+ *   source never shifts the values of transactions received before it.
+ * - Several small source transactions are applied in one target transaction, in source
+ *   order; a large one is applied in parts inside one open target transaction, so memory
+ *   stays bounded. The applied position is written in the same transaction.
+ * - Every target transaction first takes the migration's apply lock and reads the applied
+ *   position under it: two attempts that overlap (a worker presumed dead, still running)
+ *   never apply a transaction twice.
+ * - Unchanged TOAST values are left out of the SET list: writing them would turn them into
+ *   NULLs.
+ * - session_replication_role = replica: target triggers and FK checks do not fire a second
+ *   time for changes the source already checked; row_security = off: a policy that would
+ *   hide rows from the applying role stops the apply instead of skipping rows.
+ * - Rows are found through ONLY the table itself (a child of a legacy inheritance parent is
+ *   a table of its own), and a TRUNCATE never cascades to target tables the source did not
+ *   truncate.
  */
 import type pg from 'pg';
-import { PgTransitError, ErrorType } from '../../errors';
+import { ErrorType, PgTransitError } from '../../errors';
 import type { ConflictPolicy, TableCounts } from '../../model/activities';
+import { LOCK_KEYS } from '../../model/names';
 import type { Plan } from '../../plan/plan';
 import { displayName, targetName } from '../../plan/selection';
 import { classify } from '../classify';
-import { withTransaction } from '../connect';
 import { replayedIdempotently } from '../snapshot';
-import type { PgoutputMessage, Relation, Tuple } from './pgoutput';
+import type { Relation, Tuple } from './pgoutput';
 import { alreadyApplied, readApplied, writeApplied } from './position';
 
-/** A row change (or truncate) as decoded. */
-export type Change = Extract<PgoutputMessage, { tag: 'insert' | 'update' | 'delete' | 'truncate' }>;
+/** A row change as decoded, with the relation layout it was decoded under. */
+export type Change =
+  | { tag: 'insert'; relation: Relation; new: Tuple }
+  | {
+      tag: 'update';
+      relation: Relation;
+      key: Tuple | null;
+      old: Tuple | null;
+      new: Tuple;
+    }
+  | { tag: 'delete'; relation: Relation; key: Tuple | null; old: Tuple | null }
+  | {
+      tag: 'truncate';
+      relations: Relation[];
+      cascade: boolean;
+      restartIdentity: boolean;
+    };
 
 export interface SourceTransaction {
   /** Commit LSN (from Begin): the transaction's position in the stream. */
@@ -36,18 +59,36 @@ export interface SourceTransaction {
   fence?: string;
 }
 
+interface TargetColumn {
+  name: string;
+  /** format_type of the target column: parameters are cast to it. */
+  type: string;
+  /** GENERATED ALWAYS AS IDENTITY: set only with OVERRIDING SYSTEM VALUE. */
+  alwaysIdentity: boolean;
+  /** The type has an equality operator (json, point, xml have none): else compared as text. */
+  equality: boolean;
+  /** text, varchar, char, name: carry 8-bit bytes of a SQL_ASCII database as they are. */
+  textual: boolean;
+}
+
 interface TargetTable {
   relation: Relation;
-  /** Quoted schema.table on the target. */
+  /** Quoted schema.table on the target, and the same with ONLY for plain tables. */
   sql: string;
+  only: string;
   display: string;
+  /** Indexes (in the relation's columns) of the replica identity key. */
   keyIdx: number[];
-  /** No key: UPDATE/DELETE match on every old column. */
+  /** REPLICA IDENTITY FULL: rows are found by every old column. */
   full: boolean;
-  /** Columns GENERATED ALWAYS AS IDENTITY on the target: never in a SET list. */
-  alwaysIdentity: Set<number>;
-  /** Target column types, by relation column. */
-  types: string[];
+  columns: TargetColumn[];
+  partitioned: boolean;
+  /**
+   * INSERT ... ON CONFLICT is refused on tables with INSERT or UPDATE rules, with
+   * deferrable unique or exclusion constraints (they cannot be arbiters) and on user
+   * catalog tables (user_catalog_table): such tables are probed with NOT EXISTS instead.
+   */
+  onConflict: boolean;
 }
 
 export interface ApplierOptions {
@@ -57,16 +98,27 @@ export interface ApplierOptions {
   /** Tables copied late, applied idempotently until the stream passes `lateHorizonLsn`. */
   lateTables: Set<string>;
   lateHorizonLsn: string | null;
+  /** The source database's encoding: SQL_ASCII values are bytes, not UTF-8 text. */
+  sqlAscii?: boolean;
 }
 
-const emptyCounts = (): TableCounts => ({ insert: 0, update: 0, delete: 0, truncate: 0, conflicts: 0 });
+const emptyCounts = (): TableCounts => ({
+  insert: 0,
+  update: 0,
+  delete: 0,
+  truncate: 0,
+  conflicts: 0,
+});
+
+type Param = string | null | Buffer;
 
 export class Applier {
-  private readonly relations = new Map<number, TargetTable>();
+  private readonly tables = new WeakMap<Relation, TargetTable>();
   readonly counts = new Map<string, TableCounts>();
   /** Highest commit LSN applied and committed on the target. */
   appliedLsn: string | null = null;
-
+  /** A large source transaction being applied in parts: its target transaction is open. */
+  private open: { txn: SourceTransaction; skip: boolean } | null = null;
   constructor(
     private readonly target: pg.Client,
     private readonly o: ApplierOptions,
@@ -78,220 +130,481 @@ export class Applier {
     return this.appliedLsn;
   }
 
-  /** A relation message: maps it to the target table and checks its columns (schema drift). */
-  async relation(rel: Relation): Promise<void> {
+  /** Whether a large transaction's target transaction is open. */
+  get inTransaction(): boolean {
+    return this.open !== null;
+  }
+
+  /**
+   * Applies committed source transactions (in source order) in one target transaction with
+   * the new applied position. Returns how many were applied (the rest were applied before).
+   */
+  async applyBatch(txns: SourceTransaction[]): Promise<number> {
+    if (txns.every((t) => alreadyApplied(t.commitLsn, this.appliedLsn))) return 0;
+    try {
+      await this.begin();
+      const todo = txns.filter((t) => !alreadyApplied(t.commitLsn, this.appliedLsn));
+      if (todo.length === 0) {
+        await this.target.query('ROLLBACK');
+        return 0;
+      }
+      for (const txn of todo) await this.applyChanges(txn, txn.changes);
+      const last = todo[todo.length - 1]!;
+      await writeApplied(this.target, this.o.plan.name, this.o.database, last.commitLsn);
+      await this.target.query('COMMIT');
+      this.appliedLsn = last.commitLsn;
+      return todo.length;
+    } catch (e) {
+      await this.target.query('ROLLBACK').catch(() => undefined);
+      throw this.classified(e);
+    }
+  }
+
+  /** A part of a large transaction, before its commit arrived: applied in its open target transaction. */
+  async applyPart(txn: SourceTransaction, changes: Change[]): Promise<void> {
+    try {
+      if (!this.open) {
+        await this.begin();
+        this.open = {
+          txn,
+          skip: alreadyApplied(txn.commitLsn, this.appliedLsn),
+        };
+      }
+      if (!this.open.skip) await this.applyChanges(txn, changes);
+    } catch (e) {
+      await this.rollback();
+      throw this.classified(e);
+    }
+  }
+
+  /** The commit of the large transaction: its last part, the applied position, COMMIT. Returns 1 when it was applied now. */
+  async commitLarge(txn: SourceTransaction, last: Change[]): Promise<number> {
+    await this.applyPart(txn, last);
+    const open = this.open!;
+    try {
+      if (open.skip) {
+        await this.target.query('ROLLBACK');
+        return 0;
+      }
+      await writeApplied(this.target, this.o.plan.name, this.o.database, txn.commitLsn);
+      await this.target.query('COMMIT');
+      this.appliedLsn = txn.commitLsn;
+      return 1;
+    } catch (e) {
+      await this.target.query('ROLLBACK').catch(() => undefined);
+      throw this.classified(e);
+    } finally {
+      this.open = null;
+    }
+  }
+
+  /** Gives up the open large transaction (the stream ended before its commit: it is sent again). */
+  async rollback(): Promise<void> {
+    if (!this.open) return;
+    this.open = null;
+    await this.target.query('ROLLBACK').catch(() => undefined);
+  }
+
+  /** BEGIN, the apply lock, and the applied position as it is now (another attempt may have moved it). */
+  private async begin(): Promise<void> {
+    await this.target.query('BEGIN; SET LOCAL session_replication_role = replica');
+    await this.target.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [
+      LOCK_KEYS.apply(this.o.plan.name, this.o.database),
+    ]);
+    this.appliedLsn = await readApplied(this.target, this.o.plan.name, this.o.database);
+  }
+
+  private classified(e: unknown): PgTransitError {
+    if (e instanceof PgTransitError) return e;
+    return classify('apply', 'applying changes', e);
+  }
+
+  private async applyChanges(txn: SourceTransaction, changes: Change[]): Promise<void> {
+    const idempotent = replayedIdempotently(txn.commitLsn, this.o.lateHorizonLsn);
+    for (const c of changes) await this.applyChange(c, idempotent);
+  }
+
+  /** The target table a relation layout maps to, checked against the target's columns (schema drift). */
+  private async table(rel: Relation): Promise<TargetTable> {
+    const known = this.tables.get(rel);
+    if (known) return known;
     const dest = targetName(this.o.plan, rel);
-    const { rows } = await this.target.query<{ attname: string; attidentity: string; type: string }>(
-      `SELECT a.attname, a.attidentity, format_type(a.atttypid, a.atttypmod) AS type FROM pg_attribute a JOIN pg_class c ON c.oid
-        = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped`,
+    const display = `${rel.schema}.${rel.name}`;
+    const { rows } = await this.target.query<{
+      attname: string | null;
+      attidentity: string;
+      type: string;
+      equality: boolean;
+      textual: boolean;
+      relkind: string;
+      on_conflict: boolean;
+    }>(
+      `SELECT a.attname, a.attidentity, format_type(a.atttypid, a.atttypmod) AS type,
+              EXISTS (SELECT 1 FROM pg_opclass o JOIN pg_am m ON m.oid = o.opcmethod
+                       WHERE o.opcdefault AND m.amname IN ('btree', 'hash')
+                         AND o.opcintype IN (a.atttypid, (SELECT t.typbasetype FROM pg_type t WHERE t.oid = a.atttypid),
+                                             CASE WHEN (SELECT t.typtype FROM pg_type t WHERE t.oid = a.atttypid) = 'c' THEN 'record'::regtype END,
+                                             CASE WHEN (SELECT t.typcategory FROM pg_type t WHERE t.oid = a.atttypid) = 'A' THEN 'anyarray'::regtype END,
+                                             CASE WHEN (SELECT t.typtype FROM pg_type t WHERE t.oid = a.atttypid) = 'e' THEN 'anyenum'::regtype END,
+                                             CASE WHEN (SELECT t.typtype FROM pg_type t WHERE t.oid = a.atttypid) = 'r'
+                                                  THEN 'anyrange'::regtype END)) AS equality,
+              a.atttypid IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype, 'name'::regtype) AS textual,
+              c.relkind,
+              NOT EXISTS (SELECT 1 FROM pg_rewrite r WHERE r.ev_class = c.oid AND r.rulename <> '_RETURN' AND r.ev_type IN ('2', '3'))
+                AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND NOT i.indimmediate)
+                AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'x' AND k.condeferrable)
+                AND NOT EXISTS (SELECT 1 FROM unnest(c.reloptions) o WHERE lower(o) ~ '^user_catalog_table=(t|tr|tru|true|on|y|ye|yes|1)$') AS on_conflict
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         -- A table may have no column at all (and still rows): one row for it then, with no column.
+         LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+        WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')`,
       [dest.schema, dest.name],
     );
-    const have = new Set(rows.map((r) => r.attname));
-    const display = `${rel.schema}.${rel.name}`;
     if (rows.length === 0) {
       throw new PgTransitError(
         ErrorType.SchemaDrift,
         `change stream for ${display}: table ${displayName(dest)} does not exist on the target`,
-        { table: display },
+        {
+          table: display,
+        },
       );
     }
-    const missing = rel.columns.filter((c) => !have.has(c.name)).map((c) => c.name);
+    const byName = new Map(rows.filter((r) => r.attname !== null).map((r) => [r.attname, r]));
+    const missing = rel.columns.filter((c) => !byName.has(c.name)).map((c) => c.name);
     if (missing.length > 0) {
       throw new PgTransitError(
         ErrorType.SchemaDrift,
-        `schema drift on ${display}: the source sends columns ${missing.join(', ')} that ${displayName(dest)} ` +
-          `on the target does not have; apply the same ALTER TABLE on the target, then resume`,
+        `schema drift on ${display}: the source sends columns ${missing.join(', ')} that ${displayName(dest)} on the target ` +
+          `does not have; apply the same ALTER TABLE on the target, then resume`,
         { table: display, columns: missing },
       );
     }
     const q = (s: string) => this.target.escapeIdentifier(s);
+    const sql = `${q(dest.schema)}.${q(dest.name)}`;
+    const partitioned = rows[0]!.relkind === 'p';
     const keyIdx = rel.columns.map((c, i) => (c.key ? i : -1)).filter((i) => i >= 0);
-    const always = new Set(rows.filter((r) => r.attidentity === 'a').map((r) => r.attname));
-    const alwaysIdentity = new Set(rel.columns.map((c, i) => (always.has(c.name) ? i : -1)).filter((i) => i >= 0));
-    const typeOf = new Map(rows.map((r) => [r.attname, r.type]));
-    const types = rel.columns.map((c) => typeOf.get(c.name)!);
-    this.relations.set(rel.oid, {
+    const full = rel.replicaIdentity === 'f';
+    const t: TargetTable = {
       relation: rel,
-      sql: `${q(dest.schema)}.${q(dest.name)}`,
+      sql,
+      only: partitioned ? sql : `ONLY ${sql}`,
       display,
       keyIdx,
-      full: keyIdx.length === 0 || rel.replicaIdentity === 'f',
-      alwaysIdentity,
-      types,
-    });
-  }
-
-  private table(oid: number): TargetTable {
-    const t = this.relations.get(oid);
-    if (!t) throw new PgTransitError(ErrorType.Transient, `change for relation ${oid} before its relation message`);
+      full,
+      partitioned,
+      onConflict: rows[0]!.on_conflict,
+      columns: rel.columns.map((c) => {
+        const r = byName.get(c.name)!;
+        return {
+          name: c.name,
+          type: r.type,
+          alwaysIdentity: r.attidentity === 'a',
+          equality: r.equality,
+          textual: r.textual,
+        };
+      }),
+    };
+    this.tables.set(rel, t);
     return t;
   }
 
-  private count(t: TargetTable, kind: keyof TableCounts, n = 1) {
+  private count(t: { display: string }, kind: keyof TableCounts, n = 1) {
     let c = this.counts.get(t.display);
     if (!c) this.counts.set(t.display, (c = emptyCounts()));
     c[kind] += n;
   }
 
-  /**
-   * Applies `txns` (in source order) in one target transaction with the new applied
-   * position. Transactions at or below the applied position are skipped.
-   */
-  async applyBatch(txns: SourceTransaction[]): Promise<number> {
-    const todo = txns.filter((t) => !alreadyApplied(t.commitLsn, this.appliedLsn));
-    if (todo.length === 0) return 0;
-    const last = todo[todo.length - 1]!;
-    try {
-      await withTransaction(this.target, async () => {
-        await this.target.query('SET LOCAL session_replication_role = replica');
-        for (const txn of todo) {
-          const idempotent = replayedIdempotently(txn.commitLsn, this.o.lateHorizonLsn);
-          for (const c of txn.changes) await this.applyChange(c, idempotent);
-        }
-        await writeApplied(this.target, this.o.plan.name, this.o.database, last.commitLsn);
-      });
-    } catch (e) {
-      // A statement the target refuses (constraint, type, missing object) is refused again on
-      // every retry: stop applying and say why, instead of retrying forever.
-      throw classify('apply', 'applying changes', e);
-    }
-    this.appliedLsn = last.commitLsn;
-    return todo.length;
+  /** What a conflict message says of the row: the key columns and values, never a whole row. */
+  private describeKey(t: TargetTable, key: Tuple | null): string {
+    if (t.full || t.keyIdx.length === 0) return '(no key: the table is REPLICA IDENTITY FULL)';
+    if (!key) return '(no key)';
+    return t.keyIdx.map((i) => `${t.columns[i]!.name}=${key[i] ?? 'NULL'}`).join(', ');
   }
 
-  private conflict(t: TargetTable, what: string, key: Tuple | null): never | void {
+  private conflict(t: TargetTable, what: string, key: Tuple | null): void {
     if (this.o.conflictPolicy === 'error') {
-      const keyText = key
-        ? t.keyIdx.map((i) => `${t.relation.columns[i]!.name}=${key[i] ?? 'NULL'}`).join(', ')
-        : '(no key)';
+      const keyText = this.describeKey(t, key);
       throw new PgTransitError(
         ErrorType.ApplyConflict,
         `conflict on ${t.display}: ${what} (key ${keyText}); fix the target row or choose cdc.conflictPolicy ignore/overwrite, then resume`,
-        {
-          table: t.display,
-          key: keyText,
-          change: what,
-        },
+        { table: t.display, key: keyText, change: what },
       );
     }
     this.count(t, 'conflicts');
   }
 
-  private async applyChange(m: Change, lateIdempotent: boolean): Promise<void> {
+  /** A value as a parameter: text, or the bytes themselves for 8-bit text of a SQL_ASCII source. */
+  private param(t: TargetTable, i: number, v: string | null | undefined): Param {
+    if (v === null || v === undefined) return null;
+    if (!this.o.sqlAscii || !/[^\x00-\x7f]/.test(v)) return v;
+    if (t.columns[i]!.textual) return Buffer.from(v, 'latin1');
+    throw new PgTransitError(
+      ErrorType.ApplyFailed,
+      `${t.display}.${t.columns[i]!.name} (${t.columns[i]!.type}): a value holds bytes above 127 of a SQL_ASCII database, which change capture ` +
+        `carries only in text, varchar, char and name columns; change the column's type, or move those rows yourself, then resume`,
+      { table: t.display, column: t.columns[i]!.name },
+    );
+  }
+
+  private async run(text: string, values: Param[]): Promise<number> {
+    return (await this.target.query({ text, values })).rowCount ?? 0;
+  }
+
+  /** `col = $n` for a key, `col IS NOT DISTINCT FROM $n` for a full row (as text when the type has no equality). */
+  private match(t: TargetTable, idx: number[], tuple: Tuple, params: Param[]): string {
     const q = (s: string) => this.target.escapeIdentifier(s);
-    if (m.tag === 'truncate') {
-      const tables = m.relationOids.map((oid) => this.table(oid));
-      await this.target.query(
-        `TRUNCATE ${tables.map((t) => t.sql).join(', ')}${m.restartIdentity ? ' RESTART IDENTITY' : ''}${m.cascade ? ' CASCADE' : ''}`,
+    return (
+      idx
+        .map((i) => {
+          const c = t.columns[i]!;
+          params.push(this.param(t, i, tuple[i]));
+          const p = `$${params.length}`;
+          // Key columns are NOT NULL: `=` lets the target use the key's index.
+          if (!t.full) return `${q(c.name)} = ${p}::${c.type}`;
+          return c.equality
+            ? `${q(c.name)} IS NOT DISTINCT FROM ${p}::${c.type}`
+            : `${q(c.name)}::text IS NOT DISTINCT FROM ${p}::text`;
+        })
+        .join(' AND ') || 'true'
+    );
+  }
+
+  /** The WHERE that finds the row a change names: by key, or one row equal in every old column. */
+  private where(t: TargetTable, ident: Tuple, params: Param[]): string {
+    if (!t.full) {
+      if (t.keyIdx.length === 0) {
+        throw new PgTransitError(
+          ErrorType.ApplyFailed,
+          `${t.display} has no replica identity the change stream can find rows by (a partitioned table published through ` +
+            `its root without a key of its own); start the migration again: partitions are now published one by one`,
+          { table: t.display },
+        );
+      }
+      return this.match(t, t.keyIdx, ident, params);
+    }
+    const idx = t.columns.map((_, i) => i).filter((i) => ident[i] !== undefined);
+    const cond = this.match(t, idx, ident, params);
+    // ctid is unique within one relation only: a partitioned table needs the partition too.
+    return t.partitioned
+      ? `(tableoid, ctid) = (SELECT tableoid, ctid FROM ${t.sql} WHERE ${cond} LIMIT 1)`
+      : `ctid = (SELECT ctid FROM ${t.only} WHERE ${cond} LIMIT 1)`;
+  }
+
+  private insertSql(t: TargetTable, idx: number[], params: Param[], tuple: Tuple): { columns: string; values: string } {
+    const q = (s: string) => this.target.escapeIdentifier(s);
+    const values = idx.map((i) => {
+      params.push(this.param(t, i, tuple[i]));
+      return `$${params.length}::${t.columns[i]!.type}`;
+    });
+    return {
+      columns: idx.map((i) => q(t.columns[i]!.name)).join(', '),
+      values: values.join(', '),
+    };
+  }
+
+  /** INSERT the row unless one with its key (or, without a key, the very same row) is there; returns rows inserted. */
+  private async insertUnlessPresent(t: TargetTable, tuple: Tuple, idx: number[]): Promise<number> {
+    const params: Param[] = [];
+    const { columns, values } = this.insertSql(t, idx, params, tuple);
+    // The source already chose identity values: keep them.
+    if (t.onConflict && !t.full && t.keyIdx.length > 0) {
+      return this.run(
+        `INSERT INTO ${t.sql} (${columns}) OVERRIDING SYSTEM VALUE VALUES (${values}) ON CONFLICT DO NOTHING`,
+        params,
       );
+    }
+    // Without a key, "present" means the same row, every column equal.
+    const byRow = t.full || t.keyIdx.length === 0;
+    const cond = this.match({ ...t, full: byRow }, byRow ? idx : t.keyIdx, tuple, params);
+    return this.run(
+      `INSERT INTO ${t.sql} (${columns}) OVERRIDING SYSTEM VALUE SELECT ${values} WHERE NOT EXISTS (SELECT 1 FROM ${t.only} WHERE ${cond})`,
+      params,
+    );
+  }
+
+  private async applyChange(m: Change, lateIdempotent: boolean): Promise<void> {
+    if (m.tag === 'truncate') {
+      const tables: TargetTable[] = [];
+      for (const r of m.relations) tables.push(await this.table(r));
+      // Never CASCADE: the source already listed every table it emptied, and the target may
+      // hold tables of its own that reference these (native apply refuses the same way).
+      const list = tables.map((t) => t.only).join(', ');
+      await this.target.query(`TRUNCATE ${list}${m.restartIdentity ? ' RESTART IDENTITY' : ''}`);
       for (const t of tables) this.count(t, 'truncate');
       return;
     }
-    const t = this.table(m.relationOid);
+    const t = await this.table(m.relation);
     const idempotent = lateIdempotent && this.o.lateTables.has(t.display);
-    const cols = t.relation.columns;
-    if (m.tag === 'insert') {
-      const idx = cols.map((_, i) => i).filter((i) => m.new[i] !== undefined);
-      const values = idx.map((i) => m.new[i]);
-      // The source already chose identity values: keep them.
-      const columns = idx.map((i) => q(cols[i]!.name)).join(', ');
-      const insert = `INSERT INTO ${t.sql} (${columns}) OVERRIDING SYSTEM VALUE VALUES (${idx.map((_, n) => `$${n + 1}`).join(', ')})`;
-      if (idempotent && t.full) {
-        // No key: the best a replay can do is not to add a row that is already there, identical.
-        const same = idx
-          .map((i, n) => `${q(cols[i]!.name)} IS NOT DISTINCT FROM $${n + 1}::${t.types[i]}`)
-          .join(' AND ');
-        await this.target.query({
-          text:
-            `INSERT INTO ${t.sql} (${idx.map((i) => q(cols[i]!.name)).join(', ')}) OVERRIDING SYSTEM ` +
-            `VALUE SELECT ${idx.map((i, n) => `$${n + 1}::${t.types[i]}`).join(', ')} WHERE NOT EXISTS (SELECT 1 FROM ${t.sql} WHERE ${same})`,
-          values,
-        });
-        this.count(t, 'insert');
-        return;
-      }
-      const overwrite = (idempotent || this.o.conflictPolicy === 'overwrite') && t.keyIdx.length > 0;
-      if (overwrite) {
-        // Insert, or overwrite the row holding the key (two statements: RETURNING xmax, the usual
-        // way to tell an upsert's insert from its update, is refused on partitioned tables).
-        const r = await this.target.query({ text: `${insert} ON CONFLICT DO NOTHING`, values });
-        if ((r.rowCount ?? 0) === 0) {
-          const nonKey = idx.filter((i) => !t.keyIdx.includes(i) && !t.alwaysIdentity.has(i));
-          if (nonKey.length) {
-            const p = [...t.keyIdx.map((i) => m.new[i]), ...nonKey.map((i) => m.new[i])];
-            await this.target.query({
-              text:
-                `UPDATE ${t.sql} SET ` +
-                `${nonKey.map((i, n) => `${q(cols[i]!.name)} = $${t.keyIdx.length + n + 1}`).join(', ')} ` +
-                `WHERE ${t.keyIdx.map((i, n) => `${q(cols[i]!.name)} = $${n + 1}`).join(' AND ')}`,
-              values: p,
-            });
-          }
-          if (!idempotent) this.count(t, 'conflicts');
-        }
-        this.count(t, 'insert');
-        return;
-      }
-      const r = await this.target.query({ text: `${insert} ON CONFLICT DO NOTHING`, values });
-      if ((r.rowCount ?? 0) === 0) this.conflict(t, 'INSERT of a row that already exists', m.new);
-      else this.count(t, 'insert');
-      return;
-    }
+    const all = t.columns.map((_, i) => i);
+    if (m.tag === 'insert') return this.applyInsert(t, m.new, idempotent);
+
     // UPDATE and DELETE find the row by its key (the old key when the key changed), or by every old column.
     const ident: Tuple = m.key ?? m.old ?? (m.tag === 'update' ? m.new : []);
-    const whereIdx = t.full ? cols.map((_, i) => i).filter((i) => ident[i] !== undefined) : t.keyIdx;
-    const params: (string | null | undefined)[] = [];
-    const cond = whereIdx.map((i) => {
-      params.push(ident[i]);
-      // Key columns are NOT NULL: `=` lets the target use the key's index (IS NOT DISTINCT FROM
-      // would scan the table for every change). Only REPLICA IDENTITY FULL compares NULLs.
-      return `${q(cols[i]!.name)} ${t.full ? 'IS NOT DISTINCT FROM' : '='} $${params.length}`;
-    });
-    let where = cond.join(' AND ');
-    if (t.full) where = `ctid = (SELECT ctid FROM ${t.sql} WHERE ${where} LIMIT 1)`;
     if (m.tag === 'delete') {
-      const r = await this.target.query({ text: `DELETE FROM ${t.sql} WHERE ${where}`, values: params });
-      if ((r.rowCount ?? 0) === 0 && !idempotent) this.conflict(t, 'DELETE of a row missing on the target', ident);
+      const params: Param[] = [];
+      const n = await this.run(`DELETE FROM ${t.only} WHERE ${this.where(t, ident, params)}`, params);
+      if (n === 0 && !idempotent) this.conflict(t, 'DELETE of a row missing on the target', ident);
       else this.count(t, 'delete');
+      return;
+    }
+    const q = (s: string) => this.target.escapeIdentifier(s);
+    const complete = all.every((i) => m.new[i] !== undefined);
+    // A GENERATED ALWAYS identity column whose value changed (UPDATE ... SET id = DEFAULT) can only
+    // be written by an INSERT with OVERRIDING SYSTEM VALUE: move the row, keeping unchanged TOAST values.
+    const before = m.key ?? m.old;
+    const identityChanged = t.columns.some(
+      (c, i) => c.alwaysIdentity && before && before[i] != null && m.new[i] !== undefined && before[i] !== m.new[i],
+    );
+    if (identityChanged) {
+      const params: Param[] = [];
+      const where = this.where(t, ident, params);
+      const select = all.map((i) => {
+        if (m.new[i] === undefined) return `old.${q(t.columns[i]!.name)}`;
+        params.push(this.param(t, i, m.new[i]));
+        return `$${params.length}::${t.columns[i]!.type}`;
+      });
+      const n = await this.run(
+        `WITH old AS (DELETE FROM ${t.only} WHERE ${where} RETURNING *) ` +
+          `INSERT INTO ${t.sql} (${all.map((i) => q(t.columns[i]!.name)).join(', ')}) OVERRIDING SYSTEM VALUE SELECT ${select.join(', ')} FROM old`,
+        params,
+      );
+      if (n > 0) this.count(t, 'update');
+      else if (!idempotent) this.conflict(t, 'UPDATE of a row missing on the target', ident);
       return;
     }
     // A late-copied table may already hold the row under its new key (the copy saw a later
     // state) while the replay re-created the old one: clear the newer copy, the changes that
     // follow in the stream bring the row to its final state again.
     if (idempotent && m.key && !t.full && t.keyIdx.some((i) => m.key![i] !== m.new[i])) {
-      const keyWhere = (from: number) => t.keyIdx.map((i, n) => `${q(cols[i]!.name)} = $${from + n}`).join(' AND ');
-      const old = await this.target.query({
-        text: `SELECT 1 FROM ${t.sql} WHERE ${keyWhere(1)}`,
-        values: t.keyIdx.map((i) => m.key![i]),
-      });
-      if ((old.rowCount ?? 0) > 0)
-        await this.target.query({
-          text: `DELETE FROM ${t.sql} WHERE ${keyWhere(1)}`,
-          values: t.keyIdx.map((i) => m.new[i]),
-        });
+      const p1: Param[] = [];
+      const old = await this.run(`SELECT 1 FROM ${t.only} WHERE ${this.where(t, m.key, p1)}`, p1);
+      if (old > 0) {
+        const p2: Param[] = [];
+        await this.run(`DELETE FROM ${t.only} WHERE ${this.where(t, m.new, p2)}`, p2);
+      }
     }
-    // Unchanged TOAST columns (undefined) stay out of the SET list.
-    const setIdx = cols.map((_, i) => i).filter((i) => m.new[i] !== undefined && !t.alwaysIdentity.has(i));
+    // Unchanged TOAST columns (undefined), always-identity columns, and columns the old row shows
+    // unchanged stay out of the SET list: rewriting an unchanged indexed value would make the
+    // update a non-HOT one with a new index entry, which for a long key stored without
+    // compression is larger than an index page (the source wrote none).
+    const params: Param[] = [];
+    // The old row is whole with REPLICA IDENTITY FULL; an old key holds the key columns only.
+    const unchanged = (i: number) =>
+      m.old
+        ? m.old[i] !== undefined && m.old[i] === m.new[i]
+        : !t.full && t.keyIdx.includes(i) && (!m.key || m.key[i] === m.new[i]);
+    const setIdx = all.filter((i) => m.new[i] !== undefined && !t.columns[i]!.alwaysIdentity && !unchanged(i));
     const set = setIdx.map((i) => {
-      params.push(m.new[i]);
-      return `${q(cols[i]!.name)} = $${params.length}`;
+      params.push(this.param(t, i, m.new[i]));
+      return `${q(t.columns[i]!.name)} = $${params.length}::${t.columns[i]!.type}`;
     });
-    const r = await this.target.query({ text: `UPDATE ${t.sql} SET ${set.join(', ')} WHERE ${where}`, values: params });
-    if ((r.rowCount ?? 0) > 0) {
+    const where = this.where(t, ident, params);
+    const n = set.length
+      ? await this.run(`UPDATE ${t.only} SET ${set.join(', ')} WHERE ${where}`, params)
+      : await this.run(`SELECT 1 FROM ${t.only} WHERE ${where}`, params);
+    if (n > 0) {
+      await this.followIdentity(t, m.new);
       this.count(t, 'update');
       return;
     }
-    if (idempotent) return; // the late copy already holds a later version, or the row is gone
-    const all = cols.map((_, i) => i);
-    if (this.o.conflictPolicy === 'overwrite' && all.every((i) => m.new[i] !== undefined)) {
-      await this.target.query({
-        text:
-          `INSERT INTO ${t.sql} (${all.map((i) => q(cols[i]!.name)).join(', ')}) OVERRIDING SYSTEM VALUE ` +
-          `VALUES (${all.map((_, n) => `$${n + 1}`).join(', ')})`,
-        values: all.map((i) => m.new[i]),
-      });
+    if (idempotent) {
+      // The late copy may not hold the row (it moved between chunks copied at different times):
+      // the new row, when the stream sent all of it, is the row.
+      if (complete) await this.insertUnlessPresent(t, m.new, all);
+      return;
+    }
+    if (this.o.conflictPolicy === 'overwrite' && complete) {
+      const p: Param[] = [];
+      const { columns, values } = this.insertSql(t, all, p, m.new);
+      await this.run(`INSERT INTO ${t.sql} (${columns}) OVERRIDING SYSTEM VALUE VALUES (${values})`, p);
     }
     this.conflict(t, 'UPDATE of a row missing on the target', ident);
+  }
+
+  /**
+   * A GENERATED ALWAYS identity column outside the key can change (SET col = DEFAULT) without the
+   * stream saying it did: when the target's value differs from the new row's, move the row to it.
+   */
+  private async followIdentity(t: TargetTable, tuple: Tuple): Promise<void> {
+    const idx = t.columns
+      .map((c, i) => (c.alwaysIdentity && !t.keyIdx.includes(i) && tuple[i] != null ? i : -1))
+      .filter((i) => i >= 0);
+    if (idx.length === 0 || t.full || t.keyIdx.length === 0) return;
+    const q = (s: string) => this.target.escapeIdentifier(s);
+    const params: Param[] = [];
+    const key = this.match(t, t.keyIdx, tuple, params);
+    const differs = idx.map((i) => {
+      params.push(this.param(t, i, tuple[i]));
+      return `${q(t.columns[i]!.name)} IS DISTINCT FROM $${params.length}::${t.columns[i]!.type}`;
+    });
+    const at = new Map(idx.map((i, n) => [i, `$${params.length - idx.length + n + 1}::${t.columns[i]!.type}`]));
+    const names = t.columns.map((c) => q(c.name));
+    const select = t.columns.map((c, i) => at.get(i) ?? `old.${q(c.name)}`);
+    await this.run(
+      `WITH old AS (DELETE FROM ${t.only} WHERE ${key} AND (${differs.join(' OR ')}) RETURNING *) ` +
+        `INSERT INTO ${t.sql} (${names.join(', ')}) OVERRIDING SYSTEM VALUE SELECT ${select.join(', ')} FROM old`,
+      params,
+    );
+  }
+
+  private async applyInsert(t: TargetTable, tuple: Tuple, idempotent: boolean): Promise<void> {
+    const q = (s: string) => this.target.escapeIdentifier(s);
+    const idx = t.columns.map((_, i) => i).filter((i) => tuple[i] !== undefined);
+    const keyed = !t.full && t.keyIdx.length > 0;
+    if (!keyed && !idempotent) {
+      // No key: nothing to conflict on.
+      const params: Param[] = [];
+      const { columns, values } = this.insertSql(t, idx, params, tuple);
+      // A table without columns takes its rows as DEFAULT VALUES.
+      const sql = idx.length
+        ? `INSERT INTO ${t.sql} (${columns}) OVERRIDING SYSTEM VALUE VALUES (${values})`
+        : `INSERT INTO ${t.sql} DEFAULT VALUES`;
+      await this.run(sql, params);
+      this.count(t, 'insert');
+      return;
+    }
+    // No key, replayed over a late copy: the best a replay can do is not to add a row that is already there, identical.
+    const inserted = await this.insertUnlessPresent(t, tuple, idx);
+    if (inserted > 0) {
+      this.count(t, 'insert');
+      return;
+    }
+    if (!keyed) {
+      this.count(t, 'insert');
+      return;
+    }
+    const overwrite = idempotent || this.o.conflictPolicy === 'overwrite';
+    if (!overwrite) {
+      this.conflict(t, 'INSERT of a row that already exists', tuple);
+      return;
+    }
+    // Overwrite the row holding the key (two statements: RETURNING xmax, the usual way to tell
+    // an upsert's insert from its update, is refused on partitioned tables).
+    const nonKey = idx.filter((i) => !t.keyIdx.includes(i) && !t.columns[i]!.alwaysIdentity);
+    const params: Param[] = [];
+    const where = this.match(t, t.keyIdx, tuple, params);
+    const set = nonKey.map((i) => {
+      params.push(this.param(t, i, tuple[i]));
+      return `${q(t.columns[i]!.name)} = $${params.length}::${t.columns[i]!.type}`;
+    });
+    const n = set.length
+      ? await this.run(`UPDATE ${t.only} SET ${set.join(', ')} WHERE ${where}`, params)
+      : await this.run(`SELECT 1 FROM ${t.only} WHERE ${where}`, params);
+    if (n === 0) {
+      // The INSERT was skipped, yet no row holds the key: it collides on another unique constraint.
+      const { rows } = await this.target.query<{ names: string | null }>(
+        `SELECT string_agg(c.relname, ', ' ORDER BY c.relname) AS names FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+          WHERE i.indrelid = $1::regclass AND i.indisunique AND NOT i.indisprimary`,
+        [t.sql],
+      );
+      throw new PgTransitError(
+        ErrorType.ApplyConflict,
+        `conflict on ${t.display}: INSERT (key ${this.describeKey(t, tuple)}) collides with a different row on a unique ` +
+          `index other than the key (${rows[0]?.names ?? 'unknown'}); fix the target row, then resume`,
+        { table: t.display, key: this.describeKey(t, tuple), change: 'INSERT' },
+      );
+    }
+    if (!idempotent) this.count(t, 'conflicts');
+    this.count(t, 'insert');
   }
 }

@@ -24,6 +24,9 @@ export interface Relation {
   columns: RelationColumn[];
 }
 
+/** How values' bytes become text: UTF-8, or one character per byte for a SQL_ASCII database. */
+export type TextEncoding = 'utf8' | 'latin1';
+
 /** A column value: text, null (SQL NULL) or undefined (unchanged TOAST value, not sent). */
 export type Tuple = (string | null | undefined)[];
 
@@ -41,7 +44,10 @@ export type PgoutputMessage =
 
 class Reader {
   private pos = 0;
-  constructor(private readonly buf: Buffer) {}
+  constructor(
+    private readonly buf: Buffer,
+    private readonly encoding: TextEncoding = 'utf8',
+  ) {}
   u8(): number {
     return this.buf.readUInt8(this.pos++);
   }
@@ -88,15 +94,15 @@ class Reader {
       const kind = this.u8();
       if (kind === 0x6e /* n */) out[i] = null;
       else if (kind === 0x75 /* u */) out[i] = undefined;
-      else if (kind === 0x74 /* t */) out[i] = this.bytes(this.i32()).toString('utf8');
+      else if (kind === 0x74 /* t */) out[i] = this.bytes(this.i32()).toString(this.encoding);
       else throw new Error(`pgoutput: unexpected tuple column kind 0x${kind.toString(16)}`);
     }
     return out;
   }
 }
 
-export function decodePgoutput(buf: Buffer): PgoutputMessage {
-  const r = new Reader(buf);
+export function decodePgoutput(buf: Buffer, encoding: TextEncoding = 'utf8'): PgoutputMessage {
+  const r = new Reader(buf, encoding);
   const tag = r.u8();
   switch (tag) {
     case 0x42 /* B */:

@@ -11,14 +11,16 @@
  * 3. Acknowledge after the commit: the source learns a position only once the target has
  *    committed it; an earlier acknowledgement would let the slot free WAL the target
  *    never applied.
- * 4. Acknowledge exactly the commit's end (ackPosition): the replication library adds 1
- *    to what it is given, and a position one byte past the end would let the server skip
- *    a transaction committed right there.
+ * 4. Acknowledge exactly the commit's end (ackPosition), never more: a position one byte
+ *    past the end would let the server skip a transaction committed right there. The
+ *    stream writes the standby status itself (the replication library adds one to what it
+ *    is given), and never a position before the slot's own: the slot would move back and
+ *    send again what the snapshot already holds.
  * 5. No automatic acknowledgement: the library would otherwise acknowledge keepalive
  *    positions on a timer, ahead of what was applied (cdc/stream.ts turns it off).
  */
 import type pg from 'pg';
-import { bigIntToLsn, compareLsn, lsnToBigInt } from '../../model/lsn';
+import { compareLsn } from '../../model/lsn';
 import { STATE_SCHEMA } from '../../model/names';
 
 /** Rule 2: the applied position of this migration's database, null before anything was applied. */
@@ -49,7 +51,7 @@ export function alreadyApplied(commitLsn: string, applied: string | null): boole
   return applied !== null && compareLsn(commitLsn, applied) <= 0;
 }
 
-/** Rule 4: what to hand the library so that the server receives exactly `lsn` ('0/0' when nothing is known). */
-export function ackPosition(lsn: string | null): string {
-  return lsn && lsn !== '0/0' ? bigIntToLsn(lsnToBigInt(lsn) - 1n) : '0/0';
+/** Rule 4: the position to send for `lsn`, or null when nothing is known (0/0 is never sent). */
+export function ackPosition(lsn: string | null): string | null {
+  return lsn && lsn !== '0/0' ? lsn : null;
 }

@@ -1,8 +1,9 @@
 /**
- * One round of change capture: START_REPLICATION on the slot, decode pgoutput,
- * apply in batches (src/postgres/apply.ts), acknowledge only what the target
- * committed. A round ends after `maxSeconds`, on the switchover's fence, on
- * cancellation, or with an error; the next round resumes from the slot.
+ * One round of change capture: START_REPLICATION on the slot, decode pgoutput, apply
+ * (apply.ts), acknowledge only what the target committed (position.ts). A round ends after
+ * `maxSeconds`, on the switchover's fence, on cancellation, or with an error; the next round
+ * resumes from the slot. A transaction larger than a batch is applied in parts inside one
+ * open target transaction, and the round does not end in the middle of it.
  */
 import type pg from 'pg';
 import { LogicalReplicationService } from 'pg-logical-replication';
@@ -11,32 +12,42 @@ import type { Fence, RoundResult, TableCounts } from '../../model/activities';
 import { compareLsn, lsnToBigInt } from '../../model/lsn';
 import { APPLICATION_NAME, FENCE_PREFIX } from '../../model/names';
 import type { Plan } from '../../plan/plan';
-import { connect, resolveEndpoint, type Endpoint } from '../connect';
+import { connect, resolveEndpoint, withConnection, type Endpoint } from '../connect';
 import {
   BATCH_CHANGES,
   FLUSH_DELAY_MS,
   KEEPALIVE_REQUEST_MS,
   ROUND_HARD_DEADLINE_FACTOR,
+  SUBBATCH_CHANGES,
   WALSENDER_BUSY_RETRY,
   pollUntil,
 } from '../limits';
-import { PORTABLE_TEXT_OPTIONS, PORTABLE_TEXT_SETTINGS } from '../session';
+import { PORTABLE_TEXT, PORTABLE_TEXT_SETTINGS } from '../session';
 import { SqlState, codeOf } from '../sqlstate';
 import { supportsLogicalMessages } from '../versions';
-import { Applier, type SourceTransaction } from './apply';
-import { decodePgoutput, type PgoutputMessage } from './pgoutput';
+import { Applier, type Change, type SourceTransaction } from './apply';
+import { decodePgoutput, type PgoutputMessage, type Relation, type TextEncoding } from './pgoutput';
 import { ackPosition } from './position';
 
 /** The library's plugin shape, with our decoder (values stay text). */
 class RawPgoutput {
-  constructor(readonly options: { publication: string; messages: boolean }) {}
+  constructor(
+    readonly options: {
+      publication: string;
+      messages: boolean;
+      encoding: TextEncoding;
+    },
+  ) {}
   get name(): string {
     return 'pgoutput';
   }
   parse(buffer: Buffer): PgoutputMessage {
-    return decodePgoutput(buffer);
+    return decodePgoutput(buffer, this.options.encoding);
   }
-  start(client: pg.Client, slot: string, lsn: string): Promise<unknown> {
+  async start(client: pg.Client, slot: string, lsn: string): Promise<unknown> {
+    // The walsender converts values to the client's encoding (node-postgres always asks for UTF8):
+    // a SQL_ASCII database holds bytes that are not UTF-8, to be passed through untouched.
+    if (this.options.encoding === 'latin1') await client.query(`SET client_encoding = 'SQL_ASCII'`);
     const opts = [`proto_version '1'`, `publication_names '${this.options.publication.replace(/'/g, "''")}'`];
     if (this.options.messages) opts.push(`messages 'true'`);
     return client.query(`START_REPLICATION SLOT ${client.escapeIdentifier(slot)} LOGICAL ${lsn} (${opts.join(', ')})`);
@@ -57,19 +68,31 @@ export interface RoundOptions {
   maxSeconds: number;
   /** Stop once the fence is applied: the marker's content (14+) or its LSN (older sources). */
   fence?: Fence | null;
+  /**
+   * The fence's check: the stream is read from the fence on and nothing is applied; any
+   * transaction with changes committed after it means a writer escaped the fence.
+   */
+  afterFence?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: { appliedLsn: string | null; transactions: number }) => void;
 }
 
 /** Microseconds since 2000-01-01 (PostgreSQL epoch) to ISO time. */
+const PG_EPOCH_MS = 946684800000;
 function pgTime(t: bigint): string {
-  return new Date(Number(t / 1000n) + 946684800000).toISOString();
+  return new Date(Number(t / 1000n) + PG_EPOCH_MS).toISOString();
 }
 
-export async function streamRound(o: RoundOptions): Promise<RoundResult> {
+/** A transaction being received; `large` once its first part was applied. */
+type Receiving = SourceTransaction & { large: boolean };
+
+export async function streamRound(o: RoundOptions): Promise<RoundResult & { peakBufferedChanges: number }> {
+  const start = await slotStart(o.source, o.database, o.slot);
   const { client: target } = await connect(o.target, {
     database: o.targetDatabase,
     applicationName: APPLICATION_NAME.apply,
+    // A policy that hides rows from the applying role must stop the apply, not skip rows.
+    settings: { row_security: 'off' },
   });
   const applier = new Applier(target, {
     plan: o.plan,
@@ -77,26 +100,38 @@ export async function streamRound(o: RoundOptions): Promise<RoundResult> {
     conflictPolicy: o.plan.cdc.conflictPolicy,
     lateTables: new Set(o.lateTables),
     lateHorizonLsn: o.lateHorizonLsn,
+    sqlAscii: start.encoding === 'SQL_ASCII',
   });
   await applier.load();
   // pgoutput formats values under the walsender's settings; the apply reads them under the same ones.
   await target.query(PORTABLE_TEXT_SETTINGS);
+  // 8-bit text of a SQL_ASCII source reaches a SQL_ASCII target as the same bytes (apply.ts sends them as such).
+  if (start.encoding === 'SQL_ASCII') await target.query(`SET client_encoding = 'SQL_ASCII'`);
   const { config } = resolveEndpoint(o.source, {
     database: o.database,
     replication: true,
     applicationName: APPLICATION_NAME.stream,
+    settings: PORTABLE_TEXT,
   });
-  config.options = PORTABLE_TEXT_OPTIONS;
   const service = new LogicalReplicationService(config, {
     acknowledge: { auto: false, timeoutSeconds: 0 },
     flowControl: { enabled: true },
   });
-  const plugin = new RawPgoutput({ publication: o.publication, messages: supportsLogicalMessages(o.sourceMajor) });
+  const plugin = new RawPgoutput({
+    publication: o.publication,
+    messages: supportsLogicalMessages(o.sourceMajor),
+    // A SQL_ASCII database holds bytes, not text: keep each byte as one character.
+    encoding: start.encoding === 'SQL_ASCII' ? 'latin1' : 'utf8',
+  });
 
-  let current: SourceTransaction | null = null;
+  const relations = new Map<number, Relation>();
+  let current: Receiving | null = null;
   let pending: SourceTransaction[] = [];
   let pendingChanges = 0;
-  let processedLsn: string | null = applier.appliedLsn;
+  let peakBuffered = 0;
+  // Never acknowledge a position before the slot's own (position.ts, rule 3): the first round of a
+  // migration has applied nothing yet, and 0/0 would move the slot back.
+  let processedLsn: string = maxLsn(applier.appliedLsn, start.confirmedLsn);
   let lastCommitTime: string | null = null;
   let transactions = 0;
   let fenceApplied = false;
@@ -104,9 +139,17 @@ export async function streamRound(o: RoundOptions): Promise<RoundResult> {
   let finished!: () => void;
   const done = new Promise<void>((resolve) => (finished = resolve));
   let lock: Promise<void> = Promise.resolve();
+  /** One thing at a time on the target; a failure stops the round and nothing after it runs. */
   const serial = (fn: () => Promise<void>) => {
-    const next = lock.then(fn);
-    lock = next.catch(() => undefined);
+    const next = lock.then(async () => {
+      if (failure) return;
+      try {
+        await fn();
+      } catch (e) {
+        fail(e);
+      }
+    });
+    lock = next;
     return next;
   };
   const fail = (e: unknown) => {
@@ -114,58 +157,147 @@ export async function streamRound(o: RoundOptions): Promise<RoundResult> {
     finished();
   };
 
-  // Only positions the target has committed are acknowledged (cdc/position.ts, rules 3 and 4).
-  const ack = (lsn: string | null, ping = false) => {
-    if (lsn || ping) void service.acknowledge(ackPosition(lsn), ping).catch(() => undefined);
+  const ack = (lsn: string, ping = false) => {
+    if (failure) return;
+    sendStandbyStatus(service, ackPosition(lsn), ping);
+  };
+  const fenceReached = () => {
+    if (!o.fence) return false;
+    // The fence's transaction committed after the marker: an applied position past the marker
+    // means the fence is applied, even when an earlier attempt applied it and died (finding 5).
+    if (applier.appliedLsn && compareLsn(applier.appliedLsn, o.fence.lsn) >= 0) return true;
+    return !o.fence.id && compareLsn(processedLsn, o.fence.lsn) >= 0;
+  };
+  const committed = (txn: SourceTransaction, applied: number) => {
+    transactions += applied;
+    lastCommitTime = pgTime(txn.commitTime);
+    processedLsn = txn.endLsn;
+    delivered = true;
+    ack(txn.endLsn);
+    o.onProgress?.({ appliedLsn: applier.appliedLsn, transactions });
   };
 
   let flushTimer: NodeJS.Timeout | null = null;
-  const flush = () =>
-    serial(async () => {
-      if (flushTimer) clearTimeout(flushTimer);
-      flushTimer = null;
-      if (pending.length === 0 || failure) return;
-      const batch = pending;
-      pending = [];
-      pendingChanges = 0;
-      // Transactions sent again after a restart are skipped by the applier: count what it applied.
-      transactions += await applier.applyBatch(batch);
-      const last = batch[batch.length - 1]!;
-      lastCommitTime = pgTime(last.commitTime);
-      processedLsn = last.endLsn;
-      delivered = true;
-      ack(last.endLsn);
-      o.onProgress?.({ appliedLsn: applier.appliedLsn, transactions });
-      if ((o.fence?.id && batch.some((t) => t.fence === o.fence!.id)) || lsnFenceReached()) {
-        fenceApplied = true;
-        finished();
-      }
-    }).catch(fail);
+  /** Inside serial: the committed transactions waiting, in one target transaction. */
+  const applyPending = async () => {
+    if (flushTimer) clearTimeout(flushTimer);
+    flushTimer = null;
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    pendingChanges = 0;
+    // Transactions sent again after a restart are skipped by the applier: count what it applied.
+    const applied = await applier.applyBatch(batch);
+    committed(batch[batch.length - 1]!, applied);
+    if ((o.fence?.id && batch.some((t) => t.fence === o.fence!.id)) || fenceReached()) {
+      fenceApplied = true;
+      finished();
+    }
+  };
+  const flush = () => serial(applyPending);
+
+  const note = () => (peakBuffered = Math.max(peakBuffered, pendingChanges + (current?.changes.length ?? 0)));
+  const received = async (change: Change) => {
+    const txn = current;
+    if (!txn) return;
+    if (o.afterFence) {
+      // pgoutput sends committed transactions only: this one committed after the fence.
+      const tables = (change.tag === 'truncate' ? change.relations : [change.relation]).map(
+        (r) => `${r.schema}.${r.name}`,
+      );
+      throw new PgTransitError(
+        ErrorType.SwitchoverFailed,
+        `a transaction committed on the source after the fence (at ${txn.commitLsn}, changing ${tables.join(', ')}): a writer escaped ` +
+          `the read-only default (a session that set default_transaction_read_only off, or began READ WRITE)`,
+      );
+    }
+    txn.changes.push(change);
+    note();
+    if (txn.changes.length < SUBBATCH_CHANGES) return;
+    // A large transaction: what came before it is committed first, then its parts are applied
+    // in its own open target transaction, so memory stays bounded whatever its size.
+    const part = txn.changes;
+    txn.changes = [];
+    await serial(async () => {
+      await applyPending();
+      await applier.applyPart(txn, part);
+      txn.large = true;
+    });
+  };
+  const relationOf = (oid: number): Relation => {
+    const r = relations.get(oid);
+    if (!r) throw new PgTransitError(ErrorType.Transient, `change for relation ${oid} before its relation message`);
+    return r;
+  };
 
   service.on('data', async (_lsn: string, msg: PgoutputMessage) => {
     if (failure) return;
     try {
       switch (msg.tag) {
         case 'begin':
-          current = { commitLsn: msg.finalLsn, endLsn: msg.finalLsn, commitTime: msg.commitTime, changes: [] };
+          current = {
+            commitLsn: msg.finalLsn,
+            endLsn: msg.finalLsn,
+            commitTime: msg.commitTime,
+            changes: [],
+            large: false,
+          };
           break;
         case 'relation':
-          await serial(() => applier.relation(msg.relation));
+          // Changes decoded from here on carry this layout; those received before keep theirs.
+          relations.set(msg.relation.oid, msg.relation);
           break;
         case 'insert':
+          await received({
+            tag: 'insert',
+            relation: relationOf(msg.relationOid),
+            new: msg.new,
+          });
+          break;
         case 'update':
+          await received({
+            tag: 'update',
+            relation: relationOf(msg.relationOid),
+            key: msg.key,
+            old: msg.old,
+            new: msg.new,
+          });
+          break;
         case 'delete':
+          await received({
+            tag: 'delete',
+            relation: relationOf(msg.relationOid),
+            key: msg.key,
+            old: msg.old,
+          });
+          break;
         case 'truncate':
-          current?.changes.push(msg);
+          await received({
+            tag: 'truncate',
+            relations: msg.relationOids.map(relationOf),
+            cascade: msg.cascade,
+            restartIdentity: msg.restartIdentity,
+          });
           break;
         case 'message':
           if (msg.prefix === FENCE_PREFIX && current) current.fence = msg.content;
           break;
         case 'commit': {
           if (!current) break;
-          const txn: SourceTransaction = current;
+          const txn: Receiving = current;
           txn.endLsn = msg.endLsn;
           current = null;
+          if (txn.large) {
+            await serial(async () => {
+              const applied = await applier.commitLarge(txn, txn.changes);
+              committed(txn, applied);
+              if (fenceReached()) {
+                fenceApplied = true;
+                finished();
+              }
+            });
+            break;
+          }
           pending.push(txn);
           pendingChanges += txn.changes.length;
           if (pendingChanges >= BATCH_CHANGES || txn.fence) await flush();
@@ -180,19 +312,20 @@ export async function streamRound(o: RoundOptions): Promise<RoundResult> {
   // The library queues decoded messages while the handler runs (flow control); a
   // keepalive may overtake them. Until they are handled, their position is not ours.
   const libraryIdle = () => {
-    const internals = service as unknown as { _messageQueue?: unknown[]; _processing?: boolean };
+    const internals = service as unknown as {
+      _messageQueue?: unknown[];
+      _processing?: boolean;
+    };
     return (internals._messageQueue?.length ?? 0) === 0 && !internals._processing;
   };
-  const lsnFenceReached = () =>
-    o.fence && !o.fence.id && processedLsn !== null && compareLsn(processedLsn, o.fence.lsn) >= 0;
   service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
     void serial(async () => {
       // Nothing received is waiting: everything the server sent up to `lsn` is applied.
-      if (!current && pending.length === 0 && libraryIdle()) {
+      if (!current && pending.length === 0 && !applier.inTransaction && libraryIdle()) {
         delivered = true;
-        if (processedLsn === null || compareLsn(lsn, processedLsn) > 0) processedLsn = lsn;
+        if (compareLsn(lsn, processedLsn) > 0) processedLsn = lsn;
       }
-      if (lsnFenceReached()) {
+      if (fenceReached()) {
         fenceApplied = true;
         finished();
       }
@@ -206,18 +339,27 @@ export async function streamRound(o: RoundOptions): Promise<RoundResult> {
   // A round ends after maxSeconds only once the stream has shown it is current (a keepalive
   // came back, or a transaction was applied): a restart re-decodes from the slot's restart
   // point, and a round that ended before delivering anything would leave the slot where it was.
+  // It never ends inside a large transaction: that would undo its applied parts.
   let delivered = false;
   const deadline = Date.now() + o.maxSeconds * 1000;
   const hardDeadline = Date.now() + Math.max(60, o.maxSeconds * ROUND_HARD_DEADLINE_FACTOR) * 1000;
   const timer = setInterval(() => {
     const now = Date.now();
+    if (applier.inTransaction || current?.large) return;
     if ((now >= deadline && delivered) || now >= hardDeadline) finished();
   }, 100);
   // Ask for a keepalive every second: it carries the server's position, so an idle stream shows lag 0.
   const pinger = setInterval(() => ack(processedLsn, true), KEEPALIVE_REQUEST_MS);
 
   try {
-    await startWithRetry(service, plugin, o.slot, o.signal).catch(fail);
+    if (fenceReached()) {
+      // An earlier attempt applied the fence already.
+      fenceApplied = true;
+      finished();
+    } else {
+      // An error once the stream runs (the walsender gave up) ends the round with that error.
+      await startWithRetry(service, plugin, o.slot, o.signal).then(({ running }) => void running.catch(fail), fail);
+    }
     await done;
     await flush();
     await lock;
@@ -226,6 +368,8 @@ export async function streamRound(o: RoundOptions): Promise<RoundResult> {
     clearInterval(pinger);
     if (flushTimer) clearTimeout(flushTimer);
     o.signal?.removeEventListener('abort', onAbort);
+    // A large transaction cut off by a stop or an error is sent again from its start.
+    await applier.rollback();
     await service.stop().catch(() => undefined);
     service.removeAllListeners();
     await target.end().catch(() => undefined);
@@ -233,13 +377,12 @@ export async function streamRound(o: RoundOptions): Promise<RoundResult> {
   if (failure) throw failure;
 
   const stats = await slotStats(o.source, o.database, o.slot);
-  const processed = processedLsn ?? stats.confirmedLsn ?? stats.sourceLsn;
-  const lagBytes = Math.max(0, Number(lsnToBigInt(stats.sourceLsn) - lsnToBigInt(processed)));
+  const lagBytes = Math.max(0, Number(lsnToBigInt(stats.sourceLsn) - lsnToBigInt(processedLsn)));
   const lagSeconds = lagBytes > 0 && lastCommitTime ? Math.max(0, (Date.now() - Date.parse(lastCommitTime)) / 1000) : 0;
   const counts: Record<string, TableCounts> = Object.fromEntries(applier.counts);
   return {
     appliedLsn: applier.appliedLsn,
-    processedLsn: processed,
+    processedLsn,
     sourceLsn: stats.sourceLsn,
     lagBytes,
     lagSeconds,
@@ -248,7 +391,40 @@ export async function streamRound(o: RoundOptions): Promise<RoundResult> {
     counts,
     lastCommitTime,
     fenceApplied,
+    peakBufferedChanges: peakBuffered,
   };
+}
+
+function maxLsn(a: string | null, b: string | null): string {
+  if (!a) return b ?? '0/0';
+  if (!b) return a;
+  return compareLsn(a, b) >= 0 ? a : b;
+}
+
+/**
+ * A standby status update (position.ts, rules 3 and 4): written here rather than by the
+ * library, which adds one to the position and stamps the reply with the wrong epoch.
+ */
+function sendStandbyStatus(service: LogicalReplicationService, lsn: string | null, ping: boolean): void {
+  const connection = (
+    service as unknown as {
+      _connection?: { sendCopyFromChunk(b: Buffer): void } | null;
+    }
+  )._connection;
+  if (!connection || lsn === null) return;
+  const position = lsnToBigInt(lsn);
+  const message = Buffer.alloc(34);
+  message[0] = 0x72; // 'r'
+  message.writeBigUInt64BE(position, 1); // written
+  message.writeBigUInt64BE(position, 9); // flushed
+  message.writeBigUInt64BE(position, 17); // applied
+  message.writeBigInt64BE(BigInt(Date.now() - PG_EPOCH_MS) * 1000n, 25);
+  message[33] = ping ? 1 : 0;
+  try {
+    connection.sendCopyFromChunk(message);
+  } catch {
+    // The stream is going away; the next round acknowledges again.
+  }
 }
 
 /** The walsender of the previous round may hold the slot for a moment after it ended. */
@@ -257,35 +433,67 @@ async function startWithRetry(
   plugin: RawPgoutput,
   slot: string,
   signal?: AbortSignal,
-): Promise<void> {
+): Promise<{ running: Promise<unknown> }> {
   let refused: unknown = null;
+  let stream: Promise<unknown> | null = null;
   const started = await pollUntil(async () => {
-    const start = new Promise<void>((resolve) => service.once('start', () => resolve()));
+    const begun = new Promise<void>((resolve) => service.once('start', () => resolve()));
     const running = service.subscribe(plugin, slot, '0/0');
     const outcome = await Promise.race([
-      start.then(() => 'started' as const),
+      begun.then(() => 'started' as const),
       running.then(
         () => 'ended' as const,
         (e: unknown) => e,
       ),
     ]);
     if (outcome === 'started') {
-      running.catch(() => undefined);
+      stream = running;
       return true;
     }
     refused = outcome;
     if (codeOf(outcome) === SqlState.ObjectInUse && !signal?.aborted) return undefined;
     return false;
   }, WALSENDER_BUSY_RETRY);
-  if (started) return;
-  if (codeOf(refused) === SqlState.UndefinedObject)
+  // Wrapped: an async function returning the promise itself would wait for the stream to end.
+  if (started && stream) return { running: stream };
+  const message = (refused as Error | null)?.message ?? '';
+  if (codeOf(refused) === SqlState.UndefinedObject) {
     throw new PgTransitError(
       ErrorType.SlotLost,
       `replication slot ${slot} does not exist on the source any more; the migration must start again`,
     );
+  }
+  // An invalidated slot (max_slot_wal_keep_size, idle_replication_slot_timeout) cannot stream again.
+  if (codeOf(refused) === SqlState.ObjectNotInPrerequisiteState && /replication slot/i.test(message)) {
+    throw new PgTransitError(
+      ErrorType.SlotLost,
+      `replication slot ${slot} was invalidated on the source (${message}); the WAL it needed is gone, so the migration must start ` +
+        `again (raise max_slot_wal_keep_size first)`,
+    );
+  }
   throw refused instanceof Error
     ? refused
     : new PgTransitError(ErrorType.Transient, `the change stream ended before it started`);
+}
+
+interface SlotStart {
+  confirmedLsn: string | null;
+  encoding: string;
+}
+
+/** Where the slot says the stream starts, and the source database's encoding. */
+async function slotStart(source: Endpoint, database: string, slot: string): Promise<SlotStart> {
+  return withConnection(source, { database, applicationName: APPLICATION_NAME.monitor }, async ({ client }) => {
+    const { rows } = await client.query<{
+      confirmed: string | null;
+      encoding: string;
+    }>(
+      `SELECT (SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1) AS confirmed,
+              pg_encoding_to_char(encoding) AS encoding FROM pg_database WHERE datname = current_database()`,
+      [slot],
+    );
+    return { confirmedLsn: rows[0]!.confirmed, encoding: rows[0]!.encoding };
+  });
 }
 
 export interface SlotStats {
@@ -295,9 +503,16 @@ export interface SlotStats {
 }
 
 export async function slotStats(source: Endpoint, database: string, slot: string): Promise<SlotStats> {
-  const { client } = await connect(source, { database, applicationName: APPLICATION_NAME.monitor });
+  const { client } = await connect(source, {
+    database,
+    applicationName: APPLICATION_NAME.monitor,
+  });
   try {
-    const { rows } = await client.query<{ now: string; confirmed: string | null; retained: string | null }>(
+    const { rows } = await client.query<{
+      now: string;
+      confirmed: string | null;
+      retained: string | null;
+    }>(
       `SELECT pg_current_wal_lsn()::text AS now, s.confirmed_flush_lsn::text AS confirmed,
               pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::bigint AS retained
          FROM (SELECT 1) one LEFT JOIN pg_replication_slots s ON s.slot_name = $1`,
