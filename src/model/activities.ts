@@ -84,7 +84,8 @@ export interface Chunk {
   name: string;
   part: number;
   parts: number;
-  kind: 'all' | 'key' | 'ctid';
+  /** The whole table, a key range, a block range, or a range of large objects (by OID). */
+  kind: 'all' | 'key' | 'ctid' | 'lo';
   column?: string;
   /** Inclusive lower bound; null: open. */
   lo: string | null;
@@ -97,9 +98,14 @@ export interface Chunk {
 export interface LoadPlan {
   tables: TablePlan[];
   chunks: Chunk[];
+  /** The snapshot could not be imported to plan the load: it is lost (why). */
+  snapshotLost?: string;
 }
 
 export type CopyChunkInput = DatabaseScope & { chunk: Chunk; snapshot: string | null };
+
+/** The load is planned inside the snapshot it copies (a table created after it is not in pre-data either). */
+export type PlanChunksInput = DatabaseScope & { snapshot?: string | null };
 
 export interface CopyResult {
   chunkId: string;
@@ -110,6 +116,8 @@ export interface CopyResult {
   late: boolean;
   /** For a late copy: the source's WAL position after it; the change stream is idempotent up to here. */
   horizonLsn: string | null;
+  /** A late copy of a table in chunks copies it whole: these rows replace what its chunks copied before. */
+  wholeTable?: boolean;
 }
 
 /** The switchover's fence as the change stream looks for it: the marker's content (14+) or its LSN. */
@@ -151,6 +159,9 @@ export interface RoundResult {
 
 export type FenceInput = DatabaseScope & { id: string; sourceMajor: number };
 
+/** The fence's check: nothing committed on the source after it. */
+export type VerifyFenceInput = DatabaseScope & { sourceMajor: number; fence: Fence };
+
 export interface FenceResult {
   /** Content of the WAL marker (sources 14+), empty when fenced by LSN only. */
   id: string;
@@ -164,6 +175,13 @@ export interface SequenceCopy {
   targetSequence: string;
   value: string;
   isCalled: boolean;
+}
+
+/** Large objects brought level at the switchover (logical decoding does not carry them). */
+export interface LargeObjectSync {
+  created: number;
+  unlinked: number;
+  bytes: number;
 }
 
 export type CompareInput = DatabaseScope & { checksum: boolean };

@@ -2,15 +2,17 @@
  * What the full load copies, in which pieces. Leaf tables are copied (a partitioned
  * table's rows live in its partitions, which follow their root's selection); a large
  * table is split by ranges of its integer key, or by ctid block ranges when it has
- * none. The first and last ranges are open-ended, so rows beyond the estimated
- * bounds are never missed.
+ * none (before PostgreSQL 14, which cannot scan a ctid range, by the leading integer
+ * column of its primary key when it has one, else not at all). The first and last
+ * ranges are open-ended, so rows beyond the estimated bounds are never missed.
  */
 import type pg from 'pg';
 import type { Chunk } from '../model/activities';
 import type { Plan } from '../plan/plan';
 import { selectTables, type QualifiedName } from '../plan/selection';
-import { MAX_CHUNKS_PER_TABLE } from './limits';
+import { LARGE_OBJECTS_PER_CHUNK, MAX_CHUNKS_PER_TABLE } from './limits';
 import { notSystemSchema } from './sql';
+import { supportsTidRangeScan } from './versions';
 
 export interface LoadTable extends QualifiedName {
   /** The partition root the table belongs to (itself when not a partition). */
@@ -21,6 +23,8 @@ export interface LoadTable extends QualifiedName {
   pages: number;
   /** A single-column integer primary key, when there is one. */
   intKey: string | null;
+  /** The leading column of a several-column primary key, when it is an integer. */
+  leadKey: string | null;
 }
 
 /** Leaf tables selected by the plan (partitions by their root), largest first. */
@@ -34,6 +38,7 @@ export async function listLoadTables(client: pg.Client, plan: Pick<Plan, 'includ
     reltuples: number;
     relpages: number;
     int_key: string | null;
+    lead_key: string | null;
   }>(`
     WITH RECURSIVE up AS (
       SELECT c.oid AS leaf, c.oid AS anc FROM pg_class c WHERE c.relkind = 'r'
@@ -47,7 +52,9 @@ export async function listLoadTables(client: pg.Client, plan: Pick<Plan, 'includ
     SELECT n.nspname AS schema, c.relname AS name, rn.nspname AS root_schema, rc.relname AS root_name,
            pg_table_size(c.oid) AS bytes, c.reltuples::float8 AS reltuples, (pg_relation_size(c.oid) / current_setting('block_size')::int)::int AS relpages,
            (SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-             WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1 AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)) AS int_key
+             WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1 AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)) AS int_key,
+           (SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+             WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnatts > 1 AND a.atttypid IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype)) AS lead_key
       FROM roots r JOIN pg_class c ON c.oid = r.leaf JOIN pg_namespace n ON n.oid = c.relnamespace
       JOIN pg_class rc ON rc.oid = r.anc JOIN pg_namespace rn ON rn.oid = rc.relnamespace
      WHERE c.relpersistence <> 't' AND ${notSystemSchema('n.nspname')}
@@ -60,6 +67,7 @@ export async function listLoadTables(client: pg.Client, plan: Pick<Plan, 'includ
     rows: Math.max(0, Math.round(r.reltuples)),
     pages: r.relpages,
     intKey: r.int_key,
+    leadKey: r.lead_key,
   }));
   const selectedRoots = new Set(
     selectTables(
@@ -96,11 +104,25 @@ export function chunkCount(bytes: number, chunkBytes: number): number {
   return Math.max(1, Math.min(MAX_CHUNKS_PER_TABLE, Math.ceil(bytes / chunkBytes)));
 }
 
-/** Splits each table into pieces of about `chunkBytes`, largest tables first. */
-export async function planChunks(client: pg.Client, tables: LoadTable[], chunkBytes: number): Promise<Chunk[]> {
+/** The name under which large objects are copied and shown, as if they were a table. */
+export const LARGE_OBJECTS = { schema: 'pg_catalog', name: 'pg_largeobject' } as const;
+
+/**
+ * Splits each table into pieces of about `chunkBytes`, largest tables first; large objects
+ * come last, in ranges of OIDs. Before 14 a block range is read by a scan of the whole
+ * table (no TID range scan): tables without an integer key are not split there.
+ */
+export async function planChunks(
+  client: pg.Client,
+  tables: LoadTable[],
+  chunkBytes: number,
+  major = 99,
+): Promise<Chunk[]> {
   const chunks: Chunk[] = [];
   for (const t of tables) {
-    const parts = chunkCount(t.bytes, chunkBytes);
+    // Key ranges are index range scans; ctid ranges need a TID range scan (14+), else each would read the whole table.
+    const key = t.intKey ?? (supportsTidRangeScan(major) ? null : t.leadKey);
+    const parts = key || supportsTidRangeScan(major) ? chunkCount(t.bytes, chunkBytes) : 1;
     const base = {
       schema: t.schema,
       name: t.name,
@@ -112,9 +134,9 @@ export async function planChunks(client: pg.Client, tables: LoadTable[], chunkBy
       chunks.push({ ...base, id: id(0), part: 0, parts: 1, kind: 'all', lo: null, hi: null });
       continue;
     }
-    if (t.intKey) {
+    if (key) {
       const ident = `${client.escapeIdentifier(t.schema)}.${client.escapeIdentifier(t.name)}`;
-      const col = client.escapeIdentifier(t.intKey);
+      const col = client.escapeIdentifier(key);
       const { rows } = await client.query<{ lo: string | null; hi: string | null }>(
         `SELECT min(${col})::text AS lo, max(${col})::text AS hi FROM ${ident}`,
       );
@@ -132,7 +154,7 @@ export async function planChunks(client: pg.Client, tables: LoadTable[], chunkBy
             part: i,
             parts: n,
             kind: 'key',
-            column: t.intKey,
+            column: key,
             lo: i === 0 ? null : bounds[i - 1]!,
             hi: i === n - 1 ? null : bounds[i]!,
           });
@@ -147,6 +169,29 @@ export async function planChunks(client: pg.Client, tables: LoadTable[], chunkBy
     );
   }
   return chunks;
+}
+
+/** Large objects of the database, in chunks of LARGE_OBJECTS_PER_CHUNK by OID: none when there are none. */
+export async function largeObjectChunks(client: pg.Client): Promise<{ count: number; bytes: number; chunks: Chunk[] }> {
+  const { rows } = await client.query<{ oid: string }>(
+    `SELECT oid::text AS oid FROM pg_largeobject_metadata ORDER BY oid`,
+  );
+  if (rows.length === 0) return { count: 0, bytes: 0, chunks: [] };
+  const starts = rows.filter((_, i) => i % LARGE_OBJECTS_PER_CHUNK === 0).map((r) => r.oid);
+  const id = (part: number) => `${LARGE_OBJECTS.schema}.${LARGE_OBJECTS.name}/${part}`;
+  const chunks: Chunk[] = starts.map((lo, i) => ({
+    id: id(i),
+    schema: LARGE_OBJECTS.schema,
+    name: LARGE_OBJECTS.name,
+    part: i,
+    parts: starts.length,
+    kind: 'lo',
+    lo: i === 0 ? null : lo,
+    hi: i === starts.length - 1 ? null : starts[i + 1]!,
+    estBytes: 0,
+    estRows: Math.min(LARGE_OBJECTS_PER_CHUNK, rows.length - i * LARGE_OBJECTS_PER_CHUNK),
+  }));
+  return { count: rows.length, bytes: 0, chunks };
 }
 
 /** The WHERE clause of a chunk (bounds are numbers we produced, never user text). */

@@ -9,8 +9,10 @@ import { SEQUENCES_PER_QUERY } from './limits';
 export interface SequenceState {
   schema: string;
   name: string;
-  /** The table whose column owns the sequence (serial, identity), when one does. */
+  /** The table whose column owns the sequence (serial, identity, OWNED BY), when one does: in any schema. */
   ownerTable: string | null;
+  ownerSchema: string | null;
+  ownerColumn: string | null;
   /** Created by an extension (CREATE EXTENSION makes it on the target). */
   extensionMember: boolean;
   value: string;
@@ -24,14 +26,20 @@ export async function readSequences(client: pg.Client, schemas: string[]): Promi
     schema: string;
     name: string;
     owner_table: string | null;
+    owner_schema: string | null;
+    owner_column: string | null;
     extension_member: boolean;
   }>(
-    `SELECT n.nspname AS schema, c.relname AS name,
-            (SELECT t.relname FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid
-              WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass AND d.deptype IN
-                ('a', 'i') LIMIT 1) AS owner_table,
+    `SELECT n.nspname AS schema, c.relname AS name, o.relname AS owner_table, o.nspname AS owner_schema, o.attname AS owner_column,
             EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') AS extension_member
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname = ANY($1) ORDER BY 1, 2`,
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       LEFT JOIN LATERAL (
+         SELECT t.relname, tn.nspname, a.attname FROM pg_depend d
+           JOIN pg_class t ON t.oid = d.refobjid JOIN pg_namespace tn ON tn.oid = t.relnamespace
+           LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
+          WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+          LIMIT 1) o ON true
+      WHERE c.relkind = 'S' AND n.nspname = ANY($1) ORDER BY 1, 2`,
     [schemas],
   );
   const out: SequenceState[] = [];
@@ -51,6 +59,8 @@ export async function readSequences(client: pg.Client, schemas: string[]): Promi
           schema: r.schema,
           name: r.name,
           ownerTable: r.owner_table,
+          ownerSchema: r.owner_schema,
+          ownerColumn: r.owner_column,
           extensionMember: r.extension_member,
           value: v.v,
           isCalled: v.is_called,

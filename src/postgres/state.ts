@@ -20,6 +20,8 @@ CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.chunks (
   done_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (migration, database, chunk_id)
 );
+-- A late chunk's horizon, kept with its marker: a retry that finds the chunk done still knows it.
+ALTER TABLE ${STATE_SCHEMA}.chunks ADD COLUMN IF NOT EXISTS horizon_lsn pg_lsn;
 CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.applied (
   migration text NOT NULL,
   database text NOT NULL,
@@ -41,6 +43,7 @@ export interface ChunkMarker {
   rows: number;
   bytes: number;
   late: boolean;
+  horizonLsn: string | null;
 }
 
 /** Inside the chunk's transaction: takes the chunk's lock and returns its marker when already done. */
@@ -52,12 +55,12 @@ export async function lockChunk(
 ): Promise<ChunkMarker | null> {
   // Two attempts of one chunk (a retry while the old attempt still runs) serialize here.
   await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [LOCK_KEYS.chunk(migration, database, chunkId)]);
-  const { rows } = await client.query<{ rows: string; bytes: string; late: boolean }>(
-    `SELECT rows, bytes, late FROM ${STATE_SCHEMA}.chunks WHERE migration = $1 AND database = $2 AND chunk_id = $3`,
+  const { rows } = await client.query<{ rows: string; bytes: string; late: boolean; horizon: string | null }>(
+    `SELECT rows, bytes, late, horizon_lsn::text AS horizon FROM ${STATE_SCHEMA}.chunks WHERE migration = $1 AND database = $2 AND chunk_id = $3`,
     [migration, database, chunkId],
   );
   const r = rows[0];
-  return r ? { rows: Number(r.rows), bytes: Number(r.bytes), late: r.late } : null;
+  return r ? { rows: Number(r.rows), bytes: Number(r.bytes), late: r.late, horizonLsn: r.horizon } : null;
 }
 
 export async function markChunkDone(
@@ -68,8 +71,8 @@ export async function markChunkDone(
   m: ChunkMarker,
 ): Promise<void> {
   await client.query(
-    `INSERT INTO ${STATE_SCHEMA}.chunks (migration, database, chunk_id, rows, bytes, late) VALUES ($1, $2, $3, $4, $5, $6)`,
-    [migration, database, chunkId, m.rows, m.bytes, m.late],
+    `INSERT INTO ${STATE_SCHEMA}.chunks (migration, database, chunk_id, rows, bytes, late, horizon_lsn) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [migration, database, chunkId, m.rows, m.bytes, m.late, m.horizonLsn],
   );
 }
 

@@ -12,9 +12,10 @@ export async function slotExists(client: pg.Client, slot: string): Promise<boole
 }
 
 /**
- * The previous holder was interrupted when this is a retry, or when the migration's slot
- * already exists (an earlier attempt created it, and its worker died before the retry
- * counter could tell).
+ * Whether an earlier holder was interrupted after exporting (its snapshot is gone):
+ * - full+cdc: exactly when the migration's slot exists. A holder whose slot creation failed
+ *   (a lock wait cut short, a network blip) left nothing behind, and the retry creates it.
+ * - full (no slot): when this is a retry: the first attempt may have exported and died.
  */
 export async function holderInterrupted(
   source: Endpoint,
@@ -22,6 +23,6 @@ export async function holderInterrupted(
   slot: string | null,
   attempt: number,
 ): Promise<boolean> {
-  if (attempt > 1) return true;
-  return slot !== null && (await withConnection(source, { database }, ({ client }) => slotExists(client, slot)));
+  if (slot === null) return attempt > 1;
+  return withConnection(source, { database }, ({ client }) => slotExists(client, slot));
 }
