@@ -3,6 +3,7 @@
  * names are recorded in workflow history: never rename one.
  */
 import { Context } from '@temporalio/activity';
+import { ErrorType, PgTransitError } from '../src/errors';
 import type * as model from '../src/model/activities';
 import { snapshotSignal } from '../src/model/messages';
 import { replicationNames } from '../src/model/names';
@@ -15,27 +16,38 @@ import * as chunks from '../src/postgres/chunks';
 import * as compare from '../src/postgres/compare';
 import { endpoints, withConnection } from '../src/postgres/connect';
 import * as copy from '../src/postgres/copy';
+import * as largeObjects from '../src/postgres/large-objects';
 import * as ddl from '../src/postgres/ddl';
 import * as replication from '../src/postgres/replication';
 import * as roles from '../src/postgres/roles';
 import * as snapshot from '../src/postgres/snapshot';
 import * as state from '../src/postgres/state';
 import * as switchover from '../src/postgres/switchover';
-import { heartbeating } from './failures';
+import { heartbeating, type Heartbeating } from './failures';
+
+/** Where the fence keeps the source's own read-only setting: the migration's state on the target. */
+const keeper = (input: model.DatabaseScope): switchover.FenceKeeper => ({
+  target: endpoints(input.plan).target,
+  targetDatabase: input.targetDatabase,
+  migration: input.plan.name,
+});
+
+/** The assessment fails at once on a server that does not answer. */
+const ASSESSING: Heartbeating = { waitForServers: false };
 
 export function createActivities() {
   return {
     /** Connects to one server: who answers, which version, primary or standby. */
     async probeServer(input: { plan: Plan; side: model.Side }): Promise<ServerSummary> {
-      return heartbeating(() => assess.probeServer(endpoints(input.plan)[input.side]));
+      return heartbeating(() => assess.probeServer(endpoints(input.plan)[input.side]), ASSESSING);
     },
     /** Per-database items: selection, privileges, keys, target emptiness, extensions, encoding. */
     async assessDatabase(input: model.DatabaseScope): Promise<model.DatabaseAssessment> {
-      return heartbeating(() => assess.assessDatabase(input.plan, input.database, input.targetDatabase));
+      return heartbeating(() => assess.assessDatabase(input.plan, input.database, input.targetDatabase), ASSESSING);
     },
     /** Server-wide items: versions, pg_dump, replication capacity and rights, target role and space. */
     async assessServers(input: { plan: Plan; databases: string[]; selectedBytes: number }): Promise<CheckItem[]> {
-      return heartbeating(() => assess.assessServers(input.plan, input.databases, input.selectedBytes));
+      return heartbeating(() => assess.assessServers(input.plan, input.databases, input.selectedBytes), ASSESSING);
     },
 
     /** Target database (created when missing), the state schema, and the source's extensions. */
@@ -121,6 +133,7 @@ export function createActivities() {
             dir,
             signal,
           });
+          if (archive === null) return { restored: 0, skipped: 0 };
           return ddl.restoreSection({
             target,
             targetDatabase: input.targetDatabase,
@@ -137,11 +150,27 @@ export function createActivities() {
     },
 
     /** The tables to copy, largest first, and their chunks. */
-    async planChunks(input: model.DatabaseScope): Promise<model.LoadPlan> {
+    async planChunks(input: model.PlanChunksInput): Promise<model.LoadPlan> {
       return heartbeating(() =>
         withConnection(endpoints(input.plan).source, { database: input.database }, async ({ client }) => {
+          // Inside the snapshot the load copies: a table created since is not in the restored pre-data either.
+          await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+          let snapshotLost: string | undefined;
+          if (input.snapshot) {
+            await snapshot.importSnapshot(client, input.snapshot, 'planning the load').catch(async (e: Error) => {
+              // Gone already: plan what is there now; every chunk is then copied late.
+              if (!(e instanceof PgTransitError && e.type === ErrorType.SnapshotLost)) throw e;
+              snapshotLost = e.message;
+              await client.query('ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+            });
+          }
           const tables = await chunks.listLoadTables(client, input.plan);
-          return {
+          const major =
+            Number(
+              (await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]!.v,
+            ) / 10000;
+          const large = await chunks.largeObjectChunks(client);
+          const planned: model.LoadPlan = {
             tables: tables.map((t) => ({
               table: `${t.schema}.${t.name}`,
               root: `${t.root.schema}.${t.root.name}`,
@@ -149,8 +178,28 @@ export function createActivities() {
               estRows: t.rows,
               estBytes: t.bytes,
             })),
-            chunks: await chunks.planChunks(client, tables, input.plan.fullLoad.chunkSizeMB * 1024 * 1024),
+            chunks: [
+              ...(await chunks.planChunks(
+                client,
+                tables,
+                input.plan.fullLoad.chunkSizeMB * 1024 * 1024,
+                Math.floor(major),
+              )),
+              ...large.chunks,
+            ],
           };
+          if (large.count > 0) {
+            const name = `${chunks.LARGE_OBJECTS.schema}.${chunks.LARGE_OBJECTS.name}`;
+            planned.tables.push({
+              table: name,
+              root: name,
+              targetTable: name,
+              estRows: large.count,
+              estBytes: large.bytes,
+            });
+          }
+          await client.query('COMMIT');
+          return snapshotLost ? { ...planned, snapshotLost } : planned;
         }),
       );
     },
@@ -197,38 +246,80 @@ export function createActivities() {
      */
     async applyChanges(input: model.ApplyChangesInput): Promise<model.RoundResult> {
       const ctx = Context.current();
-      return heartbeating((signal) => {
-        const { source, target } = endpoints(input.plan);
-        const { slot, publication } = replicationNames(input.plan.name, input.database);
-        return cdc.streamRound({
-          source,
-          target,
-          plan: input.plan,
-          database: input.database,
-          targetDatabase: input.targetDatabase,
-          slot,
-          publication,
-          sourceMajor: input.sourceMajor,
-          lateTables: input.lateTables,
-          lateHorizonLsn: input.lateHorizonLsn,
-          maxSeconds: input.maxSeconds,
-          fence: input.fence,
-          signal,
-          onProgress: (p) => ctx.heartbeat(p),
-        });
-      }, 1_000);
+      return heartbeating(
+        (signal) => {
+          const { source, target } = endpoints(input.plan);
+          const { slot, publication } = replicationNames(input.plan.name, input.database);
+          return cdc.streamRound({
+            source,
+            target,
+            plan: input.plan,
+            database: input.database,
+            targetDatabase: input.targetDatabase,
+            slot,
+            publication,
+            sourceMajor: input.sourceMajor,
+            lateTables: input.lateTables,
+            lateHorizonLsn: input.lateHorizonLsn,
+            maxSeconds: input.maxSeconds,
+            fence: input.fence,
+            signal,
+            onProgress: (p) => ctx.heartbeat(p),
+          });
+        },
+        { everyMs: 1_000, waitForServers: true },
+      );
     },
 
     /** Switchover step 1: the source database read-only, sessions ended, writers drained, fence marker written. */
     async fenceSource(input: model.FenceInput): Promise<model.FenceResult> {
       return heartbeating(() =>
-        switchover.fenceSource(endpoints(input.plan).source, input.database, input.id, input.sourceMajor),
+        switchover.fenceSource(
+          endpoints(input.plan).source,
+          input.database,
+          input.id,
+          input.sourceMajor,
+          keeper(input),
+        ),
+      );
+    },
+
+    /** After the drain: nothing committed on the source after the fence marker (a writer that escaped the fence fails the switchover). */
+    async verifyFence(input: model.VerifyFenceInput): Promise<{ checkedTo: string }> {
+      const ctx = Context.current();
+      return heartbeating(
+        async (signal) => {
+          const { source, target } = endpoints(input.plan);
+          const { slot, publication } = replicationNames(input.plan.name, input.database);
+          const r = await cdc.streamRound({
+            source,
+            target,
+            plan: input.plan,
+            database: input.database,
+            targetDatabase: input.targetDatabase,
+            slot,
+            publication,
+            sourceMajor: input.sourceMajor,
+            lateTables: [],
+            lateHorizonLsn: null,
+            maxSeconds: 1,
+            fence: null,
+            afterFence: true,
+            signal,
+            onProgress: (p) => ctx.heartbeat(p),
+          });
+          return { checkedTo: r.sourceLsn };
+        },
+        { everyMs: 1_000, waitForServers: true },
       );
     },
 
     /** Undoes the fence: the application may write to the source again. */
     async unfenceSource(input: model.DatabaseScope): Promise<void> {
-      return heartbeating(() => switchover.unfenceSource(endpoints(input.plan).source, input.database));
+      return heartbeating(() => switchover.unfenceSource(endpoints(input.plan).source, input.database, keeper(input)), {
+        waitForServers: true,
+        retryAll: true,
+      });
     },
 
     /** Every sequence's value copied to the target. */
@@ -236,6 +327,22 @@ export function createActivities() {
       return heartbeating(() => {
         const { source, target } = endpoints(input.plan);
         return switchover.copySequences(input.plan, source, target, input.database, input.targetDatabase);
+      });
+    },
+
+    /** The target's materialized views refreshed as the source's are (switchover.refreshMaterializedViews). */
+    async refreshMaterializedViews(input: model.DatabaseScope): Promise<string[]> {
+      return heartbeating(() => {
+        const { source, target } = endpoints(input.plan);
+        return switchover.refreshMaterializedViews(input.plan, source, target, input.database, input.targetDatabase);
+      });
+    },
+
+    /** Large objects created or unlinked on the fenced source since the full load, done on the target too. */
+    async syncLargeObjects(input: model.DatabaseScope): Promise<model.LargeObjectSync> {
+      return heartbeating(() => {
+        const { source, target } = endpoints(input.plan);
+        return largeObjects.syncLargeObjects(source, target, input.database, input.targetDatabase);
       });
     },
 

@@ -73,5 +73,26 @@ export const switching: ActivityOptions = {
   retry: { ...inspection.retry, maximumAttempts: 3 },
 };
 
+/**
+ * The switchover's verification: every table counted (or checksummed) on both sides, so its
+ * limit grows with the data (at least an hour, and twice the time at 20 MB/s a side).
+ */
+export function verifying(estBytes: number): ActivityOptions {
+  const seconds = Math.max(3600, Math.ceil((estBytes / (20 * 1024 * 1024)) * 2));
+  return { ...switching, startToCloseTimeout: `${seconds} seconds`, heartbeatTimeout: '2 minutes' };
+}
+
+/** Un-fencing the source: the application is locked out until it succeeds, so it never gives up (the retries show in status). */
+export const unfencing: ActivityOptions = {
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    nonRetryableErrorTypes: [],
+  },
+};
+
 /** A drain round's own limit (seconds): the stream stops at the fence long before. */
 export const DRAIN_ROUND_SECONDS = 600;

@@ -12,6 +12,7 @@ import {
   executeChild,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -23,8 +24,10 @@ import {
   statusQuery,
   switchoverDatabaseSignal,
   switchoverDoneSignal,
+  switchoverPreparedSignal,
   switchoverRequestSignal,
   switchoverUpdate,
+  switchoverVerdictSignal,
   type SwitchoverOutcome,
 } from '../src/model/messages';
 import { childIds } from '../src/model/names';
@@ -32,6 +35,7 @@ import type { MigrationStatus, SwitchoverReport } from '../src/model/status';
 import type { DatabaseResult, MigrationResult } from '../src/model/workflows';
 import type { PlanInput } from '../src/plan/plan';
 import { migrateDatabaseWorkflow } from './database';
+import { TWO_PHASE_SWITCHOVER } from './database/change-capture';
 import { messageOf, validatePlan } from './failures';
 import { precheckWorkflow } from './precheck';
 
@@ -59,6 +63,15 @@ export async function migrationWorkflow(input: PlanInput): Promise<MigrationResu
       status.phase = status.databases[0]!.phase;
   });
   setHandler(switchoverDoneSignal, (r) => void outcomes.set(r.database, r));
+  const prepared = new Map<string, { error?: string }>();
+  let twoPhase = false;
+  setHandler(switchoverPreparedSignal, async (p) => {
+    prepared.set(p.database, p);
+    // A database that runs the two-phase switchover while this history still runs the first one: let it finish.
+    const d = status.databases.find((x) => x.database === p.database);
+    if (!twoPhase && !p.error && d)
+      await getExternalWorkflowHandle(d.workflowId).signal(switchoverVerdictSignal, { commit: true });
+  });
 
   /** Why the switchover cannot start now: every database must be ready. */
   const blockers = (): string[] => {
@@ -70,26 +83,72 @@ export async function migrationWorkflow(input: PlanInput): Promise<MigrationResu
       .filter((d) => !d.ready)
       .map((d) => `${d.database}: ${d.reason ?? `in ${d.phase}, not incremental`}`);
   };
-  const runSwitchover = async (): Promise<{ reports: SwitchoverReport[] }> => {
-    status.switchover = { state: 'running', reports: [], requestedAt: now() };
-    outcomes.clear();
+  const fail = (message: string): never => {
+    status.switchover!.state = 'failed';
+    status.switchover!.error = message;
+    throw ApplicationFailure.create({
+      type: ErrorType.SwitchoverFailed,
+      nonRetryable: true,
+      message: `switchover failed, the source was un-fenced and the migration is back in incremental: ${message}`,
+    });
+  };
+  /** The first switchover: each database switched over on its own (histories begun before the two-phase one). */
+  const runSwitchoverV1 = async (): Promise<{ reports: SwitchoverReport[] }> => {
     await Promise.all(
       status.databases.map((d) => getExternalWorkflowHandle(d.workflowId).signal(switchoverDatabaseSignal)),
     );
     await condition(() => outcomes.size === status.databases.length);
     const failed = [...outcomes.values()].filter((r) => r.error);
-    status.switchover.reports = [...outcomes.values()].flatMap((r) => (r.report ? [r.report] : []));
-    if (failed.length) {
-      status.switchover.state = 'failed';
-      status.switchover.error = failed.map((f) => f.error).join('; ');
-      throw ApplicationFailure.create({
-        type: ErrorType.SwitchoverFailed,
-        nonRetryable: true,
-        message: `switchover failed, the source was un-fenced and the migration is back in incremental: ${status.switchover.error}`,
-      });
+    status.switchover!.reports = [...outcomes.values()].flatMap((r) => (r.report ? [r.report] : []));
+    if (failed.length) fail(failed.map((f) => f.error).join('; '));
+    status.switchover!.state = 'completed';
+    return { reports: status.switchover!.reports };
+  };
+  /**
+   * Every database prepares (fence, drain, sequences, verify); then all commit, or all un-fence:
+   * the application never ends up split between the source and the target.
+   */
+  const runSwitchoverV2 = async (): Promise<{ reports: SwitchoverReport[] }> => {
+    await Promise.all(
+      status.databases.map((d) => getExternalWorkflowHandle(d.workflowId).signal(switchoverDatabaseSignal)),
+    );
+    const answered = (d: string) => prepared.has(d) || outcomes.has(d);
+    await condition(() => status.databases.every((d) => answered(d.database)));
+    // What each database answered: its preparation, or (a database still on the first switchover) its outcome.
+    const problems = status.databases.flatMap((d) => {
+      const error = prepared.has(d.database) ? prepared.get(d.database)!.error : outcomes.get(d.database)?.error;
+      return error ? [`${d.database}: ${error}`] : [];
+    });
+    const verdict = problems.length
+      ? { commit: false, reason: `the switchover of the migration failed: ${problems.join('; ')}` }
+      : { commit: true };
+    const waiting = status.databases.filter(
+      (d) => prepared.has(d.database) && !prepared.get(d.database)!.error && !outcomes.has(d.database),
+    );
+    await Promise.all(
+      waiting.map((d) => getExternalWorkflowHandle(d.workflowId).signal(switchoverVerdictSignal, verdict)),
+    );
+    // Every database's outcome, failed ones too: none arrives late into the next attempt, and the
+    // answer comes once every source is un-fenced (or switched over) and its readiness is known.
+    await condition(() => status.databases.every((d) => outcomes.has(d.database)));
+    status.switchover!.reports = [...outcomes.values()].flatMap((r) => (r.report ? [r.report] : []));
+    if (problems.length) fail(problems.join('; '));
+    const failed = [...outcomes.values()].filter((r) => r.error);
+    if (failed.length) fail(failed.map((f) => `${f.database}: ${f.error}`).join('; '));
+    status.switchover!.state = 'completed';
+    return { reports: status.switchover!.reports };
+  };
+  const runSwitchover = async (): Promise<{ reports: SwitchoverReport[] }> => {
+    status.switchover = { state: 'running', reports: [], requestedAt: now() };
+    outcomes.clear();
+    prepared.clear();
+    try {
+      twoPhase = patched(TWO_PHASE_SWITCHOVER);
+      return await (twoPhase ? runSwitchoverV2() : runSwitchoverV1());
+    } finally {
+      // Whatever happened, the next request must not find a switchover "already running".
+      if (status.switchover.state === 'running') status.switchover.state = 'failed';
     }
-    status.switchover.state = 'completed';
-    return { reports: status.switchover.reports };
   };
   setHandler(switchoverUpdate, runSwitchover, {
     validator: () => {

@@ -30,6 +30,8 @@ export interface FullStatus {
   databases: DatabaseStatus[];
   /** RUNNING, COMPLETED, FAILED, CANCELLED, ... as Temporal says. */
   execution: string;
+  /** Activities the server is trying again, as it sees them (a dead worker's too), by database. */
+  pending: { database: string; activity: string; attempt: number; lastFailure?: string }[];
 }
 
 export async function migrationStatus(client: Client, name: string): Promise<FullStatus> {
@@ -48,7 +50,25 @@ export async function migrationStatus(client: Client, name: string): Promise<Ful
   const databases = await Promise.all(
     migration.databases.map((d) => client.workflow.getHandle(d.workflowId).query(databaseStatusQuery)),
   );
-  return { migration, databases, execution };
+  const pending = (
+    await Promise.all(
+      migration.databases.map(async (d) => {
+        const desc = await client.workflow
+          .getHandle(d.workflowId)
+          .describe()
+          .catch(() => null);
+        return (desc?.raw.pendingActivities ?? [])
+          .filter((a) => (a.attempt ?? 1) > 1)
+          .map((a) => ({
+            database: d.database,
+            activity: a.activityType?.name ?? '?',
+            attempt: a.attempt ?? 1,
+            lastFailure: a.lastFailure?.message ?? undefined,
+          }));
+      }),
+    )
+  ).flat();
+  return { migration, databases, execution, pending };
 }
 
 export async function abortMigration(client: Client, name: string): Promise<FullStatus> {
@@ -120,6 +140,13 @@ export function renderStatus(s: FullStatus): string {
     for (const step of d.steps)
       lines.push(`  ${step.endedAt ? 'done' : '....'} ${step.step}${step.detail ? `: ${step.detail}` : ''}`);
     for (const w of d.warnings) lines.push(`  warning: ${w}`);
+    for (const r of Object.values(d.retrying ?? {}))
+      lines.push(`  retrying: ${r.activity}: ${r.error}, attempt ${r.attempt} since ${r.since}`);
+    for (const p of s.pending.filter(
+      (x) => x.database === d.database && !Object.values(d.retrying ?? {}).some((r) => r.activity === x.activity),
+    )) {
+      lines.push(`  retrying: ${p.activity}: ${p.lastFailure ?? 'no answer from its worker'}, attempt ${p.attempt}`);
+    }
     if (d.error) lines.push(`  error: ${d.error}`);
   }
   return lines.join('\n');

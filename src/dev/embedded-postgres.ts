@@ -53,6 +53,9 @@ export interface PgServer {
     params?: unknown[],
     database?: string,
   ): Promise<pg.QueryResult<R>>;
+  /** Stops the server keeping its data (immediate shutdown by default, as a crash); resume() starts it again, same port. */
+  halt(o?: { immediate?: boolean }): Promise<void>;
+  resume(): Promise<void>;
   stop(): Promise<void>;
   log(): string;
 }
@@ -169,13 +172,6 @@ export async function startPostgres(options: StartOptions): Promise<PgServer> {
   const logPath = join(dir, 'server.log');
   const logFd = openSync(logPath, 'a');
   if (user) chownSync(logPath, user.uid, user.gid);
-  const child = spawn(bin('postgres'), args, { ...spawnOpts, stdio: ['ignore', logFd, logFd] });
-  running.add(child);
-  let exited: number | null = null;
-  child.on('exit', (code) => {
-    exited = code ?? -1;
-    running.delete(child);
-  });
 
   const host = '127.0.0.1';
   const url = (o: { user?: string; password?: string; database?: string } = {}) => {
@@ -185,22 +181,47 @@ export async function startPostgres(options: StartOptions): Promise<PgServer> {
   };
   const log = () => (existsSync(logPath) ? readFileSync(logPath, 'utf8') : '');
 
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (exited !== null) throw new Error(`postgres ${options.major} exited with ${exited}:\n${log()}`);
-    const c = new pg.Client({ connectionString: url() });
-    c.on('error', () => undefined);
-    try {
-      await c.connect();
-      await c.end();
-      break;
-    } catch {
-      await c.end().catch(() => undefined);
-      if (Date.now() > deadline)
-        throw new Error(`postgres ${options.major} did not accept connections within 60 s:\n${log()}`);
-      await new Promise((r) => setTimeout(r, 100));
+  let child!: ChildProcess;
+  let exited: number | null = null;
+  /** Starts the server process on the data folder and waits until it accepts connections. */
+  const launch = async () => {
+    exited = null;
+    const proc = spawn(bin('postgres'), args, { ...spawnOpts, stdio: ['ignore', logFd, logFd] });
+    child = proc;
+    running.add(proc);
+    proc.on('exit', (code) => {
+      if (child === proc) exited = code ?? -1;
+      running.delete(proc);
+    });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (exited !== null) throw new Error(`postgres ${options.major} exited with ${exited}:\n${log()}`);
+      const c = new pg.Client({ connectionString: url() });
+      c.on('error', () => undefined);
+      try {
+        await c.connect();
+        await c.end();
+        return;
+      } catch {
+        await c.end().catch(() => undefined);
+        if (Date.now() > deadline)
+          throw new Error(`postgres ${options.major} did not accept connections within 60 s:\n${log()}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
     }
-  }
+  };
+  /** Stops the server process, keeping its data: immediate (as a crash: SIGQUIT) or fast (SIGINT). */
+  const halt = (immediate: boolean) =>
+    new Promise<void>((resolve) => {
+      if (exited !== null) return resolve();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.kill(immediate ? 'SIGQUIT' : 'SIGINT');
+    });
+  await launch();
 
   return {
     major: options.major,
@@ -219,20 +240,12 @@ export async function startPostgres(options: StartOptions): Promise<PgServer> {
         await c.end();
       }
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        const done = () => {
-          rmSync(dir, { recursive: true, force: true });
-          resolve();
-        };
-        if (exited !== null) return done();
-        const timer = setTimeout(() => child.kill('SIGQUIT'), 15_000);
-        child.once('exit', () => {
-          clearTimeout(timer);
-          done();
-        });
-        child.kill('SIGINT'); // fast shutdown
-      }),
+    halt: (o = {}) => halt(o.immediate ?? true),
+    resume: launch,
+    stop: async () => {
+      await halt(false);
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 

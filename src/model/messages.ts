@@ -28,6 +28,19 @@ export const switchoverDatabaseSignal = defineSignal('switchoverDatabase');
 /** Database -> migration: phase and readiness changed. */
 export const databaseStateSignal = defineSignal<[DatabaseState]>('databaseState');
 
+/** An activity of a database workflow failed and will be tried again (or recovered after retries). */
+export interface ActivityRetry {
+  activityId: string;
+  activity: string;
+  attempt: number;
+  type?: string;
+  error?: string;
+  recovered?: boolean;
+  at: string;
+}
+/** Activity -> its database workflow: shown in status while the activity retries. */
+export const activityRetrySignal = defineSignal<[ActivityRetry]>('activityRetry');
+
 /** How one database's switchover ended. */
 export interface SwitchoverOutcome {
   database: string;
@@ -36,3 +49,12 @@ export interface SwitchoverOutcome {
 }
 /** Database -> migration: the switchover of one database ended. */
 export const switchoverDoneSignal = defineSignal<[SwitchoverOutcome]>('switchoverDone');
+
+/**
+ * The switchover of several databases is atomic: each fences, drains, copies its sequences
+ * and verifies (prepared, or an error), then the migration tells every one to finish or to
+ * un-fence. Database -> migration: prepared (or why not).
+ */
+export const switchoverPreparedSignal = defineSignal<[{ database: string; error?: string }]>('switchoverPrepared');
+/** Migration -> database: finish the prepared switchover (commit), or un-fence and go back to incremental. */
+export const switchoverVerdictSignal = defineSignal<[{ commit: boolean; reason?: string }]>('switchoverVerdict');

@@ -68,6 +68,11 @@ export interface DatabaseStatus {
   steps: StepRecord[];
   warnings: string[];
   error?: string;
+  /** Activities failing and being tried again, by activity id: what failed, how often, since when. */
+  retrying?: Record<
+    string,
+    { activity: string; type: string; error: string; attempt: number; since: string; lastAt: string }
+  >;
   /** Change capture (full+cdc), from the last round that ended. */
   cdc?: CdcStatus;
   switchover?: SwitchoverReport;

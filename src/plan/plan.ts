@@ -172,6 +172,21 @@ export const planSchema = z
           .boolean()
           .default(false)
           .describe('Keep the replication slot and publication on the source after the switchover'),
+        refreshMaterializedViews: z
+          .boolean()
+          .default(true)
+          .describe(
+            'Refresh the target’s materialized views during the switchover as the source has them (logical decoding does not carry REFRESH)',
+          ),
+        drainTimeoutSeconds: z
+          .number()
+          .int()
+          .min(10)
+          .max(86400)
+          .default(600)
+          .describe(
+            'The switchover fails, and un-fences the source, when the change stream has not reached the fence within this many seconds',
+          ),
       })
       .prefault({})
       .describe('The switchover: when it is allowed, what it verifies, what it leaves on the source'),

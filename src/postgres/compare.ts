@@ -7,8 +7,11 @@
 import type pg from 'pg';
 import type { TableComparison } from '../model/activities';
 import type { Plan } from '../plan/plan';
-import { displayName, targetName } from '../plan/selection';
-import { listLoadTables } from './chunks';
+import { displayName, targetName, type QualifiedName } from '../plan/selection';
+import { serverMajor } from './inspect';
+import { hasShortestFloatText } from './versions';
+import { LARGE_OBJECTS, listLoadTables } from './chunks';
+import { dumpScope } from './ddl';
 import { withConnection, type Endpoint } from './connect';
 import { PORTABLE_TEXT_SETTINGS } from './session';
 
@@ -19,6 +22,12 @@ async function measure(
   checksum: boolean,
 ): Promise<{ rows: number; checksum?: string }> {
   const rel = `${client.escapeIdentifier(schema)}.${client.escapeIdentifier(name)}`;
+  // Unpopulated materialized views cannot be read: say so, on both sides alike.
+  const populated = await client.query<{ p: boolean }>(
+    `SELECT relispopulated AS p FROM pg_class WHERE oid = $1::regclass`,
+    [rel],
+  );
+  if (populated.rows[0] && !populated.rows[0].p) return { rows: 0, checksum: 'not populated' };
   if (!checksum) {
     const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ONLY ${rel}`);
     return { rows: Number(rows[0]!.n) };
@@ -44,16 +53,21 @@ export async function compareTables(
     withConnection(target, { database: targetDatabase }, async ({ client: t }) => {
       // A row's text form depends on session settings, which each database may set its own way.
       await Promise.all([s.query(PORTABLE_TEXT_SETTINGS), t.query(PORTABLE_TEXT_SETTINGS)]);
+      // Before 12 extra_float_digits > 0 prints 17 digits where 12+ prints the shortest exact text: compare rounded.
+      const [sm, tm] = await Promise.all([serverMajor(s), serverMajor(t)]);
+      if (!hasShortestFloatText(sm) || !hasShortestFloatText(tm))
+        await Promise.all([s.query('SET extra_float_digits = 0'), t.query('SET extra_float_digits = 0')]);
       const tables = await listLoadTables(s, plan);
       const out: TableComparison[] = [];
-      for (const table of tables.sort((a, b) => `${a.schema}.${a.name}`.localeCompare(`${b.schema}.${b.name}`))) {
-        const dest = targetName(plan, table);
-        const [a, b] = await Promise.all([
-          measure(s, table.schema, table.name, checksum),
-          measure(t, dest.schema, dest.name, checksum),
-        ]);
+      const compare = async (
+        src: QualifiedName,
+        dest: QualifiedName,
+        how: (c: pg.Client, x: QualifiedName) => Promise<Measured>,
+        label = displayName(src),
+      ) => {
+        const [a, b] = await Promise.all([how(s, src), how(t, dest).catch(missing)]);
         out.push({
-          table: displayName(table),
+          table: label,
           targetTable: displayName(dest),
           sourceRows: a.rows,
           targetRows: b.rows,
@@ -61,8 +75,62 @@ export async function compareTables(
           targetChecksum: b.checksum,
           equal: a.rows === b.rows && a.checksum === b.checksum,
         });
+      };
+      for (const table of tables.sort((a, b) => `${a.schema}.${a.name}`.localeCompare(`${b.schema}.${b.name}`))) {
+        await compare(table, targetName(plan, table), (c, x) => measure(c, x.schema, x.name, checksum));
       }
+      // Each partitioned table as a whole too: a partition detached or dropped on the source keeps its rows on the target.
+      const roots = new Map(
+        tables
+          .filter((x) => x.root.schema !== x.schema || x.root.name !== x.name)
+          .map((x) => [`${x.root.schema}.${x.root.name}`, x.root]),
+      );
+      for (const root of [...roots.values()].sort((a, b) => displayName(a).localeCompare(displayName(b)))) {
+        await compare(root, targetName(plan, root), (c, x) => countAll(c, x));
+      }
+      // Materialized views (refreshed at the switchover).
+      const { schemas, excluded } = await dumpScope(s, plan);
+      const left = new Set(excluded.map((x) => `${x.schema}.${x.name}`));
+      const views = (
+        await s.query<{ schema: string; name: string }>(
+          `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind = 'm' AND n.nspname = ANY($1) ORDER BY 1, 2`,
+          [schemas],
+        )
+      ).rows.filter((v) => !left.has(`${v.schema}.${v.name}`));
+      for (const v of views) await compare(v, targetName(plan, v), (c, x) => measure(c, x.schema, x.name, checksum));
+      const [los, tlos] = await Promise.all([largeObjects(s, false), largeObjects(t, false)]);
+      if (los.rows > 0 || tlos.rows > 0)
+        await compare(LARGE_OBJECTS, LARGE_OBJECTS, (c) => largeObjects(c, checksum), 'large objects');
       return out;
     }),
   );
+}
+
+interface Measured {
+  rows: number;
+  checksum?: string;
+}
+
+/** A table missing on the target: -1 rows, never equal. */
+const missing = (e: { code?: string }): Measured => {
+  if (e.code === '42P01') return { rows: -1, checksum: 'missing on the target' };
+  throw e;
+};
+
+async function countAll(client: pg.Client, t: QualifiedName): Promise<Measured> {
+  const { rows } = await client.query<{ n: string }>(
+    `SELECT count(*) AS n FROM ${client.escapeIdentifier(t.schema)}.${client.escapeIdentifier(t.name)}`,
+  );
+  return { rows: Number(rows[0]!.n) };
+}
+
+/** Large objects: how many, and (checksum) a digest of their contents. */
+async function largeObjects(client: pg.Client, checksum: boolean): Promise<Measured> {
+  const { rows } = await client.query<{ n: string; h: string | null }>(
+    checksum
+      ? `SELECT count(*) AS n, md5(string_agg(oid::text || ':' || md5(lo_get(oid)), ',' ORDER BY oid)) AS h FROM pg_largeobject_metadata`
+      : `SELECT count(*) AS n, NULL AS h FROM pg_largeobject_metadata`,
+  );
+  return { rows: Number(rows[0]!.n), checksum: checksum ? (rows[0]!.h ?? 'empty') : undefined };
 }

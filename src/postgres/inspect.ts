@@ -3,6 +3,8 @@
  * unprivileged role on PostgreSQL 10 and later, and none of them changes anything.
  */
 import type pg from 'pg';
+import { APPLICATION_NAME_PATTERN } from '../model/names';
+import type { QualifiedName } from '../plan/selection';
 import { notSystemSchema } from './sql';
 
 export interface ServerFacts {
@@ -28,6 +30,7 @@ const SETTINGS = [
   'max_slot_wal_keep_size',
   'server_encoding',
   'data_directory',
+  'max_prepared_transactions',
 ];
 
 export async function serverMajor(client: pg.Client): Promise<number> {
@@ -151,13 +154,25 @@ export async function longTransactions(client: pg.Client, minSeconds: number): P
 export interface TableFacts {
   schema: string;
   name: string;
+  /** The name as SQL text (quote_ident of each part), for fix statements. */
+  sqlName: string;
   kind: 'table' | 'partitioned';
   isPartition: boolean;
+  /** The partition root the table belongs to (itself when not a partition): partitions follow their root's selection. */
+  root: { schema: string; name: string };
   unlogged: boolean;
   /** d = default (primary key), i = index, f = full, n = nothing */
   replicaIdentity: 'd' | 'i' | 'f' | 'n';
+  /**
+   * A primary key that can be the replica identity. A DEFERRABLE one cannot: PostgreSQL
+   * ignores non-immediate indexes for replica identity (RelationGetIndexList).
+   */
   hasPrimaryKey: boolean;
-  /** A unique index on NOT NULL columns that could serve as replica identity. */
+  /** The primary key constraint when it is DEFERRABLE (and so no replica identity). */
+  deferrableKey: string | null;
+  /** REPLICA IDENTITY USING INDEX names an index that still qualifies. */
+  hasIdentityIndex: boolean;
+  /** A unique, immediate, valid index on NOT NULL columns that could serve as replica identity (quoted). */
   candidateIndex: string | null;
   bytes: number;
   canSelect: boolean;
@@ -169,20 +184,39 @@ export async function listTables(client: pg.Client): Promise<TableFacts[]> {
   const { rows } = await client.query<{
     schema: string;
     name: string;
+    sql_name: string;
     relkind: string;
     relispartition: boolean;
+    root_schema: string;
+    root_name: string;
     relpersistence: string;
     relreplident: 'd' | 'i' | 'f' | 'n';
     has_pk: boolean;
+    deferrable_key: string | null;
+    has_identity_index: boolean;
     candidate: string | null;
     bytes: string;
     can_select: boolean;
     owned: boolean;
   }>(`
-    SELECT n.nspname AS schema, c.relname AS name, c.relkind, c.relispartition, c.relpersistence, c.relreplident,
-           EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) AS has_pk,
-           (SELECT ic.relname FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-             WHERE i.indrelid = c.oid AND i.indisunique AND i.indimmediate AND i.indpred IS NULL AND i.indexprs IS NULL
+    WITH RECURSIVE up AS (
+      SELECT c.oid AS rel, c.oid AS anc, 0 AS depth FROM pg_class c WHERE c.relkind IN ('r', 'p')
+      UNION ALL
+      SELECT up.rel, i.inhparent, up.depth + 1
+        FROM up JOIN pg_class a ON a.oid = up.anc JOIN pg_inherits i ON i.inhrelid = up.anc
+       WHERE a.relispartition
+    ), roots AS (
+      SELECT DISTINCT ON (rel) rel, anc FROM up ORDER BY rel, depth DESC
+    )
+    SELECT n.nspname AS schema, c.relname AS name, format('%I.%I', n.nspname, c.relname) AS sql_name,
+           c.relkind, c.relispartition, rn.nspname AS root_schema, rc.relname AS root_name,
+           c.relpersistence, c.relreplident,
+           EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary AND i.indimmediate) AS has_pk,
+           (SELECT k.conname FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p' AND k.condeferrable) AS deferrable_key,
+           EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisreplident AND i.indimmediate AND i.indisvalid) AS has_identity_index,
+           (SELECT quote_ident(ic.relname) FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+             WHERE i.indrelid = c.oid AND i.indisunique AND i.indimmediate AND i.indisvalid
+               AND i.indpred IS NULL AND i.indexprs IS NULL
                AND NOT EXISTS (SELECT 1 FROM pg_attribute a
                                 WHERE a.attrelid = c.oid AND a.attnum = ANY (i.indkey) AND NOT a.attnotnull)
              ORDER BY i.indisprimary DESC, ic.relname LIMIT 1) AS candidate,
@@ -190,6 +224,7 @@ export async function listTables(client: pg.Client): Promise<TableFacts[]> {
            has_table_privilege(c.oid, 'SELECT') AS can_select,
            pg_has_role(c.relowner, 'USAGE') AS owned
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      JOIN roots r ON r.rel = c.oid JOIN pg_class rc ON rc.oid = r.anc JOIN pg_namespace rn ON rn.oid = rc.relnamespace
      WHERE c.relkind IN ('r', 'p')
        AND ${notSystemSchema('n.nspname')}
        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
@@ -197,11 +232,15 @@ export async function listTables(client: pg.Client): Promise<TableFacts[]> {
   return rows.map((r) => ({
     schema: r.schema,
     name: r.name,
+    sqlName: r.sql_name,
     kind: r.relkind === 'p' ? 'partitioned' : 'table',
     isPartition: r.relispartition,
+    root: { schema: r.root_schema, name: r.root_name },
     unlogged: r.relpersistence === 'u',
     replicaIdentity: r.relreplident,
     hasPrimaryKey: r.has_pk,
+    deferrableKey: r.deferrable_key,
+    hasIdentityIndex: r.has_identity_index,
     candidateIndex: r.candidate,
     bytes: Number(r.bytes),
     canSelect: r.can_select,
@@ -299,6 +338,190 @@ export async function availableExtensionVersions(client: pg.Client): Promise<Map
   return out;
 }
 
+/**
+ * Whether the role may SET a superuser-only parameter: superuser, or (15+) GRANT SET ON
+ * PARAMETER. Null when only a managed service's own admin role could tell.
+ */
+export async function maySetParameter(
+  client: pg.Client,
+  parameter: string,
+  major: number,
+): Promise<{ allowed: boolean; via: 'superuser' | 'grant' | null; providerRole: string | null }> {
+  const { rows } = await client.query<{ rolsuper: boolean; provider: string | null }>(
+    `SELECT r.rolsuper,
+            (SELECT p.rolname FROM pg_roles p
+              WHERE p.rolname IN ('rds_superuser', 'azure_pg_admin', 'cloudsqlsuperuser', 'alloydbsuperuser')
+                AND pg_has_role(current_user, p.oid, 'MEMBER') ORDER BY 1 LIMIT 1) AS provider
+       FROM pg_roles r WHERE r.rolname = current_user`,
+  );
+  const { rolsuper, provider } = rows[0]!;
+  if (rolsuper) return { allowed: true, via: 'superuser', providerRole: provider };
+  if (major >= 15) {
+    const granted = await client.query<{ ok: boolean }>(`SELECT has_parameter_privilege($1, 'SET') AS ok`, [parameter]);
+    if (granted.rows[0]!.ok) return { allowed: true, via: 'grant', providerRole: provider };
+  }
+  return { allowed: false, via: null, providerRole: provider };
+}
+
+/** A client session of another role in this database, as the switchover's fence would end it. */
+export interface OtherSession {
+  role: string;
+  superuser: boolean;
+  /** pg_terminate_backend needs no pg_signal_backend for it (the current role has its privileges). */
+  ownRole: boolean;
+}
+
+/** What the fence needs on the source: ownership of the database, the right to end other sessions. */
+export async function fenceRights(client: pg.Client): Promise<{
+  superuser: boolean;
+  ownsDatabase: boolean;
+  signalBackend: boolean;
+  sessions: OtherSession[];
+}> {
+  const { rows } = await client.query<{ superuser: boolean; owns: boolean; signal: boolean }>(
+    `SELECT r.rolsuper AS superuser,
+            pg_has_role(current_user, d.datdba, 'USAGE') AS owns,
+            pg_has_role(current_user, 'pg_signal_backend', 'USAGE') AS signal
+       FROM pg_roles r, pg_database d WHERE r.rolname = current_user AND d.datname = current_database()`,
+  );
+  // Without pg_read_all_stats another role's backend_type reads as NULL: such a session counts (the fence ends it too).
+  const sessions = await client.query<{ role: string; superuser: boolean; own_role: boolean }>(
+    `SELECT DISTINCT r.rolname AS role, r.rolsuper AS superuser, pg_has_role(current_user, r.oid, 'USAGE') AS own_role
+       FROM pg_stat_activity a JOIN pg_roles r ON r.oid = a.usesysid
+      WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()
+        AND coalesce(a.backend_type, 'client backend') = 'client backend'
+        AND coalesce(a.application_name, '') NOT LIKE $1
+      ORDER BY 1`,
+    [APPLICATION_NAME_PATTERN],
+  );
+  const r = rows[0]!;
+  return {
+    superuser: r.superuser,
+    ownsDatabase: r.owns,
+    signalBackend: r.signal,
+    sessions: sessions.rows.map((x) => ({ role: x.role, superuser: x.superuser, ownRole: x.own_role })),
+  };
+}
+
+/** A role setting of default_transaction_read_only, for this database or for every database. */
+export interface RoleReadOnlySetting {
+  role: string;
+  /** True for ALTER ROLE ... IN DATABASE <this one>, false for ALTER ROLE ... SET (every database). */
+  inDatabase: boolean;
+  value: string;
+}
+
+export async function roleReadOnlySettings(client: pg.Client): Promise<RoleReadOnlySetting[]> {
+  const { rows } = await client.query<{ role: string; in_database: boolean; value: string }>(
+    `SELECT r.rolname AS role, s.setdatabase <> 0 AS in_database, substr(c.setting, length('default_transaction_read_only=') + 1) AS value
+       FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole, unnest(s.setconfig) AS c(setting)
+      WHERE s.setrole <> 0
+        AND (s.setdatabase = 0 OR s.setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()))
+        AND c.setting LIKE 'default\\_transaction\\_read\\_only=%'
+      ORDER BY 1, 2`,
+  );
+  return rows.map((r) => ({ role: r.role, inDatabase: r.in_database, value: r.value }));
+}
+
+export interface PreparedTransaction {
+  gid: string;
+  owner: string;
+  ageSeconds: number;
+  /** Relations of this database it holds locks on. */
+  relations: string[];
+}
+
+/** Transactions prepared (two-phase) in this database and not yet committed or rolled back. */
+export async function preparedTransactions(client: pg.Client): Promise<PreparedTransaction[]> {
+  // A prepared transaction's locks have no pid; they share the virtual transaction of its own xid lock.
+  const { rows } = await client.query<{ gid: string; owner: string; age: number; relations: string[] }>(
+    `SELECT p.gid, p.owner, extract(epoch FROM now() - p.prepared)::float8 AS age,
+            array(SELECT DISTINCT format('%I.%I', n.nspname, c.relname)
+                    FROM pg_locks x
+                    JOIN pg_locks l ON l.virtualtransaction = x.virtualtransaction AND l.pid IS NULL AND l.locktype = 'relation'
+                    JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace
+                   WHERE x.locktype = 'transactionid' AND x.transactionid = p.transaction AND x.pid IS NULL
+                     AND c.relkind IN ('r', 'p')
+                     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                   ORDER BY 1) AS relations
+       FROM pg_prepared_xacts p WHERE p.database = current_database() ORDER BY p.prepared`,
+  );
+  return rows.map((r) => ({ gid: r.gid, owner: r.owner, ageSeconds: Math.round(r.age), relations: r.relations }));
+}
+
+/** A user trigger that fires in replica sessions: ENABLE ALWAYS (A) or ENABLE REPLICA (R). */
+export interface ReplicaTrigger {
+  schema: string;
+  table: string;
+  /** The table as SQL text. */
+  sqlTable: string;
+  /** The trigger name as SQL text. */
+  sqlName: string;
+  enabled: 'A' | 'R';
+}
+
+/** Triggers enabled ALWAYS or REPLICA on these tables (clones on partitions left out: their parent's is named). */
+export async function replicaTriggers(
+  client: pg.Client,
+  tables: { schema: string; name: string }[],
+): Promise<ReplicaTrigger[]> {
+  if (tables.length === 0) return [];
+  // tgparentid (13+) marks a partition's clone; before 13 clones are tgisinternal.
+  const { rows } = await client.query<{
+    schema: string;
+    tbl: string;
+    sql_table: string;
+    sql_name: string;
+    enabled: 'A' | 'R';
+  }>(
+    `SELECT n.nspname AS schema, c.relname AS tbl, format('%I.%I', n.nspname, c.relname) AS sql_table,
+            quote_ident(t.tgname) AS sql_name, t.tgenabled AS enabled
+       FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN unnest($1::text[], $2::text[]) AS w(s, r) ON w.s = n.nspname AND w.r = c.relname
+      WHERE NOT t.tgisinternal AND t.tgenabled IN ('A', 'R')
+        AND coalesce((to_jsonb(t) ->> 'tgparentid')::oid, 0) = 0
+      ORDER BY 1, 2, t.tgname`,
+    [tables.map((t) => t.schema), tables.map((t) => t.name)],
+  );
+  return rows.map((r) => ({
+    schema: r.schema,
+    table: r.tbl,
+    sqlTable: r.sql_table,
+    sqlName: r.sql_name,
+    enabled: r.enabled,
+  }));
+}
+
+/**
+ * Columns of these tables whose values are text of a type other than text, varchar, char
+ * or name (json, xml, arrays, composites, enums, citext, ...). Domains count by their base type.
+ */
+export async function otherTextColumns(
+  client: pg.Client,
+  tables: { schema: string; name: string }[],
+): Promise<{ sqlTable: string; column: string; sqlColumn: string; type: string }[]> {
+  if (tables.length === 0) return [];
+  const { rows } = await client.query<{ sql_table: string; col: string; sql_column: string; type: string }>(
+    `WITH RECURSIVE base (oid, base) AS (
+       SELECT oid, oid FROM pg_type WHERE typtype <> 'd'
+       UNION ALL
+       SELECT t.oid, base.base FROM pg_type t JOIN base ON base.oid = t.typbasetype WHERE t.typtype = 'd'
+     )
+     SELECT format('%I.%I', n.nspname, c.relname) AS sql_table, a.attname AS col, quote_ident(a.attname) AS sql_column,
+            format_type(a.atttypid, a.atttypmod) AS type
+       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN unnest($1::text[], $2::text[]) AS w(s, r) ON w.s = n.nspname AND w.r = c.relname
+       JOIN base ON base.oid = a.atttypid JOIN pg_type b ON b.oid = base.base
+      WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind = 'r'
+        AND b.typcategory IN ('S', 'U', 'A', 'C', 'E')
+        AND b.oid NOT IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype, 'name'::regtype,
+                          'bytea'::regtype, 'uuid'::regtype)
+      ORDER BY 1, a.attnum`,
+    [tables.map((t) => t.schema), tables.map((t) => t.name)],
+  );
+  return rows.map((r) => ({ sqlTable: r.sql_table, column: r.col, sqlColumn: r.sql_column, type: r.type }));
+}
+
 export async function largeObjectCount(client: pg.Client): Promise<number> {
   const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM pg_largeobject_metadata`);
   return Number(rows[0]!.n);
@@ -315,6 +538,24 @@ export async function cFunctions(client: pg.Client, schemas: string[]): Promise<
     [schemas],
   );
   return rows.map((r) => r.name);
+}
+
+/**
+ * Views whose definition reads themselves: allowed by CREATE OR
+ * REPLACE VIEW, unreadable (infinite recursion), and dumped by pg_dump as a CREATE VIEW
+ * that names a relation not there yet, so no restore can create them.
+ */
+export async function selfReferencingViews(client: pg.Client, schemas: string[]): Promise<QualifiedName[]> {
+  const { rows } = await client.query<QualifiedName>(
+    `SELECT DISTINCT n.nspname AS schema, c.relname AS name
+       FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+        AND d.refclassid = 'pg_class'::regclass AND d.refobjid = r.ev_class AND d.refobjsubid > 0 AND d.deptype = 'n'
+      WHERE r.rulename = '_RETURN' AND c.relkind = 'v' AND n.nspname = ANY($1)
+      ORDER BY 1, 2`,
+    [schemas],
+  );
+  return rows;
 }
 
 export async function publicationExists(client: pg.Client, name: string): Promise<boolean> {

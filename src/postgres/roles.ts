@@ -4,6 +4,10 @@
  * them be read (superuser), their password hashes.
  */
 import type { RolesResult } from '../model/activities';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { withConnection, type Endpoint } from './connect';
 
 interface SourceRole {
@@ -164,12 +168,15 @@ export async function copyRoles(
         r.rolbypassrls ? 'BYPASSRLS' : '',
         `CONNECTION LIMIT ${Number(r.rolconnlimit)}`,
         r.rolvaliduntil ? `VALID UNTIL ${t.escapeLiteral(r.rolvaliduntil)}` : '',
-        hashes?.get(r.rolname) ? `PASSWORD ${t.escapeLiteral(hashes.get(r.rolname)!)}` : '',
       ].filter(Boolean);
       await t.query(`CREATE ROLE ${t.escapeIdentifier(r.rolname)} ${attrs.join(' ')}`);
       result.created.push(r.rolname);
     }
     const created = new Set(result.created);
+    await setPasswords(
+      t,
+      result.created.flatMap((r) => (hashes?.get(r) ? [[r, hashes.get(r)!] as [string, string]] : [])),
+    );
     for (const m of members) {
       if (!created.has(m.member) && !created.has(m.role)) continue;
       await t
@@ -198,4 +205,38 @@ export async function copyRoles(
         await t.query(`GRANT ${t.escapeIdentifier(r)} TO ${t.escapeIdentifier(me.u)}`).catch(() => undefined);
     return result;
   });
+}
+
+/** COPY text format: a value with its backslashes, tabs and newlines escaped. */
+const copyText = (v: string) =>
+  v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+
+/**
+ * The roles' password hashes, set so that no server log can keep them: they travel as COPY
+ * data (never logged) and are applied by a DO block (its statements are not logged as
+ * statements, and a failure is re-raised without the statement that failed).
+ */
+async function setPasswords(t: pg.Client, passwords: [string, string][]): Promise<void> {
+  if (passwords.length === 0) return;
+  await t.query('BEGIN');
+  try {
+    await t.query('CREATE TEMP TABLE pgtransit_passwords (role text, hash text) ON COMMIT DROP');
+    const sink = t.query(copyFrom('COPY pgtransit_passwords FROM STDIN'));
+    await pipeline(Readable.from(passwords.map(([role, hash]) => `${copyText(role)}\t${copyText(hash)}\n`)), sink);
+    await t.query(`DO $$
+      DECLARE r record;
+      BEGIN
+        FOR r IN SELECT role, hash FROM pgtransit_passwords LOOP
+          BEGIN
+            EXECUTE format('ALTER ROLE %I PASSWORD %L', r.role, r.hash);
+          EXCEPTION WHEN OTHERS THEN
+            RAISE EXCEPTION 'setting the password of role % failed: %', r.role, SQLERRM;
+          END;
+        END LOOP;
+      END $$`);
+    await t.query('COMMIT');
+  } catch (e) {
+    await t.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
 }

@@ -26,6 +26,8 @@ CREATE INDEX measurements_sensor ON measurements (sensor, taken_at);
 INSERT INTO measurements (taken_at, sensor, value)
   SELECT timestamptz '2022-10-01 00:00+00' + g * interval '17 minutes', g % 40, 20 + (g % 1000) / 10.0 FROM generate_series(1, 80000) g;
 CREATE MATERIALIZED VIEW sensor_counts AS SELECT sensor, count(*) AS n FROM measurements GROUP BY sensor;
+-- json became a keyword in 16: a parameter of that name must be quoted for the target.
+CREATE FUNCTION reading_text(json json) RETURNS text LANGUAGE sql AS $$ SELECT json::text $$;
 ANALYZE;
 `;
 
@@ -68,9 +70,16 @@ describe('migrationWorkflow mode full: PostgreSQL 13 -> 17', () => {
         ['public.order_items', 30000],
         ['public.orders', 10000],
         ['public.products', 300],
+        ['public.measurements', 80000],
+        ['public.sensor_counts', 40],
       ],
     );
 
+    assert.deepEqual(
+      (await target.query(`SELECT reading_text('{"a": 1}') AS t`, [], 'app')).rows,
+      [{ t: '{"a": 1}' }],
+      'a function whose parameter is a keyword of the target',
+    );
     const version = await target.query(`SELECT current_setting('server_version_num')::int / 10000 AS major`, [], 'app');
     assert.equal(version.rows[0]!.major, 17);
     // The partitioned index and the materialized view exist on the target, the latter populated.

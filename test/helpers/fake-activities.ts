@@ -264,6 +264,15 @@ export function createFakes(): Fakes {
       return { id, lsn: nextLsn(), fencedAt: new Date().toISOString(), terminatedSessions: 2 };
     },
     async unfenceSource() {},
+    async refreshMaterializedViews() {
+      return [];
+    },
+    async syncLargeObjects() {
+      return { created: 0, unlinked: 0, bytes: 0 };
+    },
+    async verifyFence() {
+      return { checkedTo: nextLsn() };
+    },
     async copySequences() {
       return [
         {

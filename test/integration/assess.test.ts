@@ -9,6 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { freePort } from '../../src/dev/embedded-postgres';
 import { ErrorType, PgTransitError } from '../../src/errors';
 import type { CheckItem } from '../../src/model/report';
@@ -62,6 +63,30 @@ async function serverItem(plan: Plan, id: string, databases = ['app']): Promise<
   return itemOf(await assessServers(plan, databases, 0), id);
 }
 
+/** A session of `role` on `database`, as an application would hold it (closed by the caller). */
+async function sessionOf(
+  server: PgServer,
+  database: string,
+  role?: { user: string; password: string },
+): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: server.url({ ...role, database }), application_name: 'shop-app' });
+  await c.connect();
+  return c;
+}
+
+/** Waits until `database` has no client session left (a closed client's backend exits a moment after). */
+async function settled(server: PgServer, database: string): Promise<void> {
+  for (let tries = 0; tries < 50; tries++) {
+    const { rows } = await server.query<{ n: string }>(
+      `SELECT count(*) AS n FROM pg_stat_activity
+        WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+      [database],
+    );
+    if (Number(rows[0]!.n) === 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function rejection(p: Promise<unknown>): Promise<PgTransitError> {
   try {
     await p;
@@ -73,7 +98,7 @@ async function rejection(p: Promise<unknown>): Promise<PgTransitError> {
 }
 
 describe('migration assessment on real servers', () => {
-  /** PostgreSQL 15 with wal_level = logical. */
+  /** PostgreSQL 15 with wal_level = logical and max_prepared_transactions = 5. */
   let source: PgServer;
   /** PostgreSQL 17, the usual target; also the "newer source" of the version test. */
   let target: PgServer;
@@ -84,23 +109,31 @@ describe('migration assessment on real servers', () => {
   let standby: PgServer;
   /** PostgreSQL 13: older than every source here. */
   let old: PgServer;
+  /** PostgreSQL 10: the oldest source pgtransit accepts (pgoutput without TRUNCATE). */
+  let oldest: PgServer;
 
   before(async () => {
-    const [pair, replica, stby, pg13] = await Promise.all([
-      startPair(),
+    const [pair, replica, stby, pg13, pg10] = await Promise.all([
+      startPair({ settings: { max_prepared_transactions: '5' } }),
       startPostgres({ major: 15, settings: { wal_level: 'replica' } }),
       startPostgres({ major: 17, standby: true }),
       startPostgres({ major: 13 }),
+      startPostgres({ major: 10 }),
     ]);
     ({ source, target, stop: stopPair } = pair);
     replicaSource = replica;
     standby = stby;
     old = pg13;
-    await Promise.all([replicaSource.query('CREATE DATABASE app'), old.query('CREATE DATABASE app')]);
+    oldest = pg10;
+    await Promise.all([
+      replicaSource.query('CREATE DATABASE app'),
+      old.query('CREATE DATABASE app'),
+      oldest.query('CREATE DATABASE app'),
+    ]);
   });
 
   after(async () => {
-    await Promise.all([stopPair?.(), replicaSource?.stop(), standby?.stop(), old?.stop()]);
+    await Promise.all([stopPair?.(), replicaSource?.stop(), standby?.stop(), old?.stop(), oldest?.stop()]);
   });
 
   /** A plan for the 15 -> 17 pair in a database of its own holding `setup` on the source. */
@@ -264,7 +297,7 @@ describe('migration assessment on real servers', () => {
       assert.equal(i.status, 'fail');
       assert.match(i.observed, /1 selected tables have no primary key or replica identity index: public\.loose;/);
       assert.ok(!i.observed.includes('keyed'), i.observed);
-      assert.match(i.fix ?? '', /ALTER TABLE public\.loose ADD PRIMARY KEY \(<columns>\)/);
+      assert.ok((i.fix ?? '').includes('ALTER TABLE public.loose REPLICA IDENTITY FULL;'), i.fix);
     });
 
     it('only warns in mode full', async () => {
@@ -284,7 +317,7 @@ describe('migration assessment on real servers', () => {
       const i = await assessOne(plan, db, 'source.primary_keys');
       assert.equal(i.status, 'fail');
       assert.match(i.fix ?? '', /ALTER TABLE public\.coded REPLICA IDENTITY USING INDEX coded_code_idx;/);
-      assert.match(i.fix ?? '', /ALTER TABLE public\.nullable ADD PRIMARY KEY/);
+      assert.ok((i.fix ?? '').includes('ALTER TABLE public.nullable REPLICA IDENTITY FULL;'), i.fix);
       assert.ok(!(i.fix ?? '').includes('nullable_code_idx'), i.fix);
     });
 
@@ -296,6 +329,86 @@ describe('migration assessment on real servers', () => {
       const i = await assessOne(plan, db, 'source.primary_keys');
       assert.equal(i.status, 'warn');
       assert.match(i.observed, /REPLICA IDENTITY FULL \(no key\): public\.wide/);
+    });
+
+    it('fails in mode full+cdc for a PRIMARY KEY DEFERRABLE (no replica identity), with one exact fix per table', async () => {
+      const { plan, db } = await prepared(
+        'deferrable',
+        `CREATE TABLE items (id int PRIMARY KEY DEFERRABLE INITIALLY IMMEDIATE, code text NOT NULL, v text);
+         CREATE UNIQUE INDEX items_code_idx ON items (code);
+         CREATE TABLE slots (id int PRIMARY KEY DEFERRABLE INITIALLY DEFERRED, v text);
+         CREATE TABLE tags (name text NOT NULL, CONSTRAINT tags_name_key UNIQUE (name) DEFERRABLE);
+         CREATE TABLE keyed (id int PRIMARY KEY, pos int UNIQUE DEFERRABLE);
+         INSERT INTO items VALUES (1, 'a', 'x'); INSERT INTO slots VALUES (1, 'x'); INSERT INTO tags VALUES ('x');`,
+      );
+      // What the item guards against: once a publication exists, the application's UPDATE fails on the source.
+      await source.query('CREATE PUBLICATION probe FOR TABLE items, slots, tags, keyed', [], db);
+      await assert.rejects(
+        source.query(`UPDATE items SET v = 'y'`, [], db),
+        /"items" .*does not have a replica identity/,
+      );
+
+      const i = await assessOne(plan, db, 'source.primary_keys');
+      assert.equal(i.status, 'fail');
+      assert.match(i.observed, /^3 selected tables have no primary key or replica identity index: /);
+      assert.match(i.observed, /public\.items \(deferrable primary key items_pkey\), /);
+      assert.match(i.observed, /public\.slots \(deferrable primary key slots_pkey\), /);
+      assert.match(i.observed, /public\.tags;/);
+      assert.ok(!i.observed.includes('keyed'), i.observed);
+      assert.match(
+        i.observed,
+        /UPDATE and DELETE on these tables would fail on the source as soon as the migration starts/,
+      );
+      const fix = i.fix ?? '';
+      const statements = [
+        'ALTER TABLE public.items REPLICA IDENTITY USING INDEX items_code_idx;',
+        'ALTER TABLE public.slots REPLICA IDENTITY FULL;',
+        'ALTER TABLE public.tags REPLICA IDENTITY FULL;',
+      ];
+      for (const statement of statements) assert.ok(fix.includes(statement), fix);
+      assert.ok(!fix.includes('tags_name_key'), fix);
+      assert.match(fix, /NOT DEFERRABLE/);
+
+      // The fix is exact: applied as given, the source accepts the writes and the item no longer fails.
+      await source.query(statements.join(' '), [], db);
+      await source.query(`UPDATE items SET v = 'y'; UPDATE slots SET v = 'y'; DELETE FROM tags`, [], db);
+      const fixed = await assessOne(plan, db, 'source.primary_keys');
+      assert.equal(fixed.status, 'warn', fixed.observed);
+      assert.match(fixed.observed, /REPLICA IDENTITY FULL \(no key\): public\.slots, public\.tags;/);
+    });
+
+    it('fails for REPLICA IDENTITY NOTHING, and lists one statement per table up to the list limit', async () => {
+      const loose = Array.from({ length: 12 }, (_, n) => `CREATE TABLE loose_${String(n).padStart(2, '0')} (v text);`);
+      const { plan, db } = await prepared(
+        'nothing',
+        `CREATE TABLE hushed (id int PRIMARY KEY, v text); ALTER TABLE hushed REPLICA IDENTITY NOTHING;
+         CREATE TABLE "Odd Name" (v text); ${loose.join(' ')}`,
+      );
+      const i = await assessOne(plan, db, 'source.primary_keys');
+      assert.equal(i.status, 'fail');
+      assert.match(
+        i.observed,
+        /^14 selected tables have no primary key or replica identity index: public\."Odd Name", /,
+      );
+      assert.match(i.observed, /public\.hushed \(REPLICA IDENTITY NOTHING\)/);
+      assert.match(i.observed, /and 4 more; UPDATE and DELETE on these tables would fail on the source as soon as the/);
+      const fix = i.fix ?? '';
+      assert.ok(fix.includes('ALTER TABLE public."Odd Name" REPLICA IDENTITY FULL;'), fix);
+      assert.ok(fix.includes('ALTER TABLE public.loose_00 REPLICA IDENTITY FULL;'), fix);
+      assert.equal(fix.match(/ALTER TABLE/g)?.length, 10, fix);
+      assert.match(fix, /and 4 more tables/);
+      // The table with a key only needs its default identity back.
+      const { plan: plan2, db: db2 } = await prepared(
+        'nothing_pk',
+        'CREATE TABLE quiet (id int PRIMARY KEY, v text); ALTER TABLE quiet REPLICA IDENTITY NOTHING;',
+      );
+      const q = await assessOne(plan2, db2, 'source.primary_keys');
+      assert.equal(q.status, 'fail');
+      assert.match(
+        q.observed,
+        /^1 selected tables have no primary key or replica identity index: public\.quiet \(REPLICA IDENTITY NOTHING\);/,
+      );
+      assert.ok((q.fix ?? '').startsWith('ALTER TABLE public.quiet REPLICA IDENTITY DEFAULT;'), q.fix);
     });
 
     it('passes when every table has a primary key or a replica identity index', async () => {
@@ -337,15 +450,26 @@ describe('migration assessment on real servers', () => {
   });
 
   describe('source.large_objects', () => {
-    it('warns when the database holds a large object', async () => {
-      const { plan, db } = await prepared(
-        'lo',
-        "CREATE TABLE docs (id int PRIMARY KEY, blob oid); INSERT INTO docs VALUES (1, lo_from_bytea(0, 'hello'))",
-      );
+    const setup =
+      "CREATE TABLE docs (id int PRIMARY KEY, blob oid); INSERT INTO docs VALUES (1, lo_from_bytea(0, 'hello'))";
+
+    it('warns in mode full+cdc that change capture does not follow large objects', async () => {
+      const { plan, db } = await prepared('lo', setup);
       const i = await assessOne(plan, db, 'source.large_objects');
       assert.equal(i.status, 'warn');
-      assert.match(i.observed, new RegExp(`^1 large objects \\(pg_largeobject\\) in ${db}`));
-      assert.match(i.fix ?? '', /--large-objects/);
+      assert.match(i.observed, new RegExp(`^1 large objects in ${db}: copied by the full load; change capture`));
+      assert.match(
+        i.observed,
+        /written in place \(lo_put, lo_write, lo_truncate\) after the full load keeps its old contents/,
+      );
+      assert.match(i.fix ?? '', /switchover.verify: checksum compares their contents/);
+    });
+
+    it('passes in mode full (the full load copies them)', async () => {
+      const { plan, db } = await prepared('lo_full', setup, { mode: 'full' });
+      const i = await assessOne(plan, db, 'source.large_objects');
+      assert.equal(i.status, 'pass', i.observed);
+      assert.equal(i.observed, `1 large objects in ${db}, copied by the full load`);
     });
 
     it('passes without large objects', async () => {
@@ -353,6 +477,35 @@ describe('migration assessment on real servers', () => {
       const i = await assessOne(plan, db, 'source.large_objects');
       assert.equal(i.status, 'pass');
       assert.equal(i.observed, 'no large objects');
+    });
+
+    it('a database holding only large objects passes plan.selection', async () => {
+      const { plan, db } = await prepared('lo_only', "SELECT lo_from_bytea(0, 'a'), lo_from_bytea(0, 'b')");
+      const r = await assessDatabase(plan, db, db);
+      const i = itemOf(r.items, 'plan.selection');
+      assert.equal(i.status, 'pass', i.observed);
+      assert.equal(i.observed, 'no tables; 2 large objects');
+      assert.equal(r.selectedTables, 0);
+    });
+  });
+
+  describe('source.self_referencing_views', () => {
+    it('fails on a view that reads itself, and passes once it is left out', async () => {
+      const { plan, db } = await prepared(
+        'selfview',
+        `CREATE TABLE t (id int PRIMARY KEY); CREATE VIEW "Loop" AS SELECT * FROM t;
+         CREATE OR REPLACE VIEW "Loop" AS SELECT * FROM "Loop"; CREATE VIEW fine AS SELECT * FROM t`,
+      );
+      const i = await assessOne(plan, db, 'source.self_referencing_views');
+      assert.equal(i.status, 'fail');
+      assert.match(i.observed, /^views that read themselves: public\."Loop";/);
+      assert.equal(i.fix?.startsWith('DROP VIEW public."Loop";'), true, i.fix);
+      const without = await assessOne(
+        { ...plan, exclude: { ...plan.exclude, tables: ['public.Loop'] } },
+        db,
+        'source.self_referencing_views',
+      );
+      assert.equal(without.status, 'pass', without.observed);
     });
   });
 
@@ -434,6 +587,351 @@ describe('migration assessment on real servers', () => {
       assert.equal(i.status, 'fail');
       assert.match(i.observed, new RegExp(`no table of database ${db} matches .* \\(2 tables exist\\)`));
       assert.equal(r.selectedTables, 0);
+    });
+  });
+
+  describe('partitions follow their root', () => {
+    const setup = `CREATE TABLE ev (id bigint NOT NULL, at date NOT NULL, v text) PARTITION BY RANGE (at);
+       CREATE TABLE ev_2025 PARTITION OF ev FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+       CREATE TABLE ev_2026 PARTITION OF ev FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+       CREATE UNIQUE INDEX ev_2025_id ON ev_2025 (id);
+       ALTER TABLE ev_2026 ADD PRIMARY KEY (id);
+       CREATE TABLE other (a int);
+       INSERT INTO ev VALUES (1, '2025-05-01', 'a'), (2, '2026-05-01', 'b');`;
+
+    it('include.tables naming the root selects its partitions, and a partition without key fails the key check', async () => {
+      const { plan, db } = await prepared('part_inc', setup, { include: { tables: ['public.ev'] } });
+      // The load and the publication select by root: this is what the application meets on the source.
+      await source.query('CREATE PUBLICATION probe FOR TABLE ev WITH (publish_via_partition_root = true)', [], db);
+      await assert.rejects(
+        source.query(`UPDATE ev SET v = 'x'`, [], db),
+        /"ev_2025" .*does not have a replica identity/,
+      );
+
+      const r = await assessDatabase(plan, db, db);
+      assert.equal(r.selectedTables, 3);
+      assert.equal(itemOf(r.items, 'plan.selection').status, 'pass');
+      const i = itemOf(r.items, 'source.primary_keys');
+      assert.equal(i.status, 'fail');
+      assert.match(
+        i.observed,
+        /^1 selected tables have no primary key or replica identity index: public\.ev_2025 \(partition of public\.ev\);/,
+      );
+      assert.ok(!i.observed.includes('ev_2026') && !i.observed.includes('other'), i.observed);
+      assert.ok((i.fix ?? '').startsWith('ALTER TABLE public.ev_2025 REPLICA IDENTITY USING INDEX ev_2025_id;'), i.fix);
+
+      // A root without a key is fine once every leaf has one.
+      await source.query('ALTER TABLE public.ev_2025 REPLICA IDENTITY USING INDEX ev_2025_id', [], db);
+      await source.query(`UPDATE ev SET v = 'x'`, [], db);
+      const fixed = await assessOne(plan, db, 'source.primary_keys');
+      assert.equal(fixed.status, 'pass', fixed.observed);
+      assert.match(fixed.observed, /^all 2 selected tables /);
+    });
+
+    it('exclude.tables naming a partition does not exclude it: plan.selection says so, the key check covers it', async () => {
+      const { plan, db } = await prepared('part_exc', setup, {
+        exclude: { tables: ['public.ev_2025', 'public.other'] },
+      });
+      const r = await assessDatabase(plan, db, db);
+      assert.equal(r.selectedTables, 3);
+      const sel = itemOf(r.items, 'plan.selection');
+      assert.equal(sel.status, 'warn');
+      assert.match(
+        sel.observed,
+        /the plan's exclude names partitions, which follow their root: public\.ev_2025 \(partition of public\.ev\) is migrated with public\.ev/,
+      );
+      assert.ok((sel.fix ?? '').includes('ALTER TABLE public.ev DETACH PARTITION public.ev_2025;'), sel.fix);
+      const keys = itemOf(r.items, 'source.primary_keys');
+      assert.equal(keys.status, 'fail');
+      assert.match(keys.observed, /: public\.ev_2025 \(partition of public\.ev\);/);
+      assert.ok((keys.fix ?? '').includes('ALTER TABLE public.ev_2025 REPLICA IDENTITY USING INDEX ev_2025_id;'));
+
+      // Naming only a partition selects nothing: the partition follows its root, which is not included.
+      const alone = planFor(source, target, { database: db, include: { tables: ['public.ev_2026'] } });
+      const none = await assessOne(alone, db, 'plan.selection');
+      assert.equal(none.status, 'fail');
+      assert.match(
+        none.observed,
+        /public\.ev_2026 \(partition of public\.ev\) follows its root, which is not selected/,
+      );
+      assert.match(none.fix ?? '', /include public\.ev/);
+    });
+  });
+
+  describe('source.version', () => {
+    it('warns for a PostgreSQL 10 source in mode full+cdc: pgoutput captures TRUNCATE from 11 on', async () => {
+      const i = await serverItem(planFor(oldest, target), 'source.version');
+      assert.equal(i.status, 'warn');
+      assert.match(i.observed, /^PostgreSQL 10\.\d+: pgoutput does not capture TRUNCATE before 11/);
+      assert.match(i.observed, /switchover's verification would then refuse/);
+      assert.match(i.fix ?? '', /upgrade the source to PostgreSQL 11 or later/);
+      const full = await serverItem(planFor(oldest, target, { mode: 'full' }), 'source.version');
+      assert.equal(full.status, 'pass', full.observed);
+      assert.equal((await serverItem(planFor(source, target), 'source.version')).status, 'pass');
+    });
+
+    it('runs every per-database check on a 10 source (partitions there have no root key)', async () => {
+      const db = await freshDatabase('ten', oldest, target);
+      await oldest.query(
+        `CREATE TABLE ev (id int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at);
+         CREATE TABLE ev_a PARTITION OF ev FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+         CREATE TABLE ev_b PARTITION OF ev FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+         ALTER TABLE ev_b ADD PRIMARY KEY (id);`,
+        [],
+        db,
+      );
+      const r = await assessDatabase(
+        planFor(oldest, target, { database: db, include: { tables: ['public.ev'] } }),
+        db,
+        db,
+      );
+      assert.equal(r.selectedTables, 3);
+      const i = itemOf(r.items, 'source.primary_keys');
+      assert.equal(i.status, 'fail');
+      assert.match(i.observed, /: public\.ev_a \(partition of public\.ev\);/);
+      assert.ok((i.fix ?? '').startsWith('ALTER TABLE public.ev_a REPLICA IDENTITY FULL;'), i.fix);
+      for (const id of [
+        'source.fence_rights',
+        'source.read_only_overrides',
+        'source.replica_triggers',
+        'source.encoding',
+      ])
+        itemOf(r.items, id);
+    });
+  });
+
+  describe('target.replication_role', () => {
+    it('fails for a target role that may not SET session_replication_role, passes after GRANT SET ON PARAMETER', async () => {
+      const role = await loginRole(target, 'applier');
+      const plan = planFor(source, target, { targetUser: role });
+      const no = await serverItem(plan, 'target.replication_role');
+      assert.equal(no.status, 'fail');
+      assert.match(no.observed, new RegExp(`^${role.user} may not SET session_replication_role`));
+      assert.ok(no.fix?.startsWith(`GRANT SET ON PARAMETER session_replication_role TO ${role.user};`), no.fix);
+
+      await target.query(`GRANT SET ON PARAMETER session_replication_role TO ${role.user}`);
+      const yes = await serverItem(plan, 'target.replication_role');
+      assert.equal(yes.status, 'pass', yes.observed);
+      assert.equal(yes.observed, `${role.user} may SET session_replication_role (granted SET ON PARAMETER)`);
+      const superuser = await serverItem(planFor(source, target), 'target.replication_role');
+      assert.equal(superuser.observed, 'postgres may SET session_replication_role (superuser)');
+      const full = await assessServers(planFor(source, target, { targetUser: role, mode: 'full' }), ['app'], 0);
+      assert.equal(full.filter((i) => i.id === 'target.replication_role').length, 0);
+    });
+
+    it('fails on a 13 target for a role that is not a superuser', async () => {
+      const role = await loginRole(old, 'applier');
+      const i = await serverItem(planFor(source, old, { targetUser: role }), 'target.replication_role');
+      assert.equal(i.status, 'fail');
+      assert.match(
+        i.observed,
+        new RegExp(`^${role.user} may not SET session_replication_role .*only a superuser may before 15`),
+      );
+      assert.ok(i.fix?.startsWith(`ALTER ROLE ${role.user} SUPERUSER;`), i.fix);
+    });
+  });
+
+  describe('source.fence_rights', () => {
+    it('fails without ownership of the database, warns without pg_signal_backend naming who has sessions', async () => {
+      const role = await loginRole(source, 'fencer', 'REPLICATION');
+      const shopper = await loginRole(source, 'shopper');
+      const { plan, db } = await prepared('fence', 'CREATE TABLE t (id int PRIMARY KEY)', { sourceUser: role });
+      const no = await assessOne(plan, db, 'source.fence_rights');
+      assert.equal(no.status, 'fail');
+      assert.match(
+        no.observed,
+        new RegExp(
+          `^${role.user} does not own database ${db}: the switchover's ALTER DATABASE ${db} SET default_transaction_read_only`,
+        ),
+      );
+      assert.ok(no.fix?.startsWith(`ALTER DATABASE ${db} OWNER TO ${role.user};`), no.fix);
+
+      await source.query(`ALTER DATABASE ${db} OWNER TO ${role.user}`);
+      await settled(source, db);
+      const app = await sessionOf(source, db, shopper);
+      try {
+        const warn = await assessOne(plan, db, 'source.fence_rights');
+        assert.equal(warn.status, 'warn');
+        assert.match(warn.observed, new RegExp(`^${role.user} may not pg_terminate_backend other roles' sessions`));
+        assert.match(warn.observed, new RegExp(`sessions in ${db} now that it could not end: ${shopper.user}`));
+        assert.equal(warn.fix, `GRANT pg_signal_backend TO ${role.user};`);
+
+        await source.query(`GRANT pg_signal_backend TO ${role.user}`);
+        const admin = await sessionOf(source, db);
+        try {
+          const su = await assessOne(plan, db, 'source.fence_rights');
+          assert.equal(su.status, 'warn');
+          assert.match(su.observed, /superusers' sessions, which only a superuser can end: postgres/);
+          assert.ok(!su.observed.includes(shopper.user), su.observed);
+        } finally {
+          await admin.end();
+        }
+      } finally {
+        await app.end();
+      }
+      await settled(source, db);
+      const yes = await assessOne(plan, db, 'source.fence_rights');
+      assert.equal(yes.status, 'pass', yes.observed);
+      assert.equal(yes.observed, `${role.user} owns ${db} and is a member of pg_signal_backend`);
+    });
+  });
+
+  describe('source.read_only_overrides', () => {
+    it('warns about roles whose default_transaction_read_only = off would keep them writable through the fence', async () => {
+      const { plan, db } = await prepared('rooverride', 'CREATE TABLE t (id int PRIMARY KEY)');
+      const everywhere = await loginRole(source, 'rw_all');
+      const here = await loginRole(source, 'rw_here');
+      const fixed = await loginRole(source, 'rw_fixed');
+      await source.query(
+        `ALTER ROLE ${everywhere.user} SET default_transaction_read_only = off;
+         ALTER ROLE ${here.user} IN DATABASE ${db} SET default_transaction_read_only = false;
+         ALTER ROLE ${fixed.user} SET default_transaction_read_only = off;
+         ALTER ROLE ${fixed.user} IN DATABASE ${db} SET default_transaction_read_only = on;`,
+      );
+      try {
+        // The premise: with the database read-only by default (the fence), their new sessions still write.
+        await source.query(`ALTER DATABASE ${db} SET default_transaction_read_only = on`);
+        const s = await sessionOf(source, db, here);
+        try {
+          const { rows } = await s.query<{ default_transaction_read_only: string }>(
+            'SHOW default_transaction_read_only',
+          );
+          assert.equal(rows[0]!.default_transaction_read_only, 'off');
+        } finally {
+          await s.end();
+        }
+        await source.query(`ALTER DATABASE ${db} RESET default_transaction_read_only`);
+
+        const i = await assessOne(plan, db, 'source.read_only_overrides');
+        assert.equal(i.status, 'warn');
+        assert.match(i.observed, /^2 roles have default_transaction_read_only = off for /);
+        assert.ok(i.observed.includes(`${everywhere.user} (every database)`), i.observed);
+        assert.ok(i.observed.includes(`${here.user} (in ${db})`), i.observed);
+        assert.ok(!i.observed.includes(fixed.user), i.observed);
+        assert.match(i.observed, /their sessions would stay writable through the switchover's fence/);
+        const fix = i.fix ?? '';
+        assert.ok(fix.includes(`ALTER ROLE ${everywhere.user} RESET default_transaction_read_only;`), fix);
+        assert.ok(fix.includes(`ALTER ROLE ${here.user} IN DATABASE ${db} RESET default_transaction_read_only;`), fix);
+        assert.ok(fix.includes(`ALTER ROLE <role> IN DATABASE ${db} SET default_transaction_read_only = on`), fix);
+      } finally {
+        await source.query(
+          `ALTER ROLE ${everywhere.user} RESET default_transaction_read_only;
+           ALTER ROLE ${fixed.user} RESET default_transaction_read_only;`,
+        );
+      }
+      await source.query(`ALTER ROLE ${here.user} IN DATABASE ${db} RESET default_transaction_read_only`);
+      const none = await assessOne(plan, db, 'source.read_only_overrides');
+      assert.equal(none.status, 'pass', none.observed);
+    });
+  });
+
+  describe('source.prepared_transactions', () => {
+    it('warns about a prepared transaction in the database, naming it and the tables it locks', async () => {
+      const { plan, db } = await prepared('prepared', 'CREATE TABLE ledger (id int PRIMARY KEY)');
+      const gid = ident('xa');
+      const c = await sessionOf(source, db);
+      try {
+        await c.query(`BEGIN; INSERT INTO ledger VALUES (1); PREPARE TRANSACTION '${gid}'`);
+      } finally {
+        await c.end();
+      }
+      try {
+        const i = await assessOne(plan, db, 'source.prepared_transactions');
+        assert.equal(i.status, 'warn');
+        assert.match(
+          i.observed,
+          new RegExp(`^1 prepared transactions in ${db}: '${gid}' by postgres \\(\\d+s, locks public\\.ledger\\)`),
+        );
+        assert.match(i.observed, /the switchover refuses while any exist/);
+        assert.ok(i.fix?.startsWith(`COMMIT PREPARED '${gid}'; or ROLLBACK PREPARED '${gid}';`), i.fix);
+      } finally {
+        await source.query(`ROLLBACK PREPARED '${gid}'`, [], db);
+      }
+      const none = await assessOne(plan, db, 'source.prepared_transactions');
+      assert.equal(none.status, 'pass', none.observed);
+      assert.equal(none.observed, `max_prepared_transactions = 5; no prepared transaction in ${db}`);
+      const off = await assessOne(planFor(replicaSource, target), 'app', 'source.prepared_transactions');
+      assert.equal(off.status, 'pass', off.observed);
+      assert.equal(off.observed, 'max_prepared_transactions = 0: no transaction can be prepared');
+    });
+  });
+
+  describe('source.replica_triggers', () => {
+    const setup = `CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.n := coalesce(NEW.n, 0) + 1; RETURN NEW; END$$;
+       CREATE TABLE counters (id int PRIMARY KEY, n int);
+       CREATE TRIGGER counters_touch BEFORE INSERT OR UPDATE ON counters FOR EACH ROW EXECUTE PROCEDURE touch();
+       ALTER TABLE counters ENABLE ALWAYS TRIGGER counters_touch;
+       CREATE TABLE audit (id int PRIMARY KEY, n int);
+       CREATE TRIGGER "Audit Touch" BEFORE INSERT ON audit FOR EACH ROW EXECUTE PROCEDURE touch();
+       ALTER TABLE audit ENABLE REPLICA TRIGGER "Audit Touch";
+       CREATE TABLE plain (id int PRIMARY KEY, n int REFERENCES counters);
+       CREATE TRIGGER plain_touch BEFORE INSERT ON plain FOR EACH ROW EXECUTE PROCEDURE touch();`;
+
+    it('fails in mode full+cdc for ALWAYS and REPLICA triggers, with ENABLE TRIGGER as the fix', async () => {
+      const { plan, db } = await prepared('trig', setup);
+      const i = await assessOne(plan, db, 'source.replica_triggers');
+      assert.equal(i.status, 'fail');
+      assert.match(i.observed, /^2 triggers on selected tables fire while changes are applied/);
+      assert.ok(i.observed.includes('public.audit "Audit Touch" (ENABLE REPLICA)'), i.observed);
+      assert.ok(i.observed.includes('public.counters counters_touch (ENABLE ALWAYS)'), i.observed);
+      assert.ok(!i.observed.includes('plain'), i.observed);
+      const fix = i.fix ?? '';
+      assert.ok(
+        fix.startsWith(
+          'ALTER TABLE public.audit ENABLE TRIGGER "Audit Touch"; ALTER TABLE public.counters ENABLE TRIGGER counters_touch;',
+        ),
+        fix,
+      );
+    });
+
+    it('warns in mode full, and passes once the triggers are back to origin-only', async () => {
+      const { plan, db } = await prepared('trig_full', setup, { mode: 'full' });
+      const i = await assessOne(plan, db, 'source.replica_triggers');
+      assert.equal(i.status, 'warn');
+      assert.match(i.observed, /public\.counters counters_touch/);
+      await source.query(
+        'ALTER TABLE public.audit ENABLE TRIGGER "Audit Touch"; ALTER TABLE public.counters ENABLE TRIGGER counters_touch;',
+        [],
+        db,
+      );
+      const cdc = await assessOne(planFor(source, target, { database: db }), db, 'source.replica_triggers');
+      assert.equal(cdc.status, 'pass', cdc.observed);
+    });
+  });
+
+  describe('source.encoding', () => {
+    it('warns for a SQL_ASCII source in mode full+cdc, naming the columns whose 8-bit text change capture cannot carry', async () => {
+      const db = ident('ascii');
+      await source.query(`CREATE DATABASE ${db} ENCODING 'SQL_ASCII' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'`);
+      await target.query(`CREATE DATABASE ${db} ENCODING 'SQL_ASCII' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'`);
+      await source.query(
+        `CREATE TABLE docs (id int PRIMARY KEY, title text, code char(3), meta json, tags varchar(20)[], n numeric);
+         INSERT INTO docs VALUES (1, E'caf\\351', 'abc', E'{"a": "caf\\351"}', ARRAY['x'], 1);`,
+        [],
+        db,
+      );
+      const plan = planFor(source, target, { database: db });
+      const i = await assessOne(plan, db, 'source.encoding');
+      assert.equal(i.status, 'warn');
+      assert.match(
+        i.observed,
+        new RegExp(
+          `^${db} is SQL_ASCII: change capture carries non-ASCII bytes only in text, varchar, char and name columns`,
+        ),
+      );
+      assert.ok(i.observed.includes('public.docs.meta (json), public.docs.tags (character varying(20)[])'), i.observed);
+      assert.ok(!/title|code|\.n /.test(i.observed), i.observed);
+      const check = "SELECT count(*) FROM public.docs WHERE meta::text ~ '[\\x80-\\xff]';";
+      assert.ok(i.fix?.startsWith(check), i.fix);
+      // The statement finds the row whose json holds a non-ASCII byte.
+      const { rows } = await source.query<{ count: string }>(check, [], db);
+      assert.equal(rows[0]!.count, '1');
+
+      const full = await assessOne(planFor(source, target, { database: db, mode: 'full' }), db, 'source.encoding');
+      assert.equal(full.status, 'pass', full.observed);
+      const utf8 = await assessOne(planFor(source, target), 'app', 'source.encoding');
+      assert.equal(utf8.status, 'pass', utf8.observed);
+      assert.equal(utf8.observed, 'app is UTF8');
     });
   });
 

@@ -7,24 +7,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
-import { Worker } from '@temporalio/worker';
 import { ErrorType } from '../../src/errors';
-import {
-  databaseStatusQuery,
-  pauseSignal,
-  resumeSignal,
-  statusQuery,
-  switchoverRequestSignal,
-  switchoverUpdate,
-} from '../../src/model/messages';
-import { replicationNames, workflowIds } from '../../src/model/names';
-import type { DatabaseStatus, MigrationStatus } from '../../src/model/status';
-import { parsePlan, type Plan, type PlanInput } from '../../src/plan/plan';
-import type { migrateDatabaseWorkflow } from '../../workflows/database';
-import { migrationWorkflow } from '../../workflows/migration';
+import { pauseSignal, resumeSignal, switchoverRequestSignal, switchoverUpdate } from '../../src/model/messages';
+import { replicationNames } from '../../src/model/names';
 import {
   FAKE_CHUNKS,
   FAKE_SNAPSHOT,
@@ -33,61 +18,13 @@ import {
   createFakes,
   failure,
   gate,
-  type Fakes,
 } from '../helpers/fake-activities';
-import { WORKER_DEFAULTS } from '../../src/temporal/worker';
+import { answered, makePlan, migrate, rejection, updateFailure } from '../helpers/fake-migration';
 import { startTemporal, workflowBundle, type TemporalHarness } from '../helpers/temporal';
-import { sleep, waitFor } from '../helpers/wait';
+import { sleep } from '../helpers/wait';
 
 const TOTAL_ROWS = FAKE_CHUNKS.reduce((n, c) => n + c.estRows, 0);
 const TOTAL_BYTES = FAKE_CHUNKS.reduce((n, c) => n + c.estBytes, 0);
-
-/** A valid plan; the env: references are never resolved, since no real activity runs. */
-function makePlan(prefix: string, overrides: Partial<PlanInput> = {}): Plan {
-  const parsed = parsePlan({
-    name: `${prefix}-${randomBytes(4).toString('hex')}`,
-    source: { url: 'env:UNUSED_SOURCE' },
-    target: { url: 'env:UNUSED_TARGET' },
-    fullLoad: { parallelism: 1, chunkSizeMB: 128 },
-    cdc: { roundSeconds: 1 },
-    ...overrides,
-  });
-  assert.ok(parsed.ok, JSON.stringify(!parsed.ok && parsed.issues));
-  return parsed.plan;
-}
-
-/** Asserts that `p` rejects, and returns what it rejected with. */
-const rejection = (p: Promise<unknown>): Promise<unknown> =>
-  p.then(
-    () => assert.fail('expected a rejection'),
-    (e: unknown) => e,
-  );
-
-/** A Temporal call that never answers (an Update stuck in its handler) fails the test instead of hanging it. */
-function answered<T>(p: Promise<T>, ms = 30_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>(
-    (_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)),
-  );
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** The ApplicationFailure an Update failed or was rejected with. */
-function updateFailure(e: unknown): ApplicationFailure {
-  assert.ok(e instanceof WorkflowUpdateFailedError, `expected WorkflowUpdateFailedError, got ${String(e)}`);
-  assert.ok(e.cause instanceof ApplicationFailure, `expected an ApplicationFailure cause, got ${String(e.cause)}`);
-  return e.cause;
-}
-
-interface Running {
-  plan: Plan;
-  handle: WorkflowHandle<typeof migrationWorkflow>;
-  child: WorkflowHandle<typeof migrateDatabaseWorkflow>;
-  status(): Promise<MigrationStatus>;
-  db(): Promise<DatabaseStatus>;
-  /** Polls `fn` (errors count as not yet) until it returns something truthy. */
-  until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs?: number): Promise<T>;
-}
 
 describe('migrationWorkflow with mocked activities', () => {
   let temporal: TemporalHarness;
@@ -99,43 +36,6 @@ describe('migrationWorkflow with mocked activities', () => {
   after(async () => {
     await temporal?.stop();
   });
-
-  /** Starts the migration on a worker of its own with `fakes` as its activities, runs `body`, then ends both workflows. */
-  async function migrate(fakes: Fakes, plan: Plan, body: (r: Running) => Promise<void>): Promise<void> {
-    const { client } = temporal.env;
-    const taskQueue = `q-${plan.name}`;
-    const ids = workflowIds(plan.name);
-    const workflowId = ids.migration;
-    const worker = await Worker.create({
-      connection: temporal.env.nativeConnection,
-      taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities: fakes.activities,
-      ...WORKER_DEFAULTS,
-    });
-    const handle = client.workflow.getHandle<typeof migrationWorkflow>(workflowId);
-    const child = client.workflow.getHandle<typeof migrateDatabaseWorkflow>(ids.database('app'));
-    const db = () => child.query(databaseStatusQuery);
-    const until: Running['until'] = (what, fn, timeoutMs = 20_000) =>
-      waitFor(
-        what,
-        () => fn().catch(() => null),
-        timeoutMs,
-        async () => ({
-          db: await db().catch(() => null),
-          calls: fakes.calls.map((c) => `${c.activity}:${c.outcome ?? 'running'}`).slice(-12),
-        }),
-      );
-    try {
-      await worker.runUntil(async () => {
-        await client.workflow.start(migrationWorkflow, { args: [plan], taskQueue, workflowId });
-        await body({ plan, handle, child, status: () => handle.query(statusQuery), db, until });
-      });
-    } finally {
-      // After the worker stopped, so that no activity of theirs completes into a closed workflow.
-      for (const h of [child, handle]) await h.terminate('test over').catch(() => undefined);
-    }
-  }
 
   it('copies the rest late when the snapshot is lost during the load, and streams those tables idempotently up to the late horizon', async () => {
     const fakes = createFakes();
@@ -155,7 +55,7 @@ describe('migrationWorkflow with mocked activities', () => {
       return copied(chunk, snapshot, snapshot === null ? horizons[chunk.id]! : null);
     };
     const plan = makePlan('snap-lost');
-    await migrate(fakes, plan, async ({ db, until }) => {
+    await migrate(temporal, fakes, plan, async ({ db, until }) => {
       const first = await until('the first round of change capture', async () => fakes.callsOf('applyChanges')[0]);
       // The precheck and the database run as children named after the migration.
       assert.ok(fakes.callsOf('probeServer').every((c) => c.workflowId === `migration-${plan.name}/precheck`));
@@ -222,7 +122,7 @@ describe('migrationWorkflow with mocked activities', () => {
         await load.wait();
         return copied(chunk, snapshot);
       };
-      await migrate(fakes, makePlan('early'), async ({ handle, status, db, until }) => {
+      await migrate(temporal, fakes, makePlan('early'), async ({ handle, status, db, until }) => {
         await until('the load to start', async () => fakes.callsOf('copyChunk').length > 0);
         assert.equal((await db()).phase, 'full_load');
 
@@ -252,7 +152,7 @@ describe('migrationWorkflow with mocked activities', () => {
         return copied(chunk, snapshot);
       };
       const plan = makePlan('full', { mode: 'full' });
-      await migrate(fakes, plan, async ({ handle, db, until }) => {
+      await migrate(temporal, fakes, plan, async ({ handle, db, until }) => {
         await until('the load to start', async () => fakes.callsOf('copyChunk').length > 0);
         const refused = updateFailure(await rejection(answered(handle.executeUpdate(switchoverUpdate))));
         assert.match(refused.message, /^switchover not possible now: mode full has no switchover/);
@@ -288,7 +188,7 @@ describe('migrationWorkflow with mocked activities', () => {
     fakes.on.copySequences = async () => {
       throw failure(ErrorType.PrivilegeMissing, denied);
     };
-    await migrate(fakes, makePlan('unfence'), async ({ handle, status, db, until }) => {
+    await migrate(temporal, fakes, makePlan('unfence'), async ({ handle, status, db, until }) => {
       await until('ready for switchover', async () => (await status()).databases[0]?.ready === true);
 
       const failed = updateFailure(await rejection(answered(handle.executeUpdate(switchoverUpdate))));
@@ -371,7 +271,7 @@ describe('migrationWorkflow with mocked activities', () => {
     fakes.on.copySequences = async () => {
       throw failure(ErrorType.PrivilegeMissing, 'permission denied for sequence public.customers_id_seq');
     };
-    await migrate(fakes, makePlan('stale-error'), async ({ handle, status, db, until }) => {
+    await migrate(temporal, fakes, makePlan('stale-error'), async ({ handle, status, db, until }) => {
       await until('ready for switchover', async () => (await status()).databases[0]?.ready === true);
       await rejection(answered(handle.executeUpdate(switchoverUpdate)));
       await until('back in incremental', async () => {
@@ -396,7 +296,7 @@ describe('migrationWorkflow with mocked activities', () => {
     const conflict =
       'conflict on public.customers: UPDATE of (id)=(42) found no row on the target (cdc.conflictPolicy error)';
     const details = { table: 'public.customers', kind: 'update', key: { id: '42' }, lsn: '0/3004A10' };
-    await migrate(fakes, makePlan('stall'), async ({ handle, status, db, until }) => {
+    await migrate(temporal, fakes, makePlan('stall'), async ({ handle, status, db, until }) => {
       await until('ready for switchover', async () => (await status()).databases[0]?.ready === true);
       fakes.on.applyChanges = async () => {
         throw failure(ErrorType.ApplyConflict, conflict, details);
@@ -442,6 +342,7 @@ describe('migrationWorkflow with mocked activities', () => {
   it('continues as new during change capture, carrying the status', async () => {
     const fakes = createFakes();
     await migrate(
+      temporal,
       fakes,
       makePlan('can', { cdc: { roundSeconds: 1, roundsPerRun: 2 } }),
       async ({ plan, child, db, until }) => {
@@ -494,35 +395,40 @@ describe('migrationWorkflow with mocked activities', () => {
 
   it('pause cancels the running round at once, and resume starts a new one', async () => {
     const fakes = createFakes();
-    await migrate(fakes, makePlan('pause', { cdc: { roundSeconds: 60 } }), async ({ handle, status, db, until }) => {
-      await until('ready for switchover', async () => (await status()).databases[0]?.ready === true);
-      // From now on a round only ends at its 60 s limit, or when cancelled.
-      fakes.roundMs = Infinity;
-      const from = fakes.callsOf('applyChanges').length;
-      const running = await until('a long round', async () => {
-        const c = fakes.callsOf('applyChanges')[from];
-        return c && !c.outcome && (await db()).cdc?.streaming && c;
-      });
-      await handle.signal(pauseSignal);
-      // Cancelled, not ended by its 60 s limit (the heartbeat throttle delays it by up to 0.8 x heartbeatTimeout).
-      await until('the round to see its cancellation', async () => running.outcome === 'cancelled', 15_000);
-      assert.equal(running.cancelReason, 'CANCELLED');
-      const s = await until('paused', async () => {
-        const d = await db();
-        return d.cdc?.paused && !d.cdc.streaming && d;
-      });
-      assert.equal(s.cdc!.stalled, undefined);
-      const entry = await until('the parent to hear of it', async () =>
-        (await status()).databases.find((d) => d.ready === false),
-      );
-      assert.equal(entry.reason, 'paused');
-      const count = fakes.callsOf('applyChanges').length;
-      await sleep(1_000);
-      assert.equal(fakes.callsOf('applyChanges').length, count, 'no round while paused');
+    await migrate(
+      temporal,
+      fakes,
+      makePlan('pause', { cdc: { roundSeconds: 60 } }),
+      async ({ handle, status, db, until }) => {
+        await until('ready for switchover', async () => (await status()).databases[0]?.ready === true);
+        // From now on a round only ends at its 60 s limit, or when cancelled.
+        fakes.roundMs = Infinity;
+        const from = fakes.callsOf('applyChanges').length;
+        const running = await until('a long round', async () => {
+          const c = fakes.callsOf('applyChanges')[from];
+          return c && !c.outcome && (await db()).cdc?.streaming && c;
+        });
+        await handle.signal(pauseSignal);
+        // Cancelled, not ended by its 60 s limit (the heartbeat throttle delays it by up to 0.8 x heartbeatTimeout).
+        await until('the round to see its cancellation', async () => running.outcome === 'cancelled', 15_000);
+        assert.equal(running.cancelReason, 'CANCELLED');
+        const s = await until('paused', async () => {
+          const d = await db();
+          return d.cdc?.paused && !d.cdc.streaming && d;
+        });
+        assert.equal(s.cdc!.stalled, undefined);
+        const entry = await until('the parent to hear of it', async () =>
+          (await status()).databases.find((d) => d.ready === false),
+        );
+        assert.equal(entry.reason, 'paused');
+        const count = fakes.callsOf('applyChanges').length;
+        await sleep(1_000);
+        assert.equal(fakes.callsOf('applyChanges').length, count, 'no round while paused');
 
-      await handle.signal(resumeSignal);
-      await until('a new round', async () => fakes.callsOf('applyChanges').length > count);
-      assert.equal((await db()).cdc?.paused, false);
-    });
+        await handle.signal(resumeSignal);
+        await until('a new round', async () => fakes.callsOf('applyChanges').length > count);
+        assert.equal((await db()).cdc?.paused, false);
+      },
+    );
   });
 });

@@ -8,6 +8,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -15,14 +16,15 @@ import {
 import type { Activities } from '../../activities';
 import { ErrorType } from '../../src/errors';
 import type { Fence, RoundResult } from '../../src/model/activities';
-import { pauseSignal, resumeSignal, switchoverDatabaseSignal } from '../../src/model/messages';
-import type { CdcStatus } from '../../src/model/status';
+import { pauseSignal, resumeSignal, switchoverDatabaseSignal, switchoverVerdictSignal } from '../../src/model/messages';
+import type { CdcStatus, SwitchoverReport } from '../../src/model/status';
 import type { DatabaseResult } from '../../src/model/workflows';
 import { DRAIN_ROUND_SECONDS, streaming } from '../activity-options';
 import { failureOf, messageOf } from '../failures';
 import { now, type DatabaseRun } from './run';
 import { lateTables } from './snapshot';
-import { switchover } from './switchover';
+import { commitSwitchover, prepareSwitchover, unfenceSource, type PreparedSwitchover } from './switchover';
+import { switchoverV1 } from './switchover-v1';
 import type { migrateDatabaseWorkflow } from './index';
 
 const stream = proxyActivities<Activities>(streaming);
@@ -42,7 +44,8 @@ export class ChangeStream {
   }
 
   /** One round; null when it was stopped (pause, switchover) or stalled. */
-  async round(fence: Fence | null): Promise<RoundResult | null> {
+  /** One round; a drain round stops at the fence, or after `maxSeconds` (the drain's time left). */
+  async round(fence: Fence | null, maxSeconds = DRAIN_ROUND_SECONDS): Promise<RoundResult | null> {
     const { run, cdc } = this;
     this.scope = new CancellationScope();
     cdc.streaming = true;
@@ -53,7 +56,7 @@ export class ChangeStream {
           sourceMajor: run.input.sourceMajor,
           lateTables: this.lateTables,
           lateHorizonLsn: run.status.lateHorizonLsn ?? null,
-          maxSeconds: fence ? DRAIN_ROUND_SECONDS : run.plan.cdc.roundSeconds,
+          maxSeconds: fence ? Math.min(DRAIN_ROUND_SECONDS, maxSeconds) : run.plan.cdc.roundSeconds,
           fence,
         }),
       );
@@ -100,6 +103,45 @@ export class ChangeStream {
   }
 }
 
+/** The patch that brought the two-phase switchover (patched() marker in history). */
+export const TWO_PHASE_SWITCHOVER = 'two-phase-switchover';
+
+/** Prepare, tell the migration, wait for its verdict, then finish or un-fence. */
+async function twoPhase(
+  run: DatabaseRun,
+  changes: ChangeStream,
+  verdict: () => { commit: boolean; reason?: string } | null,
+): Promise<{ report: SwitchoverReport } | { error: string }> {
+  let prepared: PreparedSwitchover;
+  try {
+    prepared = await prepareSwitchover(run, changes);
+  } catch (e) {
+    // Back to incremental (un-fenced) before the migration hears of it and answers the operator.
+    backToIncremental(run, messageOf(e));
+    await run.notifyParent();
+    await run.reportPrepared(messageOf(e));
+    return { error: messageOf(e) };
+  }
+  await run.reportPrepared();
+  await condition(() => verdict() !== null);
+  const v = verdict()!;
+  if (!v.commit) {
+    await CancellationScope.nonCancellable(() => unfenceSource(run));
+    const error = v.reason ?? 'another database of the migration could not switch over';
+    backToIncremental(run, error);
+    await run.notifyParent();
+    return { error };
+  }
+  return commitSwitchover(run, prepared);
+}
+
+/** A failed switchover: the source is writable again and change capture goes on. */
+function backToIncremental(run: DatabaseRun, error: string): void {
+  run.status.error = `switchover failed: ${error}`;
+  run.warn(run.status.error);
+  run.phase('incremental');
+}
+
 export async function changeCapture(run: DatabaseRun): Promise<DatabaseResult> {
   const st = run.status;
   const changes = new ChangeStream(run);
@@ -117,10 +159,13 @@ export async function changeCapture(run: DatabaseRun): Promise<DatabaseResult> {
     st.error = undefined;
     void run.notifyParent();
   });
+  let verdict: { commit: boolean; reason?: string } | null = null;
   setHandler(switchoverDatabaseSignal, () => {
     switchoverRequested = true;
+    verdict = null;
     changes.stop();
   });
+  setHandler(switchoverVerdictSignal, (v) => void (verdict = v));
   if (st.phase !== 'incremental') run.phase('catch_up');
   await run.notifyParent();
 
@@ -128,7 +173,11 @@ export async function changeCapture(run: DatabaseRun): Promise<DatabaseResult> {
   for (;;) {
     if (switchoverRequested) {
       switchoverRequested = false;
-      const outcome = await switchover(run, changes).catch((e: unknown) => ({ error: messageOf(e) }));
+      // Two-phase since the atomic switchover of several databases; histories begun before keep the first one.
+      const outcome = patched(TWO_PHASE_SWITCHOVER)
+        ? await twoPhase(run, changes, () => verdict)
+        : await switchoverV1(run, changes).catch((e: unknown) => ({ error: messageOf(e) }));
+      if ('error' in outcome && st.phase !== 'incremental') backToIncremental(run, outcome.error);
       await run.reportSwitchover(outcome);
       if ('report' in outcome) {
         // An earlier failed attempt stays in the warnings; the database is not in error now.
@@ -136,9 +185,6 @@ export async function changeCapture(run: DatabaseRun): Promise<DatabaseResult> {
         await condition(allHandlersFinished);
         return run.result();
       }
-      st.error = `switchover failed: ${outcome.error}`;
-      run.warn(st.error);
-      run.phase('incremental');
       await run.notifyParent();
       continue;
     }

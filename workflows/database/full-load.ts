@@ -14,9 +14,10 @@ export async function fullLoad(run: DatabaseRun, handoff: SnapshotHandoff): Prom
   run.phase('full_load');
   const planned = await run.step(
     'planChunks',
-    () => inspecting.planChunks(run.scope),
+    () => inspecting.planChunks({ ...run.scope, snapshot: handoff.live() }),
     (r) => `${r.tables.length} tables, ${r.chunks.length} chunks`,
   );
+  if (planned.snapshotLost) handoff.lost(planned.snapshotLost);
   const progress = new LoadProgress(run, planned);
   const queue = [...planned.chunks];
   const copyOne = async (c: Chunk): Promise<void> => {
@@ -72,6 +73,13 @@ class LoadProgress {
   done(c: Chunk, r: CopyResult): void {
     const st = this.run.status;
     const t = this.table(c);
+    if (r.wholeTable) {
+      // A late copy of the whole table replaced what its chunks had copied before.
+      st.totals.rows -= t.rows;
+      st.totals.bytes -= t.bytes;
+      t.rows = 0;
+      t.bytes = 0;
+    }
     t.rows += r.rows;
     t.bytes += r.bytes;
     t.chunksDone++;

@@ -14,9 +14,11 @@ import {
 import type { Activities } from '../../activities';
 import type { DatabaseScope } from '../../src/model/activities';
 import {
+  activityRetrySignal,
   databaseStateSignal,
   databaseStatusQuery,
   switchoverDoneSignal,
+  switchoverPreparedSignal,
   type SwitchoverOutcome,
 } from '../../src/model/messages';
 import type { DatabaseState, DatabaseStatus, MigrationPhase, StepRecord } from '../../src/model/status';
@@ -57,6 +59,21 @@ export class DatabaseRun {
       warnings: [],
     };
     setHandler(databaseStatusQuery, () => this.status);
+    setHandler(activityRetrySignal, (r) => {
+      const retrying = (this.status.retrying ??= {});
+      if (r.recovered) delete retrying[r.activityId];
+      else {
+        const since = retrying[r.activityId]?.since ?? r.at;
+        retrying[r.activityId] = {
+          activity: r.activity,
+          type: r.type ?? 'Transient',
+          error: r.error ?? '',
+          attempt: r.attempt,
+          since,
+          lastAt: r.at,
+        };
+      }
+    });
   }
 
   /** Runs one step of the timeline in status; `detail` says what it did. */
@@ -105,6 +122,15 @@ export class DatabaseRun {
     if (!this.parent || key === this.lastNotified) return;
     this.lastNotified = key;
     await getExternalWorkflowHandle(this.parent.workflowId).signal(databaseStateSignal, state);
+  }
+
+  /** Tells the migration workflow this database is ready to finish its switchover (or why it is not). */
+  async reportPrepared(error?: string): Promise<void> {
+    if (this.parent)
+      await getExternalWorkflowHandle(this.parent.workflowId).signal(switchoverPreparedSignal, {
+        database: this.scope.database,
+        ...(error ? { error } : {}),
+      });
   }
 
   /** Tells the migration workflow how this database's switchover ended. */

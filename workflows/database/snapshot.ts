@@ -62,6 +62,10 @@ export class SnapshotHandoff {
   }
 
   /** Step 4: from now on every copy is late; status says so once. */
+  lost(why: string): void {
+    this.lose(why);
+  }
+
   private lose(why: string): void {
     const st = this.run.status;
     if (st.snapshot && !st.snapshot.lost) {

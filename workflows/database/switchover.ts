@@ -1,31 +1,63 @@
-/** fencing -> draining -> finalizing -> completed. Any failure before the end un-fences the source. */
+/**
+ * fencing -> draining -> finalizing, then completed (commit) or back to incremental (abort).
+ *
+ * prepare: fence (inside the block that un-fences: a fence that fails half-way un-fences
+ * too), drain to the fence within switchover.drainTimeoutSeconds, copy the sequences and
+ * the large objects created or unlinked since the full load, refresh materialized views,
+ * verify (with a time limit that grows with the data), and check that nothing committed
+ * on the source after the fence. The migration workflow collects every database's
+ * outcome, then tells each to commit (drop slot and state, report) or to abort (un-fence):
+ * several databases switch over together or not at all.
+ */
 import { ApplicationFailure, CancellationScope, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { ErrorType } from '../../src/errors';
+import type { FenceResult, SequenceCopy, TableComparison } from '../../src/model/activities';
 import type { SwitchoverReport } from '../../src/model/status';
-import { preparation, switching } from '../activity-options';
+import { preparation, switching, unfencing, verifying } from '../activity-options';
 import type { ChangeStream } from './change-capture';
 import { now, type DatabaseRun } from './run';
 
 const sw = proxyActivities<Activities>(switching);
 const preparing = proxyActivities<Activities>(preparation);
+const unfence = proxyActivities<Activities>(unfencing);
 
-/** Fence, drain, sequences, verify, finish. */
-export async function switchover(run: DatabaseRun, changes: ChangeStream): Promise<{ report: SwitchoverReport }> {
+export interface PreparedSwitchover {
+  fence: FenceResult;
+  sequences: SequenceCopy[];
+  compared: TableComparison[];
+}
+
+/** Fence, drain, sequences, verify, fence check; any failure un-fences the source and throws. */
+export async function prepareSwitchover(run: DatabaseRun, changes: ChangeStream): Promise<PreparedSwitchover> {
   const { plan, scope } = run;
   const why = run.notReady();
   if (why) throw ApplicationFailure.create({ type: ErrorType.SwitchoverRejected, nonRetryable: true, message: why });
   run.phase('fencing');
-  const fence = await run.step(
-    'fenceSource',
-    () => sw.fenceSource({ ...scope, id: `${workflowInfo().workflowId}@${now()}`, sourceMajor: run.input.sourceMajor }),
-    (f) => `fenced at ${f.lsn}, ${f.terminatedSessions} sessions ended`,
-  );
+  await run.notifyParent();
   try {
+    const fence = await run.step(
+      'fenceSource',
+      () =>
+        sw.fenceSource({ ...scope, id: `${workflowInfo().workflowId}@${now()}`, sourceMajor: run.input.sourceMajor }),
+      (f) => `fenced at ${f.lsn}, ${f.terminatedSessions} sessions ended`,
+    );
     run.phase('draining');
+    await run.notifyParent();
+    const deadline = Date.now() + plan.switchover.drainTimeoutSeconds * 1000;
     await run.step('drain', async () => {
       for (;;) {
-        const r = await changes.round({ id: fence.id, lsn: fence.lsn });
+        const left = Math.ceil((deadline - Date.now()) / 1000);
+        if (left <= 0) {
+          throw ApplicationFailure.create({
+            type: ErrorType.SwitchoverFailed,
+            nonRetryable: true,
+            message:
+              `the change stream did not reach the fence within switchover.drainTimeoutSeconds ` +
+              `(${plan.switchover.drainTimeoutSeconds} s); the lag was too large to drain`,
+          });
+        }
+        const r = await changes.round({ id: fence.id, lsn: fence.lsn }, left);
         const stalled = changes.cdc.stalled;
         if (stalled)
           throw ApplicationFailure.create({ type: stalled.type, nonRetryable: true, message: stalled.reason });
@@ -36,53 +68,86 @@ export async function switchover(run: DatabaseRun, changes: ChangeStream): Promi
       }
     });
     run.phase('finalizing');
-    const seqs = await run.step(
+    await run.notifyParent();
+    const sequences = await run.step(
       'copySequences',
       () => sw.copySequences(scope),
       (x) => `${x.length} sequences`,
     );
+    await run.step(
+      'syncLargeObjects',
+      () => sw.syncLargeObjects(scope),
+      (x) => `${x.created} created, ${x.unlinked} unlinked`,
+    );
+    if (plan.switchover.refreshMaterializedViews) {
+      await run.step(
+        'refreshMaterializedViews',
+        () => sw.refreshMaterializedViews(scope),
+        (x) => (x.length ? x.join(', ') : 'none'),
+      );
+    }
     const checksum = plan.switchover.verify === 'checksum';
-    const cmp = await run.step(
+    const verify = proxyActivities<Activities>(verifying(run.status.totals.estBytes));
+    const compared = await run.step(
       'verify',
-      () => sw.compareTables({ ...scope, checksum }),
+      () => verify.compareTables({ ...scope, checksum }),
       (x) => `${x.length} tables, ${x.filter((c) => !c.equal).length} differ`,
     );
-    const differ = cmp.filter((c) => !c.equal);
+    const differ = compared.filter((c) => !c.equal);
     if (differ.length) {
       throw ApplicationFailure.create({
         type: ErrorType.SwitchoverFailed,
         nonRetryable: true,
-        message:
-          `verification found differences: ` +
-          `${differ.map((d) => `${d.table} source ${d.sourceRows} rows, target ${d.targetRows}${checksum ? ' (or checksum)' : ''}`).join('; ')}`,
+        message: `verification found differences: ${differ.map((d) => describeDifference(d, checksum)).join('; ')}`,
       });
     }
-    if (!plan.switchover.keepSlot)
-      await run.step(
-        'dropReplication',
-        () => preparing.dropReplication(scope),
-        (x) => x.join(', '),
-      );
-    await run.step('dropState', () => preparing.dropState(scope));
-    const doneAt = now();
-    const report: SwitchoverReport = {
-      database: scope.database,
-      fencedAt: fence.fencedAt,
-      doneAt,
-      writeDowntimeMs: Math.max(0, Date.parse(doneAt) - Date.parse(fence.fencedAt)),
-      terminatedSessions: fence.terminatedSessions,
-      fenceLsn: fence.lsn,
-      tablesVerified: cmp.length,
-      verify: plan.switchover.verify,
-      sequencesCopied: seqs.length,
-      slotKept: plan.switchover.keepSlot,
-      sourceNote: `the source database ${scope.database} stays read-only; ALTER DATABASE ${scope.database} RESET default_transaction_read_only undoes it`,
-    };
-    run.status.switchover = report;
-    run.phase('completed');
-    return { report };
+    await run.step(
+      'verifyFence',
+      () => sw.verifyFence({ ...scope, sourceMajor: run.input.sourceMajor, fence: { id: fence.id, lsn: fence.lsn } }),
+      (x) => `nothing committed after the fence (checked to ${x.checkedTo})`,
+    );
+    return { fence, sequences, compared };
   } catch (e) {
-    await CancellationScope.nonCancellable(() => run.step('unfenceSource', () => sw.unfenceSource(scope)));
+    await CancellationScope.nonCancellable(() => unfenceSource(run));
     throw e;
   }
+}
+
+/** Every database is prepared: finish this one. */
+export async function commitSwitchover(run: DatabaseRun, p: PreparedSwitchover): Promise<{ report: SwitchoverReport }> {
+  const { plan, scope } = run;
+  if (!plan.switchover.keepSlot)
+    await run.step(
+      'dropReplication',
+      () => preparing.dropReplication(scope),
+      (x) => x.join(', '),
+    );
+  await run.step('dropState', () => preparing.dropState(scope));
+  const doneAt = now();
+  const report: SwitchoverReport = {
+    database: scope.database,
+    fencedAt: p.fence.fencedAt,
+    doneAt,
+    writeDowntimeMs: Math.max(0, Date.parse(doneAt) - Date.parse(p.fence.fencedAt)),
+    terminatedSessions: p.fence.terminatedSessions,
+    fenceLsn: p.fence.lsn,
+    tablesVerified: p.compared.length,
+    verify: plan.switchover.verify,
+    sequencesCopied: p.sequences.length,
+    slotKept: plan.switchover.keepSlot,
+    sourceNote: `the source database ${scope.database} stays read-only; ALTER DATABASE ${scope.database} RESET default_transaction_read_only undoes it`,
+  };
+  run.status.switchover = report;
+  run.phase('completed');
+  return { report };
+}
+
+/** Lets the application write to the source again; it retries until it succeeds. */
+export async function unfenceSource(run: DatabaseRun): Promise<void> {
+  await run.step('unfenceSource', () => unfence.unfenceSource(run.scope));
+}
+
+function describeDifference(d: TableComparison, checksum: boolean): string {
+  if (d.targetRows < 0) return `${d.table} is missing on the target`;
+  return `${d.table} source ${d.sourceRows} rows, target ${d.targetRows}${checksum ? ' (or checksum)' : ''}`;
 }

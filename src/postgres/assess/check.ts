@@ -54,3 +54,22 @@ export function once<T>(fn: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | undefined;
   return () => (p ??= fn());
 }
+
+/**
+ * An identifier as fix statements spell it: bare when it needs no quotes, double-quoted
+ * otherwise. (Reserved words are not known here; names read from the catalogs are quoted
+ * by the server with quote_ident where the query can.)
+ */
+export function sqlIdent(name: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
+}
+
+export function sqlLiteral(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+/** Up to LIST_LIMIT statements, then how many tables were left out. */
+export function listStatements(statements: string[], what = 'tables'): string {
+  const shown = statements.slice(0, LIST_LIMIT).join(' ');
+  return statements.length > LIST_LIMIT ? `${shown} ... and ${statements.length - LIST_LIMIT} more ${what}` : shown;
+}

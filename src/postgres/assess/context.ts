@@ -3,7 +3,7 @@
  * the facts several checks share, each read on first use. Reads catalogs only.
  */
 import type { Plan } from '../../plan/plan';
-import { selectTables } from '../../plan/selection';
+import { selectTables, type QualifiedName } from '../../plan/selection';
 import { connect, endpoints, withConnection, type Connected } from '../connect';
 import { dumpScope, type DumpScope } from '../ddl';
 import * as inspect from '../inspect';
@@ -17,8 +17,14 @@ export interface DatabaseContext {
   cdc: boolean;
   source: Connected;
   tables: inspect.TableFacts[];
+  /** Selected tables; partitions follow their root, as the load and the publication select them. */
   selected: inspect.TableFacts[];
+  /** Patterns of the plan that match no relation at all. */
   unmatched: { path: string; pattern: string }[];
+  /** Partitions an exclude pattern names: migrated all the same, with their selected root. */
+  excludedPartitions: inspect.TableFacts[];
+  /** Partitions an include.tables pattern names whose root is not selected: not migrated. */
+  strandedPartitions: inspect.TableFacts[];
   selectedBytes: number;
   /** Schemas of the selected tables. */
   schemas: string[];
@@ -26,6 +32,7 @@ export interface DatabaseContext {
   serverFacts: () => Promise<inspect.ServerFacts>;
   databaseFacts: () => Promise<inspect.DatabaseFacts>;
   extensions: () => Promise<{ name: string; version: string; schema: string }[]>;
+  largeObjects: () => Promise<number>;
   target: () => Promise<TargetSide>;
   close(): Promise<void>;
 }
@@ -45,7 +52,7 @@ export async function openDatabaseContext(
   const opened: Connected[] = [src];
   try {
     const tables = await inspect.listTables(src.client);
-    const { selected, unmatched } = selectTables(plan, tables);
+    const { selected, unmatched, excludedPartitions, strandedPartitions } = selectByRoot(plan, tables);
     const targetSide = once(async (): Promise<TargetSide> => {
       const exists = await withConnection(target, { fallbackToMaintenanceDb: true }, ({ client }) =>
         inspect.databaseExists(client, targetDatabase),
@@ -77,12 +84,15 @@ export async function openDatabaseContext(
       tables,
       selected,
       unmatched,
+      excludedPartitions,
+      strandedPartitions,
       selectedBytes: selected.reduce((n, t) => n + t.bytes, 0),
       schemas: [...new Set(selected.map((t) => t.schema))],
       scope: once(() => dumpScope(src.client, plan)),
       serverFacts: once(() => inspect.serverFacts(src.client)),
       databaseFacts: once(() => inspect.databaseFacts(src.client)),
       extensions: once(() => inspect.installedExtensions(src.client)),
+      largeObjects: once(() => inspect.largeObjectCount(src.client)),
       target: targetSide,
       close: () => Promise.all(opened.map((c) => c.client.end().catch(() => undefined))).then(() => undefined),
     };
@@ -90,6 +100,39 @@ export async function openDatabaseContext(
     await src.client.end().catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * The plan's selection as the load and the publication make it: patterns select plain
+ * tables and partition roots, and a partition goes with its root whatever its own name
+ * matches. The partitions whose own name says otherwise are returned for the report.
+ */
+export function selectByRoot(
+  plan: Plan,
+  tables: inspect.TableFacts[],
+): Pick<DatabaseContext, 'selected' | 'unmatched' | 'excludedPartitions' | 'strandedPartitions'> {
+  const key = (t: QualifiedName) => `${t.schema}.${t.name}`;
+  const names = (list: inspect.TableFacts[]) => new Set(list.map(key));
+  const roots = names(
+    selectTables(
+      plan,
+      tables.filter((t) => !t.isPartition),
+    ).selected,
+  );
+  const partitions = tables.filter((t) => t.isPartition);
+  const notExcluded = names(selectTables({ exclude: plan.exclude }, partitions).selected);
+  const includeTables = plan.include?.tables ?? [];
+  const namedByInclude = includeTables.length
+    ? names(selectTables({ include: { tables: includeTables } }, partitions).selected)
+    : new Set<string>();
+  return {
+    selected: tables.filter((t) => roots.has(key(t.root))),
+    unmatched: selectTables(plan, tables).unmatched,
+    excludedPartitions: partitions.filter((p) => roots.has(key(p.root)) && !notExcluded.has(key(p))),
+    strandedPartitions: partitions.filter(
+      (p) => !roots.has(key(p.root)) && namedByInclude.has(key(p)) && notExcluded.has(key(p)),
+    ),
+  };
 }
 
 /** Both servers, for the server-wide items. */

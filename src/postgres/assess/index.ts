@@ -18,6 +18,7 @@ import * as planChecks from './plan';
 import * as privileges from './privileges';
 import * as replication from './replication';
 import * as servers from './servers';
+import * as switchover from './switchover';
 import * as target from './target';
 
 /** Items about one database of the plan (each carries the database's name). */
@@ -27,6 +28,7 @@ export const DATABASE_CHECKS: Check<DatabaseContext>[] = [
   ...keys.databaseChecks,
   ...objects.databaseChecks,
   ...replication.databaseChecks,
+  ...switchover.databaseChecks,
   ...target.databaseChecks,
   ...pair.databaseChecks,
 ];

@@ -6,6 +6,9 @@ import { MIN_SOURCE_MAJOR } from '../versions';
 import { finding, type Check } from './check';
 import type { ServerContext } from './context';
 
+/** pgoutput sends TRUNCATE from this major on (10 decodes it to nothing). */
+const PGOUTPUT_TRUNCATE_MAJOR = 11;
+
 function connectionLine(c: Connected, f: inspect.ServerFacts): string {
   return `${c.facts.user}@${c.facts.host}:${c.facts.port}, PostgreSQL ${f.version}, TLS ${f.tls ? 'on' : 'off'} (sslmode ${c.facts.sslmode})`;
 }
@@ -24,12 +27,26 @@ export const serverChecks: Check<ServerContext>[] = [
   {
     id: 'source.version',
     scope: 'source',
-    run: ({ sourceFacts: sf }) =>
-      finding(
-        sf.major >= MIN_SOURCE_MAJOR ? 'pass' : 'fail',
-        `PostgreSQL ${sf.version}`,
-        `pgtransit needs a source of PostgreSQL ${MIN_SOURCE_MAJOR} or later (logical decoding with pgoutput); upgrade the source first`,
-      ),
+    run: ({ cdc, sourceFacts: sf }) => {
+      if (sf.major < MIN_SOURCE_MAJOR) {
+        return finding(
+          'fail',
+          `PostgreSQL ${sf.version}`,
+          `pgtransit needs a source of PostgreSQL ${MIN_SOURCE_MAJOR} or later (logical decoding with pgoutput); upgrade the source first`,
+        );
+      }
+      if (cdc && sf.major < PGOUTPUT_TRUNCATE_MAJOR) {
+        return finding(
+          'warn',
+          `PostgreSQL ${sf.version}: pgoutput does not capture TRUNCATE before ${PGOUTPUT_TRUNCATE_MAJOR}, so a ` +
+            'TRUNCATE of a selected table on the source during the migration would not reach the target (the ' +
+            "switchover's verification would then refuse)",
+          `upgrade the source to PostgreSQL ${PGOUTPUT_TRUNCATE_MAJOR} or later, or make sure nothing runs TRUNCATE ` +
+            'on the selected tables until the switchover (DELETE is captured)',
+        );
+      }
+      return finding('pass', `PostgreSQL ${sf.version}`);
+    },
   },
   {
     id: 'worker.pg_dump',

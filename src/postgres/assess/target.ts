@@ -2,7 +2,7 @@
 import { targetName } from '../../plan/selection';
 import * as inspect from '../inspect';
 import { DISK_ADVISE_FACTOR, DISK_WARN_FACTOR } from '../limits';
-import { finding, formatBytes, listNames, type Check } from './check';
+import { finding, formatBytes, listNames, sqlIdent, type Check } from './check';
 import type { DatabaseContext, ServerContext } from './context';
 import { localeOptions } from './pair';
 
@@ -93,6 +93,43 @@ export const serverChecks: Check<ServerContext>[] = [
             `ALTER ROLE ${tf.currentUser} CREATEROLE; or set roles: false and create the roles yourself`,
           )
         : null,
+  },
+  {
+    // The apply runs every transaction with SET LOCAL session_replication_role = replica (a superuser-only parameter).
+    id: 'target.replication_role',
+    scope: 'target',
+    run: async ({ cdc, target, targetFacts: tf }) => {
+      if (!cdc) return null;
+      const user = tf.currentUser;
+      const right = await inspect.maySetParameter(target.client, 'session_replication_role', tf.major);
+      if (right.allowed) {
+        return finding(
+          'pass',
+          `${user} may SET session_replication_role (${right.via === 'superuser' ? 'superuser' : 'granted SET ON PARAMETER'})`,
+        );
+      }
+      const fix =
+        tf.major >= 15
+          ? `GRANT SET ON PARAMETER session_replication_role TO ${sqlIdent(user)};  (as a superuser)`
+          : `ALTER ROLE ${sqlIdent(user)} SUPERUSER;  or use a superuser as the target role`;
+      if (right.providerRole) {
+        return finding(
+          'warn',
+          `${user} is neither superuser nor granted SET on session_replication_role, but is a member of ` +
+            `${right.providerRole}: whether it may SET it is the service's rule, not in the catalogs (the apply needs it)`,
+          fix,
+        );
+      }
+      return finding(
+        'fail',
+        `${user} may not SET session_replication_role (` +
+          (tf.major >= 15
+            ? 'neither superuser nor granted SET ON PARAMETER'
+            : `not a superuser, and only a superuser may before 15`) +
+          '): the apply sets it to replica in every transaction, so change capture would stop at its first transaction',
+        fix,
+      );
+    },
   },
   {
     id: 'target.disk_space',

@@ -2,14 +2,13 @@
 import type pg from 'pg';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorType, PgTransitError } from '../../errors';
 import type { Section } from '../../model/activities';
 import type { Plan } from '../../plan/plan';
 import { resolveEndpoint, withConnection, type Endpoint } from '../connect';
 import { readSequences } from '../sequences';
 import { conflictError, dumpScope, type DumpScope } from './scope';
 import { pgProgram, runTool } from './run-tool';
-import { sequencesFile, type SequenceValue } from './restore';
+import { sequencesFile, storageFile, type ColumnStorage, type SequenceValue } from './restore';
 
 /** A psql-pattern that matches exactly this name. */
 function exact(name: string): string {
@@ -34,19 +33,22 @@ export interface DumpOptions {
  * neither is schema, and without them the target's materialized views stay empty and
  * its sequences hand out values the copied rows already use.
  */
-export async function dumpSection(plan: Plan, o: DumpOptions): Promise<string> {
+export async function dumpSection(plan: Plan, o: DumpOptions): Promise<string | null> {
   const { libpqEnv } = resolveEndpoint(o.source, { database: o.database });
   const file = join(o.dir, `${o.section}.dump`);
   const scope = await withConnection(o.source, { database: o.database }, async ({ client }) => {
     const scope = await dumpScope(client, plan);
-    if (scope.selectedRoots.length === 0)
-      throw new PgTransitError(ErrorType.InvalidPlan, `database ${o.database}: the plan selects no table`);
     if (scope.conflicts.length > 0) throw conflictError(o.database, scope.conflicts);
-    if (o.section === 'post-data')
+    if (o.section === 'post-data') {
       writeFileSync(sequencesFile(file), JSON.stringify(await sequenceValues(client, scope)));
+      writeFileSync(storageFile(file), JSON.stringify(await indexedStorage(client, scope)));
+    }
     return scope;
   });
-  const args = [`--section=${o.section}`, '-Fc', '-f', file];
+  // Nothing selected but large objects (the load copies those): pg_dump without -n would dump everything.
+  if (scope.schemas.length === 0) return null;
+  // pg_dump quotes only its own version's keywords: a newer target's (json on 16+) would not parse.
+  const args = [`--section=${o.section}`, '-Fc', '--quote-all-identifiers', '-f', file];
   if (o.section === 'pre-data') args.push('--schema-only');
   if (o.snapshot) args.push(`--snapshot=${o.snapshot}`);
   for (const s of scope.schemas) args.push('-n', exact(s));
@@ -67,4 +69,24 @@ async function sequenceValues(client: pg.Client, scope: DumpScope): Promise<Sequ
   return (await readSequences(client, scope.schemas))
     .filter((s) => !s.extensionMember && !left.has(`${s.schema}.${s.name}`))
     .map((s) => ({ schema: s.schema, name: s.name, lastValue: s.isCalled ? s.value : null }));
+}
+
+/**
+ * Indexed columns stored uncompressed (EXTERNAL, PLAIN) where their type would compress:
+ * their index entries from before the ALTER ... SET STORAGE are compressed, and an index
+ * built anew on the target (after pg_dump's SET STORAGE) could not hold them.
+ */
+async function indexedStorage(client: pg.Client, scope: DumpScope): Promise<ColumnStorage[]> {
+  const left = new Set(scope.excluded.map((t) => `${t.schema}.${t.name}`));
+  const { rows } = await client.query<ColumnStorage>(
+    `SELECT n.nspname AS schema, c.relname AS name, a.attname AS column, a.attstorage AS storage, t.typstorage AS "typeStorage"
+       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_type t ON t.oid = a.atttypid
+      WHERE n.nspname = ANY($1) AND c.relkind IN ('r', 'p', 'm') AND a.attnum > 0 AND NOT a.attisdropped
+        AND a.attstorage IN ('e', 'p') AND t.typstorage IN ('x', 'm')
+        AND EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND a.attnum = ANY (i.indkey::int2[]))
+      ORDER BY 1, 2, 3`,
+    [scope.schemas],
+  );
+  return rows.filter((r) => !left.has(`${r.schema}.${r.name}`));
 }

@@ -20,6 +20,47 @@ export interface SequenceValue extends QualifiedName {
 /** Beside the post-data archive: the sequences' values read with it. */
 export const sequencesFile = (archive: string) => `${archive}.sequences.json`;
 
+/** An indexed column's storage on the source, and its type's (see dump.ts indexedStorage). */
+export interface ColumnStorage extends QualifiedName {
+  column: string;
+  storage: string;
+  typeStorage: string;
+}
+
+/** Beside the post-data archive: indexed columns whose storage the index build must not follow. */
+export const storageFile = (archive: string) => `${archive}.storage.json`;
+
+const STORAGE: Record<string, string> = { p: 'PLAIN', e: 'EXTERNAL', m: 'MAIN', x: 'EXTENDED' };
+
+/**
+ * Runs `fn` with the columns at their type's storage, then sets the source's: the indexes
+ * are built as the source's were (compressing what the source compressed), and the columns
+ * (and, as ALTER ... SET STORAGE does, their indexes) end with the source's storage.
+ */
+async function withTypeStorage<T>(
+  target: Endpoint,
+  targetDatabase: string,
+  columns: ColumnStorage[],
+  fn: () => Promise<T>,
+): Promise<T> {
+  if (columns.length === 0) return fn();
+  const set = (to: (c: ColumnStorage) => string) =>
+    withConnection(target, { database: targetDatabase }, async ({ client }) => {
+      for (const c of columns) {
+        const table = `${client.escapeIdentifier(c.schema)}.${client.escapeIdentifier(c.name)}`;
+        await client.query(
+          `ALTER TABLE ONLY ${table} ALTER COLUMN ${client.escapeIdentifier(c.column)} SET STORAGE ${STORAGE[to(c)]}`,
+        );
+      }
+    });
+  await set((c) => c.typeStorage);
+  try {
+    return await fn();
+  } finally {
+    await set((c) => c.storage);
+  }
+}
+
 /** Sets the target's sequences to the values read beside the post-data archive. */
 async function applySequences(client: pg.Client, values: SequenceValue[]): Promise<void> {
   const called = values.filter((v) => v.lastValue !== null);
@@ -73,12 +114,17 @@ export async function restoreSection(o: RestoreOptions): Promise<RestoreResult> 
       o.signal,
     );
   } else {
-    await runTool(
-      restore,
-      [...common, '-j', String(Math.max(1, o.jobs)), '-d', o.targetDatabase, o.archive],
-      libpqEnv,
-      'pg_restore --section=post-data',
-      o.signal,
+    const storage = existsSync(storageFile(o.archive))
+      ? (JSON.parse(readFileSync(storageFile(o.archive), 'utf8')) as ColumnStorage[])
+      : [];
+    await withTypeStorage(o.target, o.targetDatabase, storage, () =>
+      runTool(
+        restore,
+        [...common, '-j', String(Math.max(1, o.jobs)), '-d', o.targetDatabase, o.archive],
+        libpqEnv,
+        'pg_restore --section=post-data',
+        o.signal,
+      ),
     );
     if (existsSync(sequencesFile(o.archive))) {
       const values = JSON.parse(readFileSync(sequencesFile(o.archive), 'utf8')) as SequenceValue[];

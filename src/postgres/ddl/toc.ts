@@ -107,10 +107,11 @@ const LOOKUP: Record<string, { kind: string; parts: number }> = {
 
 /**
  * The target's objects, by kind, as `schema<TAB>name[<TAB>name]` keys. Read with an
- * empty search_path, so that function signatures name their types as pg_dump does.
+ * empty search_path and every identifier quoted, so that function signatures name their
+ * types as pg_dump --quote-all-identifiers does.
  */
 async function targetObjects(target: pg.Client): Promise<Set<string>> {
-  await target.query(`SELECT set_config('search_path', '', false)`);
+  await target.query(`SELECT set_config('search_path', '', false), set_config('quote_all_identifiers', 'on', false)`);
   const { rows } = await target.query<{ k: string }>(`
     WITH ns AS (SELECT oid, nspname FROM pg_namespace WHERE nspname !~ '^pg_' AND nspname <> 'information_schema')
     SELECT 'schema' || E'\\t' || nspname AS k FROM ns
@@ -134,7 +135,7 @@ async function targetObjects(target: pg.Client): Promise<Set<string>> {
                 FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN ns ON ns.oid = c.relnamespace WHERE r.rulename <> '_RETURN'
     UNION ALL SELECT 'policy' || E'\\t' || ns.nspname || E'\\t' || c.relname || E'\\t' || p.polname
                 FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN ns ON ns.oid = c.relnamespace`);
-  await target.query(`RESET search_path`);
+  await target.query(`RESET search_path; RESET quote_all_identifiers`);
   return new Set(rows.map((r) => r.k));
 }
 

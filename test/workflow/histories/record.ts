@@ -5,9 +5,11 @@
  * keeps running migrations alive across upgrades. Record new histories when a workflow
  * gains a branch (behind patched()); never re-record old ones to make a change pass.
  *
- *   npx tsx test/workflow/histories/record.ts [scenario ...]
+ *   npx tsx test/workflow/histories/record.ts scenario ...
+ *
+ * A history already recorded is not overwritten (pass --force to do it on purpose).
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { execFile } from 'node:child_process';
@@ -29,6 +31,7 @@ import {
 import { childIds, workflowIds } from '../../../src/model/names';
 
 const here = __dirname;
+const force = process.argv.includes('--force');
 const exec = promisify(execFile);
 
 interface Ctx {
@@ -51,9 +54,10 @@ async function save(ctx: Ctx, name: string, handle: WorkflowHandle, runId?: stri
     'json',
     ...(runId ? ['--run-id', runId] : []),
   ];
+  const file = join(here, `${name}.json`);
+  if (existsSync(file) && !force) throw new Error(`${file} exists: a recorded history is kept (--force to replace it)`);
   const { stdout } = await exec(ensureTemporalCli(), args, { maxBuffer: 1 << 28 });
   const json = JSON.parse(stdout) as { events: unknown[] };
-  const file = join(here, `${name}.json`);
   writeFileSync(file, JSON.stringify({ workflowId: handle.workflowId, history: json }) + '\n');
   console.log(`saved ${file} (${json.events.length} events)`);
 }
@@ -250,6 +254,50 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<void>> = {
     await ctx.source.query(`DROP TABLE keyless`, [], 'app');
   },
 
+  // Recorded with the two-phase switchover (patched 'two-phase-switchover'): the database
+  // children report prepared, the parent sends the verdict, a failed verify un-fences.
+  async 'two-phase-switchover'(ctx) {
+    const plan = planFor(ctx.source, ctx.target, {
+      targetDatabase: 'app_2p',
+      exclude: { tables: ['public.audit_log'] },
+      switchover: { verify: 'checksum' },
+    });
+    const writer = startWriter(ctx.source.url({ database: 'app' }), { truncate: true });
+    const m = await startMigration(ctx, plan);
+    await m.caughtUp();
+    await sleep(2000);
+    await writer.stop();
+    await m.caughtUp();
+    await m.handle.executeUpdate(switchoverUpdate);
+    await m.handle.result();
+    await save(ctx, 'two-phase-switchover.parent', m.handle);
+    await save(ctx, 'two-phase-switchover.database', m.child);
+    await unfence(ctx);
+  },
+
+  async 'two-phase-switchover-failed'(ctx) {
+    const plan = planFor(ctx.source, ctx.target, {
+      targetDatabase: 'app_2p_fail',
+      exclude: { tables: ['public.audit_log'] },
+    });
+    const m = await startMigration(ctx, plan);
+    await m.caughtUp();
+    // A row only on the target: the verify fails, the source is un-fenced, change capture goes on.
+    await ctx.target.query(
+      `INSERT INTO products (id, sku, title, price) VALUES (900001, 'TARGET-ONLY', 'target only', 1)`,
+      [],
+      'app_2p_fail',
+    );
+    await m.handle.executeUpdate(switchoverUpdate).catch(() => undefined);
+    await ctx.target.query(`DELETE FROM products WHERE id = 900001`, [], 'app_2p_fail');
+    await m.caughtUp();
+    await m.handle.executeUpdate(switchoverUpdate);
+    await m.handle.result();
+    await save(ctx, 'two-phase-switchover-failed.parent', m.handle);
+    await save(ctx, 'two-phase-switchover-failed.database', m.child);
+    await unfence(ctx);
+  },
+
   async verify(ctx) {
     // Runs after full-cdc-switchover, whose target it compares with.
     const plan = planFor(ctx.source, ctx.target, {
@@ -267,8 +315,12 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<void>> = {
 };
 
 async function main() {
-  const wanted = process.argv.slice(2);
-  const names = wanted.length ? wanted : Object.keys(scenarios);
+  const names = process.argv.slice(2).filter((a) => a !== '--force');
+  const unknown = names.filter((n) => !scenarios[n]);
+  if (names.length === 0 || unknown.length)
+    throw new Error(
+      `name the scenarios to record (unknown: ${unknown.join(', ') || 'none given'}): ${Object.keys(scenarios).join(', ')}`,
+    );
   const [temporal, pair] = await Promise.all([startTemporal(), startPair()]);
   await pair.source.query(SAMPLE_SCHEMA_SQL + WRITER_TABLES_SQL, [], 'app');
   const { worker, taskQueue } = await temporal.worker();
