@@ -29,24 +29,14 @@ import { classify } from '../classify';
 import { replayedIdempotently } from '../snapshot';
 import type { Relation, Tuple } from './pgoutput';
 import { alreadyApplied, readApplied, writeApplied } from './position';
+import { SetBatch, type SetTable } from './setwise';
 
 /** A row change as decoded, with the relation layout it was decoded under. */
 export type Change =
   | { tag: 'insert'; relation: Relation; new: Tuple }
-  | {
-      tag: 'update';
-      relation: Relation;
-      key: Tuple | null;
-      old: Tuple | null;
-      new: Tuple;
-    }
+  | { tag: 'update'; relation: Relation; key: Tuple | null; old: Tuple | null; new: Tuple }
   | { tag: 'delete'; relation: Relation; key: Tuple | null; old: Tuple | null }
-  | {
-      tag: 'truncate';
-      relations: Relation[];
-      cascade: boolean;
-      restartIdentity: boolean;
-    };
+  | { tag: 'truncate'; relations: Relation[]; cascade: boolean; restartIdentity: boolean };
 
 export interface SourceTransaction {
   /** Commit LSN (from Begin): the transaction's position in the stream. */
@@ -71,7 +61,7 @@ interface TargetColumn {
   textual: boolean;
 }
 
-interface TargetTable {
+interface TargetTable extends SetTable {
   relation: Relation;
   /** Quoted schema.table on the target, and the same with ONLY for plain tables. */
   sql: string;
@@ -102,13 +92,7 @@ export interface ApplierOptions {
   sqlAscii?: boolean;
 }
 
-const emptyCounts = (): TableCounts => ({
-  insert: 0,
-  update: 0,
-  delete: 0,
-  truncate: 0,
-  conflicts: 0,
-});
+const emptyCounts = (): TableCounts => ({ insert: 0, update: 0, delete: 0, truncate: 0, conflicts: 0 });
 
 type Param = string | null | Buffer;
 
@@ -119,6 +103,11 @@ export class Applier {
   appliedLsn: string | null = null;
   /** A large source transaction being applied in parts: its target transaction is open. */
   private open: { txn: SourceTransaction; skip: boolean } | null = null;
+  /** Changes folded for set-wise apply (setwise.ts), written before anything applied alone. */
+  private readonly set = new SetBatch();
+  /** Set-wise writes, and those the target refused (applied one by one instead). */
+  readonly setwise = { writes: 0, fallbacks: 0 };
+
   constructor(
     private readonly target: pg.Client,
     private readonly o: ApplierOptions,
@@ -149,12 +138,14 @@ export class Applier {
         return 0;
       }
       for (const txn of todo) await this.applyChanges(txn, txn.changes);
+      await this.writeSet();
       const last = todo[todo.length - 1]!;
       await writeApplied(this.target, this.o.plan.name, this.o.database, last.commitLsn);
       await this.target.query('COMMIT');
       this.appliedLsn = last.commitLsn;
       return todo.length;
     } catch (e) {
+      this.set.clear();
       await this.target.query('ROLLBACK').catch(() => undefined);
       throw this.classified(e);
     }
@@ -165,13 +156,14 @@ export class Applier {
     try {
       if (!this.open) {
         await this.begin();
-        this.open = {
-          txn,
-          skip: alreadyApplied(txn.commitLsn, this.appliedLsn),
-        };
+        this.open = { txn, skip: alreadyApplied(txn.commitLsn, this.appliedLsn) };
       }
-      if (!this.open.skip) await this.applyChanges(txn, changes);
+      if (!this.open.skip) {
+        await this.applyChanges(txn, changes);
+        await this.writeSet();
+      }
     } catch (e) {
+      this.set.clear();
       await this.rollback();
       throw this.classified(e);
     }
@@ -219,9 +211,30 @@ export class Applier {
     return classify('apply', 'applying changes', e);
   }
 
+  /** Folds each change into the set-wise batch, or writes the batch and applies the change alone. */
   private async applyChanges(txn: SourceTransaction, changes: Change[]): Promise<void> {
     const idempotent = replayedIdempotently(txn.commitLsn, this.o.lateHorizonLsn);
-    for (const c of changes) await this.applyChange(c, idempotent);
+    for (const c of changes) {
+      if (c.tag !== 'truncate') {
+        const t = await this.table(c.relation);
+        if (!(idempotent && this.o.lateTables.has(t.display)) && this.set.add(t, c)) continue;
+      }
+      await this.writeSet();
+      await this.applyChange(c, idempotent);
+    }
+  }
+
+  /** Writes the folded changes; when the target refuses them, applies the same changes one by one. */
+  private async writeSet(): Promise<void> {
+    if (this.set.size === 0) return;
+    const received = this.set.received;
+    const ok = await this.set.write(this.target, (display, kind, n) => this.count({ display }, kind, n));
+    this.set.clear();
+    this.setwise.writes++;
+    if (ok) return;
+    this.setwise.fallbacks++;
+    // Only changes not replayed over a late copy are folded: applied alone, they are not idempotent either.
+    for (const c of received) await this.applyChange(c, false);
   }
 
   /** The target table a relation layout maps to, checked against the target's columns (schema drift). */
@@ -238,6 +251,7 @@ export class Applier {
       textual: boolean;
       relkind: string;
       on_conflict: boolean;
+      replica_triggers: boolean;
     }>(
       `SELECT a.attname, a.attidentity, format_type(a.atttypid, a.atttypmod) AS type,
               EXISTS (SELECT 1 FROM pg_opclass o JOIN pg_am m ON m.oid = o.opcmethod
@@ -253,7 +267,8 @@ export class Applier {
               NOT EXISTS (SELECT 1 FROM pg_rewrite r WHERE r.ev_class = c.oid AND r.rulename <> '_RETURN' AND r.ev_type IN ('2', '3'))
                 AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND NOT i.indimmediate)
                 AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'x' AND k.condeferrable)
-                AND NOT EXISTS (SELECT 1 FROM unnest(c.reloptions) o WHERE lower(o) ~ '^user_catalog_table=(t|tr|tru|true|on|y|ye|yes|1)$') AS on_conflict
+                AND NOT EXISTS (SELECT 1 FROM unnest(c.reloptions) o WHERE lower(o) ~ '^user_catalog_table=(t|tr|tru|true|on|y|ye|yes|1)$') AS on_conflict,
+              EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = c.oid AND NOT g.tgisinternal AND g.tgenabled IN ('A', 'R')) AS replica_triggers
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          -- A table may have no column at all (and still rows): one row for it then, with no column.
          LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -284,6 +299,17 @@ export class Applier {
     const partitioned = rows[0]!.relkind === 'p';
     const keyIdx = rel.columns.map((c, i) => (c.key ? i : -1)).filter((i) => i >= 0);
     const full = rel.replicaIdentity === 'f';
+    // Set-wise apply (setwise.ts) where the order of changes between tables cannot show.
+    const plain =
+      !partitioned && rows[0]!.on_conflict && !rows[0]!.replica_triggers && !this.o.sqlAscii && rel.columns.length > 0;
+    const identityOutsideKey = rel.columns.some((c) => byName.get(c.name)!.attidentity === 'a' && !c.key);
+    const mode: SetTable['mode'] = !plain
+      ? 'exact'
+      : full || keyIdx.length === 0
+        ? 'append'
+        : identityOutsideKey
+          ? 'exact'
+          : 'keyed';
     const t: TargetTable = {
       relation: rel,
       sql,
@@ -292,6 +318,7 @@ export class Applier {
       keyIdx,
       full,
       partitioned,
+      mode,
       onConflict: rows[0]!.on_conflict,
       columns: rel.columns.map((c) => {
         const r = byName.get(c.name)!;
@@ -396,10 +423,7 @@ export class Applier {
       params.push(this.param(t, i, tuple[i]));
       return `$${params.length}::${t.columns[i]!.type}`;
     });
-    return {
-      columns: idx.map((i) => q(t.columns[i]!.name)).join(', '),
-      values: values.join(', '),
-    };
+    return { columns: idx.map((i) => q(t.columns[i]!.name)).join(', '), values: values.join(', ') };
   }
 
   /** INSERT the row unless one with its key (or, without a key, the very same row) is there; returns rows inserted. */

@@ -31,13 +31,7 @@ import { ackPosition } from './position';
 
 /** The library's plugin shape, with our decoder (values stay text). */
 class RawPgoutput {
-  constructor(
-    readonly options: {
-      publication: string;
-      messages: boolean;
-      encoding: TextEncoding;
-    },
-  ) {}
+  constructor(readonly options: { publication: string; messages: boolean; encoding: TextEncoding }) {}
   get name(): string {
     return 'pgoutput';
   }
@@ -86,7 +80,9 @@ function pgTime(t: bigint): string {
 /** A transaction being received; `large` once its first part was applied. */
 type Receiving = SourceTransaction & { large: boolean };
 
-export async function streamRound(o: RoundOptions): Promise<RoundResult & { peakBufferedChanges: number }> {
+export async function streamRound(
+  o: RoundOptions,
+): Promise<RoundResult & { peakBufferedChanges: number; setwise: { writes: number; fallbacks: number } }> {
   const start = await slotStart(o.source, o.database, o.slot);
   const { client: target } = await connect(o.target, {
     database: o.targetDatabase,
@@ -248,11 +244,7 @@ export async function streamRound(o: RoundOptions): Promise<RoundResult & { peak
           relations.set(msg.relation.oid, msg.relation);
           break;
         case 'insert':
-          await received({
-            tag: 'insert',
-            relation: relationOf(msg.relationOid),
-            new: msg.new,
-          });
+          await received({ tag: 'insert', relation: relationOf(msg.relationOid), new: msg.new });
           break;
         case 'update':
           await received({
@@ -264,12 +256,7 @@ export async function streamRound(o: RoundOptions): Promise<RoundResult & { peak
           });
           break;
         case 'delete':
-          await received({
-            tag: 'delete',
-            relation: relationOf(msg.relationOid),
-            key: msg.key,
-            old: msg.old,
-          });
+          await received({ tag: 'delete', relation: relationOf(msg.relationOid), key: msg.key, old: msg.old });
           break;
         case 'truncate':
           await received({
@@ -312,10 +299,7 @@ export async function streamRound(o: RoundOptions): Promise<RoundResult & { peak
   // The library queues decoded messages while the handler runs (flow control); a
   // keepalive may overtake them. Until they are handled, their position is not ours.
   const libraryIdle = () => {
-    const internals = service as unknown as {
-      _messageQueue?: unknown[];
-      _processing?: boolean;
-    };
+    const internals = service as unknown as { _messageQueue?: unknown[]; _processing?: boolean };
     return (internals._messageQueue?.length ?? 0) === 0 && !internals._processing;
   };
   service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
@@ -392,6 +376,7 @@ export async function streamRound(o: RoundOptions): Promise<RoundResult & { peak
     lastCommitTime,
     fenceApplied,
     peakBufferedChanges: peakBuffered,
+    setwise: { ...applier.setwise },
   };
 }
 
@@ -406,11 +391,8 @@ function maxLsn(a: string | null, b: string | null): string {
  * library, which adds one to the position and stamps the reply with the wrong epoch.
  */
 function sendStandbyStatus(service: LogicalReplicationService, lsn: string | null, ping: boolean): void {
-  const connection = (
-    service as unknown as {
-      _connection?: { sendCopyFromChunk(b: Buffer): void } | null;
-    }
-  )._connection;
+  const connection = (service as unknown as { _connection?: { sendCopyFromChunk(b: Buffer): void } | null })
+    ._connection;
   if (!connection || lsn === null) return;
   const position = lsnToBigInt(lsn);
   const message = Buffer.alloc(34);
@@ -484,10 +466,7 @@ interface SlotStart {
 /** Where the slot says the stream starts, and the source database's encoding. */
 async function slotStart(source: Endpoint, database: string, slot: string): Promise<SlotStart> {
   return withConnection(source, { database, applicationName: APPLICATION_NAME.monitor }, async ({ client }) => {
-    const { rows } = await client.query<{
-      confirmed: string | null;
-      encoding: string;
-    }>(
+    const { rows } = await client.query<{ confirmed: string | null; encoding: string }>(
       `SELECT (SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1) AS confirmed,
               pg_encoding_to_char(encoding) AS encoding FROM pg_database WHERE datname = current_database()`,
       [slot],
@@ -503,16 +482,9 @@ export interface SlotStats {
 }
 
 export async function slotStats(source: Endpoint, database: string, slot: string): Promise<SlotStats> {
-  const { client } = await connect(source, {
-    database,
-    applicationName: APPLICATION_NAME.monitor,
-  });
+  const { client } = await connect(source, { database, applicationName: APPLICATION_NAME.monitor });
   try {
-    const { rows } = await client.query<{
-      now: string;
-      confirmed: string | null;
-      retained: string | null;
-    }>(
+    const { rows } = await client.query<{ now: string; confirmed: string | null; retained: string | null }>(
       `SELECT pg_current_wal_lsn()::text AS now, s.confirmed_flush_lsn::text AS confirmed,
               pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::bigint AS retained
          FROM (SELECT 1) one LEFT JOIN pg_replication_slots s ON s.slot_name = $1`,

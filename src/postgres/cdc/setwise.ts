@@ -1,0 +1,274 @@
+/**
+ * Set-wise apply: a batch of changes applied with a few statements per table instead of
+ * one per change, with the same result as applying them one by one in source order.
+ *
+ * 1. Compaction. The changes of a keyed table are folded per key into one net effect:
+ *    what the target must hold before (the row, or no row) and after (a row, possibly only
+ *    some of its columns, or no row). A change whose effect cannot be folded without
+ *    knowing the target (a key that changes, an INSERT of a key the batch already holds,
+ *    an UPDATE or DELETE of a key the batch removed) ends the compaction: what was folded
+ *    is written (step 2), then that change is applied alone, exactly.
+ *    Keyless tables take INSERTs only; any other change of theirs ends the compaction.
+ * 2. Writing. Inside a savepoint, per table: one DELETE, one UPDATE per set of changed
+ *    columns, one INSERT, and a check that keys inserted then deleted in the batch are not
+ *    on the target, each joined to its values sent as text arrays (`unnest`). Each
+ *    statement must touch exactly as many rows as it has keys.
+ * 3. Fall back. When the target refuses a statement (a unique index other than the key,
+ *    a check, an exclusion constraint) or a count is short (a conflict), everything since
+ *    the savepoint is rolled back and the same changes are applied one by one in source
+ *    order (apply.ts), which either succeeds or reports the conflict exactly.
+ *
+ * Order between tables does not matter: the apply runs with session_replication_role =
+ * replica (no foreign key checks, no ordinary triggers or rules). Tables where it could
+ * (rules, REPLICA or ALWAYS triggers, deferrable constraints, user catalog tables,
+ * partitioned roots, GENERATED ALWAYS identity columns outside the key, late-copied tables
+ * being replayed) are applied one by one.
+ */
+import type pg from 'pg';
+import type { TableCounts } from '../../model/activities';
+import type { Change } from './apply';
+import type { Tuple } from './pgoutput';
+
+/** What set-wise apply needs to know of a target table. */
+export interface SetTable {
+  display: string;
+  /** Quoted schema.table, and the same with ONLY. */
+  sql: string;
+  only: string;
+  keyIdx: number[];
+  /** Column names and target types, in the relation's order. */
+  columns: { name: string; type: string }[];
+  /** Keyed changes may be folded (see the header); keyless tables take INSERTs only. */
+  mode: 'keyed' | 'append' | 'exact';
+}
+
+type Values = Map<number, string | null>;
+
+interface Entry {
+  key: (string | null)[];
+  /** The target holds the row before the batch (true) or must not (false). */
+  before: boolean;
+  /** The row after the batch: its known columns, or null when the batch removed it. */
+  after: Values | null;
+}
+
+interface Group {
+  table: SetTable;
+  entries: Map<string, Entry>;
+  /** Rows of a keyless table, in order. */
+  appended: Values[];
+  counts: Pick<TableCounts, 'insert' | 'update' | 'delete'>;
+}
+
+/** The changes folded so far, and the same changes as received (for the fall back). */
+export class SetBatch {
+  private groups = new Map<SetTable, Group>();
+  /** The layout each table's group was folded under: a new layout ends the compaction. */
+  private layouts = new Map<string, SetTable>();
+  received: Change[] = [];
+
+  get size(): number {
+    return this.received.length;
+  }
+
+  /** Folds a change in; false when it cannot be (nothing was changed then). */
+  add(t: SetTable, c: Change): boolean {
+    if (t.mode === 'exact' || c.tag === 'truncate') return false;
+    const layout = this.layouts.get(t.display);
+    if (layout && layout !== t) return false;
+    const g = this.groups.get(t) ?? {
+      table: t,
+      entries: new Map<string, Entry>(),
+      appended: [],
+      counts: { insert: 0, update: 0, delete: 0 },
+    };
+    if (!fold(g, c)) return false;
+    this.groups.set(t, g);
+    this.layouts.set(t.display, t);
+    this.received.push(c);
+    return true;
+  }
+
+  /** Writes what was folded; false when the target refused it (the caller applies `received` one by one). */
+  async write(
+    client: pg.Client,
+    count: (display: string, kind: keyof TableCounts, n: number) => void,
+  ): Promise<boolean> {
+    if (this.received.length === 0) return true;
+    await client.query('SAVEPOINT pgtransit_set');
+    try {
+      for (const g of this.groups.values()) {
+        if (!(await writeGroup(client, g))) {
+          await client.query('ROLLBACK TO SAVEPOINT pgtransit_set');
+          return false;
+        }
+      }
+    } catch {
+      await client.query('ROLLBACK TO SAVEPOINT pgtransit_set');
+      return false;
+    }
+    await client.query('RELEASE SAVEPOINT pgtransit_set');
+    for (const g of this.groups.values()) {
+      for (const kind of ['insert', 'update', 'delete'] as const) {
+        if (g.counts[kind] > 0) count(g.table.display, kind, g.counts[kind]);
+      }
+    }
+    return true;
+  }
+
+  clear(): void {
+    this.groups.clear();
+    this.layouts.clear();
+    this.received = [];
+  }
+}
+
+const defined = (tuple: Tuple): Values => {
+  const v: Values = new Map();
+  tuple.forEach((x, i) => {
+    if (x !== undefined) v.set(i, x);
+  });
+  return v;
+};
+
+function fold(g: Group, c: Exclude<Change, { tag: 'truncate' }>): boolean {
+  const t = g.table;
+  if (t.mode === 'append') {
+    if (c.tag !== 'insert' || c.new.length === 0) return false;
+    g.appended.push(defined(c.new));
+    g.counts.insert++;
+    return true;
+  }
+  const keyOf = (tuple: Tuple | null) => {
+    if (!tuple) return null;
+    const k = t.keyIdx.map((i) => tuple[i]);
+    return k.some((x) => x === undefined || x === null) ? null : (k as string[]);
+  };
+  let key: string[] | null;
+  if (c.tag === 'insert') key = keyOf(c.new);
+  else if (c.tag === 'delete') key = keyOf(c.key ?? c.old);
+  else {
+    // The old key comes only when it changed (or is stored out of line): the same key both ways is no change.
+    const newKey = t.keyIdx.map((i) => c.new[i] ?? c.key?.[i] ?? null);
+    const oldKey = c.key ? keyOf(c.key) : newKey;
+    if (!oldKey || newKey.some((x, n) => x === null || x !== oldKey[n])) return false;
+    key = oldKey as string[];
+  }
+  if (!key) return false;
+  const id = JSON.stringify(key);
+  const e = g.entries.get(id);
+  if (c.tag === 'insert') {
+    if (e && e.after) return false;
+    if (e) e.after = defined(c.new);
+    else g.entries.set(id, { key, before: false, after: defined(c.new) });
+    g.counts.insert++;
+    return true;
+  }
+  if (e && !e.after) return false;
+  if (c.tag === 'delete') {
+    if (e) e.after = null;
+    else g.entries.set(id, { key, before: true, after: null });
+    g.counts.delete++;
+    return true;
+  }
+  const values = defined(c.new);
+  if (e) for (const [i, v] of values) e.after!.set(i, v);
+  else g.entries.set(id, { key, before: true, after: values });
+  g.counts.update++;
+  return true;
+}
+
+/** Text arrays as parameters, and the `unnest(...) AS s(c0, ...)` that turns them into rows. */
+function rows(columns: number[], values: (string | null)[][]): { from: string; params: (string | null)[][] } {
+  const params = columns.map((_, n) => values.map((row) => row[n]!));
+  const args = columns.map((_, n) => `$${n + 1}::text[]`).join(', ');
+  const names = columns.map((_, n) => `c${n}`).join(', ');
+  return { from: `unnest(${args}) AS s(${names})`, params };
+}
+
+async function affected(client: pg.Client, text: string, values: unknown[]): Promise<number> {
+  return (await client.query({ text, values })).rowCount ?? 0;
+}
+
+async function writeGroup(client: pg.Client, g: Group): Promise<boolean> {
+  const t = g.table;
+  const q = (s: string) => client.escapeIdentifier(s);
+  const col = (i: number) => q(t.columns[i]!.name);
+  const cast = (n: number, i: number) => `s.c${n}::${t.columns[i]!.type}`;
+  const keyJoin = t.keyIdx.map((i, n) => `t.${col(i)} = ${cast(n, i)}`).join(' AND ');
+
+  if (g.appended.length > 0) {
+    // Rows of one INSERT share their columns (a keyless table's rows all carry every column).
+    const idx = [...g.appended[0]!.keys()];
+    if (!g.appended.every((r) => r.size === idx.length && idx.every((i) => r.has(i)))) return false;
+    const { from, params } = rows(
+      idx,
+      g.appended.map((r) => idx.map((i) => r.get(i)!)),
+    );
+    const n = await affected(
+      client,
+      `INSERT INTO ${t.sql} (${idx.map(col).join(', ')}) OVERRIDING SYSTEM VALUE SELECT ${idx.map((i, k) => cast(k, i)).join(', ')} FROM ${from}`,
+      params,
+    );
+    if (n !== g.appended.length) return false;
+  }
+
+  const entries = [...g.entries.values()];
+  const keyRows = (list: Entry[]) => list.map((e) => e.key);
+
+  const removed = entries.filter((e) => e.before && !e.after);
+  if (removed.length > 0) {
+    const { from, params } = rows(t.keyIdx, keyRows(removed));
+    const n = await affected(client, `DELETE FROM ${t.only} t USING ${from} WHERE ${keyJoin}`, params);
+    if (n !== removed.length) return false;
+  }
+
+  // Inserted then deleted in the batch: one by one, the INSERT would have found a row there.
+  const passing = entries.filter((e) => !e.before && !e.after);
+  if (passing.length > 0) {
+    const { from, params } = rows(t.keyIdx, keyRows(passing));
+    const n = await affected(client, `SELECT 1 FROM ${t.only} t JOIN ${from} ON ${keyJoin}`, params);
+    if (n !== 0) return false;
+  }
+
+  // Updated rows, grouped by the columns they change (an unchanged TOAST value stays out).
+  const updates = new Map<string, { idx: number[]; list: Entry[] }>();
+  for (const e of entries) {
+    if (!e.before || !e.after) continue;
+    const idx = [...e.after.keys()].filter((i) => !t.keyIdx.includes(i)).sort((a, b) => a - b);
+    const sig = idx.join(',');
+    const u = updates.get(sig) ?? { idx, list: [] };
+    u.list.push(e);
+    updates.set(sig, u);
+  }
+  for (const { idx, list } of updates.values()) {
+    const all = [...t.keyIdx, ...idx];
+    const { from, params } = rows(
+      all,
+      list.map((e) => [...e.key, ...idx.map((i) => e.after!.get(i)!)]),
+    );
+    const set = idx.map((i, n) => `${col(i)} = ${cast(t.keyIdx.length + n, i)}`);
+    const n = set.length
+      ? await affected(client, `UPDATE ${t.only} t SET ${set.join(', ')} FROM ${from} WHERE ${keyJoin}`, params)
+      : await affected(client, `SELECT 1 FROM ${t.only} t JOIN ${from} ON ${keyJoin}`, params);
+    if (n !== list.length) return false;
+  }
+
+  const inserted = entries.filter((e) => !e.before && e.after);
+  if (inserted.length > 0) {
+    const idx = t.columns.map((_, i) => i);
+    if (!inserted.every((e) => idx.every((i) => e.after!.has(i)))) return false;
+    const { from, params } = rows(
+      idx,
+      inserted.map((e) => idx.map((i) => e.after!.get(i)!)),
+    );
+    const n = await affected(
+      client,
+      `INSERT INTO ${t.sql} (${idx.map(col).join(', ')}) OVERRIDING SYSTEM VALUE ` +
+        `SELECT ${idx.map((i, k) => cast(k, i)).join(', ')} FROM ${from} ON CONFLICT DO NOTHING`,
+      params,
+    );
+    if (n !== inserted.length) return false;
+  }
+  return true;
+}
