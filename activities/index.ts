@@ -5,7 +5,7 @@
 import { Context } from '@temporalio/activity';
 import { ErrorType, PgTransitError } from '../src/errors';
 import type * as model from '../src/model/activities';
-import { snapshotSignal } from '../src/model/messages';
+import { cdcProgressSignal, snapshotSignal } from '../src/model/messages';
 import { replicationNames } from '../src/model/names';
 import type { CheckItem, ServerSummary } from '../src/model/report';
 import type { Plan } from '../src/plan/plan';
@@ -247,10 +247,10 @@ export function createActivities() {
     async applyChanges(input: model.ApplyChangesInput): Promise<model.RoundResult> {
       const ctx = Context.current();
       return heartbeating(
-        (signal) => {
+        async (signal) => {
           const { source, target } = endpoints(input.plan);
           const { slot, publication } = replicationNames(input.plan.name, input.database);
-          return cdc.streamRound({
+          const r = await cdc.streamRound({
             source,
             target,
             plan: input.plan,
@@ -265,7 +265,17 @@ export function createActivities() {
             fence: input.fence,
             signal,
             onProgress: (p) => ctx.heartbeat(p),
+            reportEverySeconds: input.progress?.everySeconds,
+            onReport: (p) => {
+              const { workflowId, runId } = ctx.info.workflowExecution;
+              // Status only: a report that does not arrive is followed by the next one (or the result).
+              void ctx.client.workflow
+                .getHandle(workflowId, runId)
+                .signal(cdcProgressSignal, { ...p, stream: input.progress!.stream, attempt: ctx.info.attempt })
+                .catch(() => undefined);
+            },
           });
+          return { ...r, attempt: ctx.info.attempt };
         },
         { everyMs: 1_000, waitForServers: true },
       );

@@ -50,11 +50,14 @@ export const schemaChange: ActivityOptions = {
 };
 
 /**
- * A round of change capture: heartbeats every second (the worker's heartbeat throttle is 1 s,
- * src/temporal/worker.ts), so cancellation (pause, switchover) reaches it at once.
+ * A change stream: heartbeats every second (the worker's heartbeat throttle is 1 s,
+ * src/temporal/worker.ts), so cancellation (pause, switchover) reaches it at once and a dead
+ * worker is noticed within 5 s. It stays open for plan.cdc.streamSeconds, and longer while a
+ * large source transaction is applied in parts (ending then would undo them): the heartbeat,
+ * not a start-to-close limit, tells a live stream from a dead one.
  */
 export const streaming: ActivityOptions = {
-  startToCloseTimeout: '30 minutes',
+  startToCloseTimeout: '24 hours',
   heartbeatTimeout: '5 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   // No attempt limit: a dead worker or a dropped connection must never end change capture.

@@ -124,11 +124,17 @@ export function renderStatus(s: FullStatus): string {
       lines.push(
         `  change capture: ${c.paused ? 'PAUSED, ' : ''}${c.stalled ? 'STOPPED, ' : ''}lag ` +
           `${c.lagBytes ?? '?'} bytes / ${c.lagSeconds ?? '?'} s, applied ${c.appliedLsn ?? '-'}, source ` +
-          `${c.sourceLsn ?? '-'}, slot retains ${fmtBytes(c.retainedWalBytes ?? 0)}, ${c.transactions} transactions in ${c.rounds} rounds`,
+          `${c.sourceLsn ?? '-'}, slot retains ${fmtBytes(c.retainedWalBytes ?? 0)}, ` +
+          `${c.transactions} transactions in ${c.rounds} streams${c.streaming ? ' (one open)' : ''}`,
       );
       for (const [table, n] of Object.entries(c.tables))
         lines.push(
           `    ${table}: +${n.insert} ~${n.update} -${n.delete}${n.truncate ? ` truncate ${n.truncate}` : ''}${n.conflicts ? ` conflicts ${n.conflicts}` : ''}`,
+        );
+      if (c.largeTransaction)
+        lines.push(
+          `  applying a large source transaction (commit ${c.largeTransaction.commitLsn}): ` +
+            `${c.largeTransaction.changesApplied} changes so far, committed with its last part`,
         );
       if (c.stalled) lines.push(`  stopped: ${c.stalled.reason}`);
     }

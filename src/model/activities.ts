@@ -132,7 +132,34 @@ export type ApplyChangesInput = DatabaseScope & {
   lateHorizonLsn: string | null;
   maxSeconds: number;
   fence: Fence | null;
+  /**
+   * A stream that stays open for `maxSeconds` tells the workflow how far it got every
+   * `everySeconds` (cdcProgressSignal), as stream number `stream` of this run.
+   */
+  progress?: { stream: number; everySeconds: number };
 };
+
+/** How far an open change stream got: what it applied since it began, and the lag now. */
+export interface StreamProgress {
+  /** The stream (ApplyChangesInput.progress.stream) and the activity attempt reporting. */
+  stream: number;
+  attempt: number;
+  appliedLsn: string | null;
+  processedLsn: string;
+  sourceLsn: string | null;
+  lagBytes: number;
+  lagSeconds: number;
+  /** Since this attempt began. */
+  transactions: number;
+  counts: Record<string, TableCounts>;
+  /** A source transaction too large for one batch, being applied in parts. */
+  largeTransaction: LargeTransactionProgress | null;
+}
+
+export interface LargeTransactionProgress {
+  commitLsn: string;
+  changesApplied: number;
+}
 
 export interface TableCounts {
   insert: number;
@@ -155,6 +182,8 @@ export interface RoundResult {
   counts: Record<string, TableCounts>;
   lastCommitTime: string | null;
   fenceApplied: boolean;
+  /** The activity attempt that returned this (its progress reports carry the same). */
+  attempt?: number;
 }
 
 export type FenceInput = DatabaseScope & { id: string; sourceMajor: number };

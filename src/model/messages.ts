@@ -4,7 +4,7 @@
  * by a string anywhere else. The names are recorded in history: never rename one.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { SnapshotSignal } from './activities';
+import type { SnapshotSignal, StreamProgress } from './activities';
 import type { DatabaseState, DatabaseStatus, MigrationStatus, SwitchoverReport } from './status';
 
 /** migrationWorkflow: the migration's status (phase, databases, switchover). */
@@ -57,4 +57,7 @@ export const switchoverDoneSignal = defineSignal<[SwitchoverOutcome]>('switchove
  */
 export const switchoverPreparedSignal = defineSignal<[{ database: string; error?: string }]>('switchoverPrepared');
 /** Migration -> database: finish the prepared switchover (commit), or un-fence and go back to incremental. */
+/** From the change stream's activity to its workflow, every few seconds: status and lag while the stream stays open. */
+export const cdcProgressSignal = defineSignal<[StreamProgress]>('cdcProgress');
+
 export const switchoverVerdictSignal = defineSignal<[{ commit: boolean; reason?: string }]>('switchoverVerdict');

@@ -96,6 +96,10 @@ export interface CdcStatus {
   /** Applied rows per table and kind, and conflicts skipped or overwritten. */
   tables: Record<string, { insert: number; update: number; delete: number; truncate: number; conflicts: number }>;
   lastRoundAt?: string;
+  /** When the open stream last reported (cdcProgressSignal). */
+  reportedAt?: string;
+  /** A source transaction larger than a batch, being applied in parts inside one target transaction. */
+  largeTransaction?: { commitLsn: string; changesApplied: number } | null;
 }
 
 export interface SwitchoverReport {

@@ -144,8 +144,17 @@ export const planSchema = z
           .int()
           .min(1)
           .max(600)
-          .default(10)
-          .describe('Change capture reports to the workflow (status, lag) every this many seconds'),
+          .default(5)
+          .describe('Change capture reports to the workflow (status, lag, counts) every this many seconds'),
+        streamSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(3600)
+          .default(300)
+          .describe(
+            'One change stream stays open this long, applying batch after batch, before the workflow records it and opens the next',
+          ),
         roundsPerRun: z
           .number()
           .int()

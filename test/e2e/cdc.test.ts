@@ -16,8 +16,8 @@ import { sleep, waitFor } from '../helpers/wait';
 import { startWriter } from '../../src/dev/writer';
 import { SAMPLE_SCHEMA_SQL, WRITER_TABLES_SQL } from '../../src/dev/sample-data';
 import { migrationWorkflow } from '../../workflows';
-import { databaseStatusQuery, switchoverUpdate } from '../../src/model/messages';
-import { childIds, workflowIds } from '../../src/model/names';
+import { databaseStatusQuery, pauseSignal, resumeSignal, switchoverUpdate } from '../../src/model/messages';
+import { childIds, replicationNames, workflowIds } from '../../src/model/names';
 
 describe('migrationWorkflow full+cdc with a live writer', () => {
   const stack = useStack({ sourceSql: SAMPLE_SCHEMA_SQL + WRITER_TABLES_SQL });
@@ -140,7 +140,7 @@ describe('migrationWorkflow full+cdc with a live writer', () => {
       mode: 'full+cdc',
       targetDatabase: 'app_can',
       exclude: { tables: ['public.audit_log'] },
-      cdc: { roundSeconds: 1, roundsPerRun: 2 },
+      cdc: { roundSeconds: 1, streamSeconds: 1, roundsPerRun: 2 },
     });
     const workflowId = workflowIds(plan.name).migration;
     const handle = await temporal.env.client.workflow.start(migrationWorkflow, { args: [plan], taskQueue, workflowId });
@@ -172,6 +172,78 @@ describe('migrationWorkflow full+cdc with a live writer', () => {
     assert.ok(st.cdc!.transactions > 0);
     await handle.executeUpdate(switchoverUpdate);
     const cmp = await compareTables(plan, endpoints(plan).source, endpoints(plan).target, 'app', 'app_can', true);
+    assert.deepEqual(
+      cmp.filter((c) => !c.equal),
+      [],
+    );
+  });
+
+  it('keeps one change stream open across batches, with counts and lag in status as it goes; pause ends it at once', async () => {
+    const { temporal, source, target, taskQueue } = stack;
+    await source.query(`ALTER DATABASE app RESET default_transaction_read_only`);
+    const plan = planFor(source, target, {
+      mode: 'full+cdc',
+      targetDatabase: 'app_long',
+      exclude: { tables: ['public.audit_log'] },
+      cdc: { roundSeconds: 1, streamSeconds: 600 },
+    });
+    const workflowId = workflowIds(plan.name).migration;
+    const handle = await temporal.env.client.workflow.start(migrationWorkflow, { args: [plan], taskQueue, workflowId });
+    const child = temporal.env.client.workflow.getHandle(childIds(workflowId).database('app'));
+    const status = () => child.query(databaseStatusQuery).catch(() => null);
+    const { slot } = replicationNames(plan.name, 'app');
+    const walsender = async () =>
+      (
+        await source.query<{ pid: number | null }>(
+          `SELECT active_pid AS pid FROM pg_replication_slots WHERE slot_name = $1`,
+          [slot],
+        )
+      ).rows[0]?.pid ?? null;
+    await waitFor('incremental', async () => (await status())?.phase === 'incremental', 180_000, status);
+    await waitFor('a stream open', async () => (await walsender()) !== null, 30_000, status);
+    const before = (await status())!.cdc!;
+    const pid = await walsender();
+
+    const writer = startWriter(source.url({ database: 'app' }));
+    await sleep(4000);
+    const writes = await writer.stop();
+    assert.deepEqual(writes.errors, []);
+    const end = (await source.query<{ lsn: string }>(`SELECT pg_current_wal_lsn()::text AS lsn`)).rows[0]!.lsn;
+    const during = await waitFor(
+      'the writes in status while the stream is still open',
+      async () => {
+        const c = (await status())?.cdc;
+        const reached = await source.query<{ ok: boolean }>(
+          `SELECT confirmed_flush_lsn >= $2::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $1`,
+          [slot, end],
+        );
+        return c && reached.rows[0]?.ok && c.transactions >= before.transactions + writes.transactions && c;
+      },
+      60_000,
+      status,
+    );
+    assert.equal(during.rounds, before.rounds, 'no stream ended: the counts came from its reports');
+    assert.ok(
+      during.transactions <= before.transactions + writes.transactions,
+      `each transaction counted once: ${during.transactions - before.transactions} counted, ${writes.transactions} written`,
+    );
+    await sleep(2500); // more reports of the same stream add nothing new
+    assert.equal((await status())!.cdc!.transactions, during.transactions);
+    assert.equal(await walsender(), pid, 'the same replication connection served every batch');
+    assert.ok((during.lagBytes ?? Infinity) <= plan.switchover.maxLagBytes, `lag ${during.lagBytes}`);
+    const applied = Object.values(during.tables).reduce((n, t) => n + t.insert + t.update + t.delete, 0);
+    assert.ok(applied > 0, 'row counts in status');
+
+    // Pause takes effect at once, not when the stream would have ended.
+    const paused = Date.now();
+    await handle.signal(pauseSignal);
+    await waitFor('the stream closed', async () => (await walsender()) === null && !(await status())?.cdc?.streaming);
+    assert.ok(Date.now() - paused < 15_000, `paused after ${Date.now() - paused} ms`);
+    await handle.signal(resumeSignal);
+    await waitFor('streaming again', async () => (await walsender()) !== null, 30_000, status);
+
+    await handle.executeUpdate(switchoverUpdate);
+    const cmp = await compareTables(plan, endpoints(plan).source, endpoints(plan).target, 'app', 'app_long', true);
     assert.deepEqual(
       cmp.filter((c) => !c.equal),
       [],

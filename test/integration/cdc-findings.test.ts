@@ -167,10 +167,14 @@ describe('change capture findings', () => {
     const p = await pair('f9', `CREATE TABLE t (id int PRIMARY KEY, v text)`);
     await p.round();
     await p.src(`INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 60000) g`);
-    const r = await p.round({ maxSeconds: 5 });
+    const reports: { largeTransaction: { changesApplied: number } | null }[] = [];
+    const r = await p.round({ maxSeconds: 5, reportEverySeconds: 0.05, onReport: (x) => reports.push(x) });
     assert.equal(Number((await p.tgt(`SELECT count(*) AS n FROM t`)).rows[0]!.n), 60000);
     const peak = (r as { peakBufferedChanges?: number }).peakBufferedChanges;
     assert.ok(peak !== undefined && peak <= 10_000, `at most 10000 changes held in memory, held ${peak}`);
+    // Its progress is reported while it is applied, before its commit.
+    const seen = reports.map((x) => x.largeTransaction?.changesApplied ?? 0).filter((n) => n > 0);
+    assert.ok(seen.length > 0 && Math.min(...seen) < 60000, `reports of the open transaction: ${seen.join(', ')}`);
   });
 
   it('F16: the first round never acknowledges a position before the slot’s own', async () => {

@@ -15,8 +15,14 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { ErrorType } from '../../src/errors';
-import type { Fence, RoundResult } from '../../src/model/activities';
-import { pauseSignal, resumeSignal, switchoverDatabaseSignal, switchoverVerdictSignal } from '../../src/model/messages';
+import type { Fence, RoundResult, StreamProgress, TableCounts } from '../../src/model/activities';
+import {
+  cdcProgressSignal,
+  pauseSignal,
+  resumeSignal,
+  switchoverDatabaseSignal,
+  switchoverVerdictSignal,
+} from '../../src/model/messages';
 import type { CdcStatus, SwitchoverReport } from '../../src/model/status';
 import type { DatabaseResult } from '../../src/model/workflows';
 import { DRAIN_ROUND_SECONDS, streaming } from '../activity-options';
@@ -32,15 +38,62 @@ const stream = proxyActivities<Activities>(streaming);
 /** Failures that stop applying until the operator fixes the target and resumes. */
 const STALLS: string[] = [ErrorType.ApplyConflict, ErrorType.SchemaDrift, ErrorType.ApplyFailed];
 
+/** The patch that keeps one stream open for plan.cdc.streamSeconds, reporting every roundSeconds. */
+export const LONG_STREAM = 'long-stream';
+
+type Counted = { stream: number; attempt: number; transactions: number; counts: Record<string, TableCounts> };
+
 /** The rounds of one database's change stream, and what they add up to in status. */
 export class ChangeStream {
   readonly cdc: CdcStatus;
   private readonly lateTables: string[];
   private scope: CancellationScope | null = null;
+  /** The open stream's number in this run, and what its reports have added to status. */
+  private stream = 0;
+  private counted: Counted | null = null;
 
   constructor(private readonly run: DatabaseRun) {
     this.cdc = run.status.cdc ??= { paused: false, appliedLsn: null, transactions: 0, rounds: 0, tables: {} };
     this.lateTables = lateTables(run.status);
+    setHandler(cdcProgressSignal, (p) => this.progress(p));
+  }
+
+  /** A report of the open stream: counts and lag in status now, not when the stream ends. */
+  private progress(p: StreamProgress): void {
+    if (p.stream !== this.stream || !this.scope) return;
+    const { cdc, run } = this;
+    // A retried attempt counts from zero; what the earlier one applied stays counted (it committed).
+    if (!this.counted || this.counted.attempt !== p.attempt) {
+      this.counted = { stream: p.stream, attempt: p.attempt, transactions: 0, counts: {} };
+    }
+    this.add(p.transactions, p.counts, this.counted);
+    cdc.appliedLsn = p.appliedLsn ?? cdc.appliedLsn;
+    if (p.sourceLsn) cdc.sourceLsn = p.sourceLsn;
+    cdc.lagBytes = p.lagBytes;
+    cdc.lagSeconds = Math.round(p.lagSeconds);
+    cdc.largeTransaction = p.largeTransaction;
+    cdc.reportedAt = now();
+    run.status.updatedAt = now();
+    if (run.status.phase === 'catch_up' && p.lagBytes <= run.plan.switchover.maxLagBytes) {
+      run.phase('incremental');
+      void run.notifyParent();
+    }
+  }
+
+  /** Adds what is new in a stream's cumulative counts over what was counted of it already. */
+  private add(transactions: number, counts: Record<string, TableCounts>, seen: Counted | null): void {
+    const { cdc } = this;
+    cdc.transactions += transactions - (seen?.transactions ?? 0);
+    for (const [table, c] of Object.entries(counts)) {
+      const t = (cdc.tables[table] ??= { insert: 0, update: 0, delete: 0, truncate: 0, conflicts: 0 });
+      const before = seen?.counts[table];
+      for (const k of ['insert', 'update', 'delete', 'truncate', 'conflicts'] as const)
+        t[k] += c[k] - (before?.[k] ?? 0);
+    }
+    if (seen) {
+      seen.transactions = transactions;
+      seen.counts = JSON.parse(JSON.stringify(counts)) as Record<string, TableCounts>;
+    }
   }
 
   /** One round; null when it was stopped (pause, switchover) or stalled. */
@@ -49,6 +102,10 @@ export class ChangeStream {
     const { run, cdc } = this;
     this.scope = new CancellationScope();
     cdc.streaming = true;
+    // Since the long stream: one stream stays open for streamSeconds and reports as it goes.
+    const long = !fence && patched(LONG_STREAM);
+    this.stream++;
+    this.counted = null;
     try {
       return await this.scope.run(() =>
         stream.applyChanges({
@@ -56,8 +113,13 @@ export class ChangeStream {
           sourceMajor: run.input.sourceMajor,
           lateTables: this.lateTables,
           lateHorizonLsn: run.status.lateHorizonLsn ?? null,
-          maxSeconds: fence ? Math.min(DRAIN_ROUND_SECONDS, maxSeconds) : run.plan.cdc.roundSeconds,
+          maxSeconds: fence
+            ? Math.min(DRAIN_ROUND_SECONDS, maxSeconds)
+            : long
+              ? run.plan.cdc.streamSeconds
+              : run.plan.cdc.roundSeconds,
           fence,
+          ...(long ? { progress: { stream: this.stream, everySeconds: run.plan.cdc.roundSeconds } } : {}),
         }),
       );
     } catch (e) {
@@ -84,21 +146,17 @@ export class ChangeStream {
   record(r: RoundResult): void {
     const { cdc } = this;
     cdc.rounds++;
-    cdc.transactions += r.transactions;
+    // What the reports of the attempt that returned this already added is not added twice.
+    const seen = this.counted && this.counted.attempt === r.attempt ? this.counted : null;
+    this.add(r.transactions, r.counts, seen);
+    this.counted = null;
+    cdc.largeTransaction = null;
     cdc.appliedLsn = r.appliedLsn ?? cdc.appliedLsn;
     cdc.sourceLsn = r.sourceLsn;
     cdc.lagBytes = r.lagBytes;
     cdc.lagSeconds = Math.round(r.lagSeconds);
     cdc.retainedWalBytes = r.retainedWalBytes;
     cdc.lastRoundAt = now();
-    for (const [table, c] of Object.entries(r.counts)) {
-      const t = (cdc.tables[table] ??= { insert: 0, update: 0, delete: 0, truncate: 0, conflicts: 0 });
-      t.insert += c.insert;
-      t.update += c.update;
-      t.delete += c.delete;
-      t.truncate += c.truncate;
-      t.conflicts += c.conflicts;
-    }
     this.run.status.updatedAt = now();
   }
 }

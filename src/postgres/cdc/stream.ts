@@ -8,7 +8,7 @@
 import type pg from 'pg';
 import { LogicalReplicationService } from 'pg-logical-replication';
 import { PgTransitError, ErrorType } from '../../errors';
-import type { Fence, RoundResult, TableCounts } from '../../model/activities';
+import type { Fence, RoundResult, StreamProgress, TableCounts } from '../../model/activities';
 import { compareLsn, lsnToBigInt } from '../../model/lsn';
 import { APPLICATION_NAME, FENCE_PREFIX } from '../../model/names';
 import type { Plan } from '../../plan/plan';
@@ -69,6 +69,9 @@ export interface RoundOptions {
   afterFence?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: { appliedLsn: string | null; transactions: number }) => void;
+  /** Every `reportEverySeconds` while the stream is open: how far it got, and the lag now. */
+  reportEverySeconds?: number;
+  onReport?: (p: Omit<StreamProgress, 'stream' | 'attempt'>) => void;
 }
 
 /** Microseconds since 2000-01-01 (PostgreSQL epoch) to ISO time. */
@@ -129,6 +132,10 @@ export async function streamRound(
   // migration has applied nothing yet, and 0/0 would move the slot back.
   let processedLsn: string = maxLsn(applier.appliedLsn, start.confirmedLsn);
   let lastCommitTime: string | null = null;
+  /** The source's WAL end, as its keepalives tell it (asked for every second). */
+  let serverLsn: string | null = null;
+  /** Changes of the large transaction applied so far, in its open target transaction. */
+  let largeApplied = 0;
   let transactions = 0;
   let fenceApplied = false;
   let failure: unknown = null;
@@ -218,6 +225,7 @@ export async function streamRound(
       await applyPending();
       await applier.applyPart(txn, part);
       txn.large = true;
+      largeApplied += part.length;
     });
   };
   const relationOf = (oid: number): Relation => {
@@ -277,6 +285,7 @@ export async function streamRound(
           if (txn.large) {
             await serial(async () => {
               const applied = await applier.commitLarge(txn, txn.changes);
+              largeApplied = 0;
               committed(txn, applied);
               if (fenceReached()) {
                 fenceApplied = true;
@@ -303,6 +312,7 @@ export async function streamRound(
     return (internals._messageQueue?.length ?? 0) === 0 && !internals._processing;
   };
   service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
+    if (!serverLsn || compareLsn(lsn, serverLsn) > 0) serverLsn = lsn;
     void serial(async () => {
       // Nothing received is waiting: everything the server sent up to `lsn` is applied.
       if (!current && pending.length === 0 && !applier.inTransaction && libraryIdle()) {
@@ -334,6 +344,28 @@ export async function streamRound(
   }, 100);
   // Ask for a keepalive every second: it carries the server's position, so an idle stream shows lag 0.
   const pinger = setInterval(() => ack(processedLsn, true), KEEPALIVE_REQUEST_MS);
+  const lagNow = () => {
+    const bytes = serverLsn ? Math.max(0, Number(lsnToBigInt(serverLsn) - lsnToBigInt(processedLsn))) : 0;
+    const secs = bytes > 0 && lastCommitTime ? Math.max(0, (Date.now() - Date.parse(lastCommitTime)) / 1000) : 0;
+    return { bytes, secs };
+  };
+  const reporter =
+    o.onReport && o.reportEverySeconds
+      ? setInterval(() => {
+          if (failure) return;
+          const lag = lagNow();
+          o.onReport!({
+            appliedLsn: applier.appliedLsn,
+            processedLsn,
+            sourceLsn: serverLsn,
+            lagBytes: lag.bytes,
+            lagSeconds: lag.secs,
+            transactions,
+            counts: structuredClone(Object.fromEntries(applier.counts)),
+            largeTransaction: current?.large ? { commitLsn: current.commitLsn, changesApplied: largeApplied } : null,
+          });
+        }, o.reportEverySeconds * 1000)
+      : null;
 
   try {
     if (fenceReached()) {
@@ -350,6 +382,7 @@ export async function streamRound(
   } finally {
     clearInterval(timer);
     clearInterval(pinger);
+    if (reporter) clearInterval(reporter);
     if (flushTimer) clearTimeout(flushTimer);
     o.signal?.removeEventListener('abort', onAbort);
     // A large transaction cut off by a stop or an error is sent again from its start.

@@ -121,6 +121,32 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<void>> = {
     await unfence(ctx);
   },
 
+  // One stream open across batches, reporting progress (cdcProgress signals), paused, resumed, switched over.
+  async 'long-stream'(ctx) {
+    const plan = planFor(ctx.source, ctx.target, {
+      targetDatabase: 'app_long',
+      exclude: { tables: ['public.audit_log'] },
+      cdc: { roundSeconds: 1, streamSeconds: 600 },
+    });
+    const m = await startMigration(ctx, plan);
+    await m.caughtUp();
+    const writer = startWriter(ctx.source.url({ database: 'app' }));
+    await sleep(3000);
+    await writer.stop();
+    await m.caughtUp();
+    await sleep(2000);
+    await m.handle.signal(pauseSignal);
+    await waitFor('paused', async () => (await m.status())?.cdc?.streaming === false);
+    await m.handle.signal(resumeSignal);
+    await waitFor('streaming again', async () => (await m.status())?.cdc?.streaming === true);
+    await m.caughtUp();
+    await m.handle.executeUpdate(switchoverUpdate);
+    await m.handle.result();
+    await save(ctx, 'long-stream.parent', m.handle);
+    await save(ctx, 'long-stream.database', m.child);
+    await unfence(ctx);
+  },
+
   async full(ctx) {
     const plan = planFor(ctx.source, ctx.target, {
       mode: 'full',
@@ -198,7 +224,7 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<void>> = {
     const plan = planFor(ctx.source, ctx.target, {
       targetDatabase: 'app_can',
       exclude: { tables: ['public.audit_log'] },
-      cdc: { roundSeconds: 1, roundsPerRun: 2 },
+      cdc: { roundSeconds: 1, streamSeconds: 1, roundsPerRun: 2 },
     });
     const m = await startMigration(ctx, plan);
     await m.caughtUp();
