@@ -14,6 +14,16 @@
  * caught up or not, the pgbench_history ids the source has below the target's frontier
  * and the target lacks (whole transactions the stream skipped).
  *
+ * Part 1b, backlog: both consumers stopped (pgtransit paused, the subscription disabled),
+ * pgbench writes BACKLOG transactions, then each consumer alone applies them, timed from
+ * its start (resume, ENABLE) until its slot confirms the source's position at pgbench's
+ * end; BACKLOG_RUNS times, the order of the two alternating.
+ *
+ * Part 0, large transaction: a table of LARGE_ROWS rows followed by both consumers (database
+ * lg), then one UPDATE of every row, in one source transaction: the time each consumer
+ * takes to apply it (from the UPDATE's commit until its slot confirms it), the worker's
+ * peak RSS meanwhile, the progress status showed, and both targets compared.
+ *
  * Part 2, switchover: RUNS small migrations (pgbench -s 1, a fresh source database each),
  * each switched over through the `switchover` Update while pgbench writes at a fixed rate:
  * the reported writeDowntimeMs, and the downtime an application of ours sees (its last
@@ -21,10 +31,12 @@
  * returned). A native subscription has no switchover to compare with.
  *
  *   npx tsx bench/cdc.ts    DURATION (60) RATE (500) CLIENTS (4) SCALE (10) CATCHUP_LIMIT (120)
- *                           RUNS (5) SWITCH_RATE (30) PARTS (apply,switchover)
+ *                           RUNS (5) SWITCH_RATE (30) BACKLOG (20000) BACKLOG_RUNS (3)
+ *                           LARGE_ROWS (5000000) PARTS (large,apply,backlog,switchover);
+ *                           WORKLOADS (rate,full) picks part 1's runs
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -52,6 +64,7 @@ import {
   startWorker,
   subscriptionState,
   tableFacts as facts,
+  procStatus,
   tool,
   version,
   writeResults,
@@ -59,7 +72,7 @@ import {
   type Worker,
 } from './common';
 import { migrationWorkflow } from '../workflows';
-import { databaseStatusQuery, statusQuery } from '../src/model/messages';
+import { databaseStatusQuery, pauseSignal, resumeSignal, statusQuery } from '../src/model/messages';
 
 const PGBENCH_TABLES = ['pgbench_accounts', 'pgbench_branches', 'pgbench_history', 'pgbench_tellers'];
 const withClient = clientRunner('bench');
@@ -72,7 +85,11 @@ const CATCHUP_LIMIT = envInt('CATCHUP_LIMIT', 120);
 const RUNS = envInt('RUNS', 5);
 // The switchover runs measure the downtime under a steady, moderate load (override to load more).
 const SWITCH_RATE = envInt('SWITCH_RATE', 30);
-const PARTS = (process.env.PARTS ?? 'apply,switchover').split(',').map((s) => s.trim());
+const PARTS = (process.env.PARTS ?? 'large,apply,backlog,switchover').split(',').map((s) => s.trim());
+const LARGE_ROWS = envInt('LARGE_ROWS', 5_000_000);
+const WORKLOADS = (process.env.WORKLOADS ?? 'rate,full').split(',').map((s) => s.trim());
+const BACKLOG = envInt('BACKLOG', 20000);
+const BACKLOG_RUNS = envInt('BACKLOG_RUNS', 3);
 /** Seconds in incremental under load before the switchover is asked for. */
 const SETTLE_SECONDS = 3;
 /** Pause of our application writer between its transactions: the resolution of its downtime figure. */
@@ -431,6 +448,72 @@ async function runWorkload(
   };
 }
 
+/** Waits until no walsender serves the slot (the consumer has stopped streaming). */
+async function slotIdle(c: pg.Client, slot: string, what: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const r = await c.query<{ active: boolean }>(`SELECT active FROM pg_replication_slots WHERE slot_name = $1`, [
+      slot,
+    ]);
+    if (r.rows[0]?.active === false) return;
+    if (Date.now() > deadline) throw new Error(`${what} still streaming after 120 s`);
+    await sleep(100);
+  }
+}
+
+async function runBacklog(
+  run: number,
+  source: PgServer,
+  sourceMon: pg.Client,
+  sourceStats: pg.Client,
+  consumers: Consumer[],
+  w: Worker,
+  plan: Plan,
+  nvSlot: string,
+): Promise<BacklogRun> {
+  const migration = w.client.workflow.getHandle(workflowIds(plan.name).migration);
+  const pt = consumers.find((c) => c.key === 'pgtransit')!;
+  await migration.signal(pauseSignal);
+  const nv = consumers.find((c) => c.key === 'native')!;
+  await nv.target.query(`ALTER SUBSCRIPTION ${nvSlot} DISABLE`);
+  await Promise.all([
+    slotIdle(sourceMon, pt.slot, 'pgtransit (paused)'),
+    slotIdle(sourceMon, nvSlot, 'the subscription'),
+  ]);
+
+  const before = await tupleCount(sourceStats);
+  const perClient = Math.ceil(BACKLOG / CLIENTS);
+  const args = ['-c', String(CLIENTS), '-j', String(Math.min(CLIENTS, 2)), '-t', String(perClient)];
+  log(`backlog ${run}: pgbench ${args.join(' ')} with both consumers stopped`);
+  const bench = await startPgbench(source, DB, args).done;
+  if (bench.failed) throw new Error(`pgbench failed: ${bench.detail}`);
+  const endLsn = (await sourceMon.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
+  const sourceRows = (await tupleCount(sourceStats)) - before;
+
+  const starts: Record<'pgtransit' | 'native', () => Promise<unknown>> = {
+    pgtransit: () => migration.signal(resumeSignal),
+    native: () => nv.target.query(`ALTER SUBSCRIPTION ${nvSlot} ENABLE`),
+  };
+  const order: ('pgtransit' | 'native')[] = run % 2 ? ['native', 'pgtransit'] : ['pgtransit', 'native'];
+  const secondsOf: Record<'pgtransit' | 'native', number | null> = { pgtransit: null, native: null };
+  for (const key of order) {
+    const slot = key === 'pgtransit' ? pt.slot : nvSlot;
+    const t0 = performance.now();
+    await starts[key]();
+    const deadline = t0 + CATCHUP_LIMIT * 1000;
+    while (!(await slotPassed(sourceMon, slot, endLsn)) && performance.now() < deadline) await sleep(50);
+    if (await slotPassed(sourceMon, slot, endLsn)) secondsOf[key] = seconds(performance.now() - t0);
+    log(`backlog ${run}: ${key} alone applied it in ${secondsOf[key] ?? `more than ${CATCHUP_LIMIT}`} s`);
+  }
+  return {
+    run,
+    transactions: bench.transactions,
+    sourceRows,
+    seconds: secondsOf,
+    speedup: ratio(secondsOf.native, secondsOf.pgtransit),
+  };
+}
+
 interface Verification {
   consumer: string;
   caughtUp: boolean;
@@ -442,9 +525,20 @@ interface Verification {
   skippedHistoryIds: number[];
 }
 
+interface BacklogRun {
+  run: number;
+  transactions: number;
+  sourceRows: number;
+  /** Each consumer alone: from its start until its slot confirmed the position at pgbench's end. */
+  seconds: Record<'pgtransit' | 'native', number | null>;
+  /** native seconds / pgtransit seconds: above 1, pgtransit is faster. */
+  speedup: number | null;
+}
+
 interface ApplyResult {
   setup: { initSeconds: number; pgtransitToIncrementalSeconds: number; subscriptionReadySeconds: number };
   workloads: WorkloadFigures[];
+  backlog: BacklogRun[];
   verified: Verification[];
   pgtransitStatus: { transactions: number; rounds: number; rows: number; perTable: CdcStatus['tables'] } | null;
 }
@@ -539,10 +633,18 @@ async function partApply(
       }
     }
     const workloads: WorkloadFigures[] = [];
-    workloads.push(
-      await runWorkload(`rate ${RATE} tps`, ['-R', String(RATE)], source, sourceMon, sourceStats, consumers),
-    );
-    workloads.push(await runWorkload('full speed', [], source, sourceMon, sourceStats, consumers));
+    if (WORKLOADS.includes('rate'))
+      workloads.push(
+        await runWorkload(`rate ${RATE} tps`, ['-R', String(RATE)], source, sourceMon, sourceStats, consumers),
+      );
+    if (WORKLOADS.includes('full'))
+      workloads.push(await runWorkload('full speed', [], source, sourceMon, sourceStats, consumers));
+    const backlog: BacklogRun[] = [];
+    if (PARTS.includes('backlog')) {
+      for (let i = 1; i <= BACKLOG_RUNS; i++) {
+        backlog.push(await runBacklog(i, source, sourceMon, sourceStats, consumers, w, plan, nvSlot));
+      }
+    }
 
     // Equal to the source: wait until each confirmed everything (pgtransit may not within the limit), then compare.
     const end = (await sourceMon.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
@@ -610,11 +712,130 @@ async function partApply(
     return {
       setup: { initSeconds, pgtransitToIncrementalSeconds, subscriptionReadySeconds },
       workloads,
+      backlog,
       verified,
       pgtransitStatus,
     };
   } finally {
     await Promise.all([sourceMon, sourceStats, ptClient, nvClient].map((c) => c.end().catch(() => undefined)));
+  }
+}
+
+// ---------------------------------------------------------------- part 0: one large transaction
+
+interface LargeResult {
+  rows: number;
+  updateSeconds: number;
+  /** From the UPDATE's commit until each consumer's slot confirmed it. */
+  seconds: Record<'pgtransit' | 'native', number | null>;
+  /** native seconds / pgtransit seconds. */
+  speedup: number | null;
+  workerPeakRssMB: number;
+  /** The most changes of the open transaction that pgtransit's status showed applied before its commit. */
+  statusShowedChanges: number;
+  equal: Record<'pgtransit' | 'native', boolean>;
+}
+
+async function partLarge(source: PgServer, ptTarget: PgServer, nvTarget: PgServer, w: Worker): Promise<LargeResult> {
+  const db = 'lg';
+  const ddl = `CREATE TABLE big (id int PRIMARY KEY, v int NOT NULL, pad text NOT NULL)`;
+  log(`part 0: a table of ${LARGE_ROWS} rows (database ${db})`);
+  await source.query(`CREATE DATABASE ${db}`);
+  await source.query(ddl, [], db);
+  await source.query(`INSERT INTO big SELECT g, 0, repeat('x', 40) FROM generate_series(1, $1) g`, [LARGE_ROWS], db);
+  await source.query(`VACUUM ANALYZE big`, [], db);
+  await nvTarget.query(`CREATE DATABASE ${db}`);
+  await nvTarget.query(ddl, [], db);
+  await source.query(`CREATE PUBLICATION lg_pub FOR TABLE big`, [], db);
+  await nvTarget.query(
+    `CREATE SUBSCRIPTION lg_sub CONNECTION '${conninfo(source, db).replace(/'/g, "''")}' PUBLICATION lg_pub WITH (copy_data = true)`,
+    [],
+    db,
+  );
+  const plan = benchPlan(
+    `bench-lg-${randomBytes(3).toString('hex')}`,
+    'PGT_BENCH_LG_SOURCE_URL',
+    'PGT_BENCH_LG_TARGET_URL',
+  );
+  const migration = workflowIds(plan.name).migration;
+  await w.client.workflow.start(migrationWorkflow, { args: [plan], taskQueue: w.taskQueue, workflowId: migration });
+  const mon = new pg.Client({ connectionString: source.url({ database: db }), application_name: 'bench monitor' });
+  await mon.connect();
+  try {
+    await waitMigration(w, plan, 'in incremental', (_m, d) => d?.phase === 'incremental', 900_000);
+    await withClient(
+      nvTarget,
+      async (c) => {
+        for (const deadline = Date.now() + 900_000; ;) {
+          const st = await subscriptionState(c, 'lg_sub');
+          if (st.n === 1 && st.ready === 1) return;
+          if (Date.now() > deadline) throw new Error('the lg subscription was not ready within 900 s');
+          await sleep(500);
+        }
+      },
+      db,
+    );
+    const slots = { pgtransit: replicationNames(plan.name, db).slot, native: 'lg_sub' };
+    const quiet = (await mon.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
+    for (const slot of Object.values(slots)) while (!(await slotPassed(mon, slot, quiet))) await sleep(200);
+
+    // The worker's peak from here on (VmHWM reset where the kernel allows it, and sampled).
+    try {
+      writeFileSync(`/proc/${w.pid}/clear_refs`, '5');
+    } catch {
+      // Without it the sampled maximum is the figure.
+    }
+    let peakKB = procStatus(w.pid, 'VmRSS');
+    let showed = 0;
+    const child = w.client.workflow.getHandle(workflowIds(plan.name).database(db));
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        peakKB = Math.max(peakKB, procStatus(w.pid, 'VmRSS'));
+        const d = await child.query(databaseStatusQuery).catch(() => null);
+        showed = Math.max(showed, d?.cdc?.largeTransaction?.changesApplied ?? 0);
+        await sleep(200);
+      }
+    })();
+    log(`part 0: UPDATE big SET v = v + 1 (${LARGE_ROWS} rows, one transaction)`);
+    const u0 = performance.now();
+    await mon.query(`UPDATE big SET v = v + 1`);
+    const committed = performance.now();
+    const endLsn = (await mon.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
+    const secondsOf: Record<'pgtransit' | 'native', number | null> = { pgtransit: null, native: null };
+    const deadline = committed + CATCHUP_LIMIT * 10 * 1000;
+    while ((secondsOf.pgtransit === null || secondsOf.native === null) && performance.now() < deadline) {
+      for (const key of ['pgtransit', 'native'] as const) {
+        if (secondsOf[key] === null && (await slotPassed(mon, slots[key], endLsn))) {
+          secondsOf[key] = seconds(performance.now() - committed);
+          log(`part 0: ${key} applied it ${secondsOf[key]} s after its commit`);
+        }
+      }
+      await sleep(200);
+    }
+    sampling = false;
+    await sampler;
+    peakKB = Math.max(peakKB, procStatus(w.pid, 'VmHWM'));
+    const factsOf = async (server: PgServer) => withClient(server, (c) => facts(c, ['big'], false), db);
+    const [src, pt, nv] = await Promise.all([factsOf(source), factsOf(ptTarget), factsOf(nvTarget)]);
+    const same = (t: TableFacts[]) => t[0]!.rows === src[0]!.rows && t[0]!.checksum === src[0]!.checksum;
+
+    await nvTarget.query(`DROP SUBSCRIPTION lg_sub`, [], db);
+    await source.query(`DROP PUBLICATION lg_pub`, [], db);
+    const handle = w.client.workflow.getHandle(migration);
+    await handle.cancel();
+    await Promise.race([handle.result().catch(() => undefined), sleep(60_000)]);
+    return {
+      rows: LARGE_ROWS,
+      updateSeconds: seconds(committed - u0),
+      seconds: secondsOf,
+      speedup: ratio(secondsOf.native, secondsOf.pgtransit),
+      workerPeakRssMB: Math.round(peakKB / 1024),
+      statusShowedChanges: showed,
+      equal: { pgtransit: same(pt), native: same(nv) },
+    };
+  } finally {
+    await mon.end().catch(() => undefined);
   }
 }
 
@@ -896,6 +1117,8 @@ async function main(): Promise<void> {
     const urls: Record<string, string> = {
       PGT_BENCH_SOURCE_URL: source.url({ database: DB }),
       PGT_BENCH_TARGET_URL: ptTarget.url({ database: DB }),
+      PGT_BENCH_LG_SOURCE_URL: source.url({ database: 'lg' }),
+      PGT_BENCH_LG_TARGET_URL: ptTarget.url({ database: 'lg' }),
     };
     for (let i = 1; i <= RUNS; i++) {
       urls[`PGT_BENCH_SW${i}_SOURCE_URL`] = source.url({ database: `sw${i}` });
@@ -904,6 +1127,15 @@ async function main(): Promise<void> {
     worker = await startWorker(temporal, urls, join(scratch, 'worker.log'));
     const [sourceVersion, targetVersion] = await Promise.all([version(source), version(ptTarget)]);
 
+    let large: LargeResult | null = null;
+    if (PARTS.includes('large')) {
+      try {
+        large = await partLarge(source, ptTarget, nvTarget, worker);
+      } catch (e) {
+        errors.push(`part 0: ${(e as Error).stack}`);
+        log(`worker log (tail):\n${readFileSync(worker.logFile, 'utf8').slice(-4000)}`);
+      }
+    }
     let apply: ApplyResult | null = null;
     const switches: SwitchoverRun[] = [];
     if (PARTS.includes('apply')) {
@@ -926,6 +1158,23 @@ async function main(): Promise<void> {
       `source PostgreSQL ${sourceVersion} -> targets PostgreSQL ${targetVersion} (one server per consumer), ` +
         `${cpus().length} CPUs shared by all servers, the Temporal dev server, the pgtransit worker and pgbench`,
     );
+    if (large) {
+      lines.push('');
+      lines.push(
+        `0. one large transaction: UPDATE of every row of a ${fmt(large.rows)}-row table (${large.updateSeconds} s on the source), ` +
+          `followed by both consumers; from its commit until each slot confirmed it`,
+      );
+      lines.push(
+        `   pgtransit            ${large.seconds.pgtransit ?? '-'} s, target ${large.equal.pgtransit ? 'equal' : 'DIFFERENT'}`,
+      );
+      lines.push(
+        `   native subscription  ${large.seconds.native ?? '-'} s, target ${large.equal.native ? 'equal' : 'DIFFERENT'}`,
+      );
+      lines.push(
+        `   speed-up (native s / pgtransit s) ${fmt(large.speedup, 2)}×; worker peak RSS ${large.workerPeakRssMB} MB; ` +
+          `status showed ${fmt(large.statusShowedChanges)} changes of the open transaction applied before its commit`,
+      );
+    }
     if (apply) {
       lines.push('');
       lines.push(
@@ -1008,6 +1257,28 @@ async function main(): Promise<void> {
           lines.push(
             `   pgtransit had not caught up ${CATCHUP_LIMIT} s after pgbench stopped: ${fmt(kb(p.lagAtLimitBytes))} kB of WAL still to apply`,
           );
+      }
+      if (apply.backlog.length) {
+        const b = apply.backlog;
+        const col = (key: 'pgtransit' | 'native') =>
+          b.map((x) => x.seconds[key]).filter((x): x is number => x !== null);
+        const spread = (xs: number[]) => (xs.length ? `${fmt(Math.min(...xs), 2)}–${fmt(Math.max(...xs), 2)}` : '-');
+        lines.push('');
+        lines.push(
+          `   backlog: both stopped, pgbench -t (${fmt(BACKLOG)} transactions, ${fmt(median(b.map((x) => x.sourceRows)))} row changes), ` +
+            `then each consumer alone until its slot confirms pgbench's end; ${b.length} runs, order alternating`,
+        );
+        lines.push(`   ${''.padEnd(22)}${'median s'.padStart(10)}${'spread s'.padStart(14)}   runs`);
+        for (const key of ['pgtransit', 'native'] as const) {
+          lines.push(
+            `   ${(key === 'pgtransit' ? 'pgtransit' : 'native subscription').padEnd(22)}${fmt(median(col(key)), 2).padStart(10)}` +
+              `${spread(col(key)).padStart(14)}   ${b.map((x) => x.seconds[key] ?? '-').join(', ')}`,
+          );
+        }
+        const speedups = b.map((x) => x.speedup).filter((x): x is number => x !== null);
+        lines.push(
+          `   ${'speed-up (native s / pgtransit s)'.padEnd(22)} median ${fmt(median(speedups), 2)}×, spread ${spread(speedups)}`,
+        );
       }
       lines.push('');
       for (const v of apply.verified) {
@@ -1098,6 +1369,9 @@ async function main(): Promise<void> {
         catchUpLimit: CATCHUP_LIMIT,
         runs: RUNS,
         switchRate: SWITCH_RATE,
+        backlog: BACKLOG,
+        backlogRuns: BACKLOG_RUNS,
+        workloads: WORKLOADS,
         settleSeconds: SETTLE_SECONDS,
         writerPauseMs: WRITER_PAUSE_MS,
       },
@@ -1112,6 +1386,7 @@ async function main(): Promise<void> {
           'last COMMIT acknowledged by the source to first COMMIT acknowledged by the target, target attempts ' +
           'starting when the switchover Update returned, target session opened beforehand',
       },
+      large,
       apply,
       switchover: PARTS.includes('switchover')
         ? {

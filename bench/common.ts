@@ -259,6 +259,16 @@ export async function startWorker(temporal: DevServer, urls: Record<string, stri
   };
 }
 
+/** A field of /proc/PID/status in kB (VmRSS now, VmHWM the peak); 0 once the process is gone. */
+export function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 // ---------------------------------------------------------------- results
 
 /**

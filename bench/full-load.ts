@@ -38,6 +38,7 @@ import {
   exec,
   libpqEnv,
   log,
+  procStatus,
   seconds,
   sleep,
   startTemporal,
@@ -217,11 +218,6 @@ interface WorkerRss {
   /** Highest VmRSS seen by sampling every 100 ms during the migration. */
   sampledPeakKB: number;
   hwmReset: boolean;
-}
-
-function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) : 0;
 }
 
 interface PgtransitStep {
