@@ -199,7 +199,13 @@ export async function streamRound(
   };
   const flush = () => serial(applyPending);
 
-  const note = () => (peakBuffered = Math.max(peakBuffered, pendingChanges + (current?.changes.length ?? 0)));
+  /** The part of a large transaction being applied while the next one is received (at most one). */
+  let partInFlight: { size: number; done: Promise<void> } | null = null;
+  const note = () =>
+    (peakBuffered = Math.max(
+      peakBuffered,
+      pendingChanges + (current?.changes.length ?? 0) + (partInFlight?.size ?? 0),
+    ));
   const received = async (change: Change) => {
     const txn = current;
     if (!txn) return;
@@ -218,14 +224,20 @@ export async function streamRound(
     note();
     if (txn.changes.length < SUBBATCH_CHANGES) return;
     // A large transaction: what came before it is committed first, then its parts are applied
-    // in its own open target transaction, so memory stays bounded whatever its size.
+    // in its own open target transaction, so memory stays bounded whatever its size. One part
+    // is applied while the next is received: two parts in memory at most.
     const part = txn.changes;
     txn.changes = [];
-    await serial(async () => {
+    if (partInFlight) await partInFlight.done;
+    txn.large = true;
+    const done = serial(async () => {
       await applyPending();
       await applier.applyPart(txn, part);
-      txn.large = true;
       largeApplied += part.length;
+    });
+    partInFlight = { size: part.length, done };
+    void done.then(() => {
+      if (partInFlight?.done === done) partInFlight = null;
     });
   };
   const relationOf = (oid: number): Relation => {
