@@ -59,6 +59,14 @@ export async function heartbeating<T>(
   }
 }
 
+/**
+ * A retried activity that runs long (a change stream) says it works again as soon as it
+ * does, not when it ends: the retry leaves status then.
+ */
+export async function recovered(ctx: Context): Promise<void> {
+  if (ctx.info.attempt > 1) await tellWorkflow(ctx, null);
+}
+
 async function tellWorkflow(ctx: Context, failure: ApplicationFailure | null): Promise<void> {
   const { info } = ctx;
   const { workflowId, runId } = info.workflowExecution;

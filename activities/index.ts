@@ -23,7 +23,7 @@ import * as roles from '../src/postgres/roles';
 import * as snapshot from '../src/postgres/snapshot';
 import * as state from '../src/postgres/state';
 import * as switchover from '../src/postgres/switchover';
-import { heartbeating, type Heartbeating } from './failures';
+import { heartbeating, recovered, type Heartbeating } from './failures';
 
 /** Where the fence keeps the source's own read-only setting: the migration's state on the target. */
 const keeper = (input: model.DatabaseScope): switchover.FenceKeeper => ({
@@ -246,6 +246,7 @@ export function createActivities() {
      */
     async applyChanges(input: model.ApplyChangesInput): Promise<model.RoundResult> {
       const ctx = Context.current();
+      let working = false;
       return heartbeating(
         async (signal) => {
           const { source, target } = endpoints(input.plan);
@@ -267,6 +268,10 @@ export function createActivities() {
             onProgress: (p) => ctx.heartbeat(p),
             reportEverySeconds: input.progress?.everySeconds,
             onReport: (p) => {
+              if (!working) {
+                working = true;
+                void recovered(ctx);
+              }
               const { workflowId, runId } = ctx.info.workflowExecution;
               // Status only: a report that does not arrive is followed by the next one (or the result).
               void ctx.client.workflow

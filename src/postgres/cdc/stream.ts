@@ -347,6 +347,7 @@ export async function streamRound(
   // point, and a round that ended before delivering anything would leave the slot where it was.
   // It never ends inside a large transaction: that would undo its applied parts.
   let delivered = false;
+  let started = false;
   const deadline = Date.now() + o.maxSeconds * 1000;
   const hardDeadline = Date.now() + Math.max(60, o.maxSeconds * ROUND_HARD_DEADLINE_FACTOR) * 1000;
   const timer = setInterval(() => {
@@ -364,7 +365,8 @@ export async function streamRound(
   const reporter =
     o.onReport && o.reportEverySeconds
       ? setInterval(() => {
-          if (failure) return;
+          // Reports start once the walsender streams: a report says source and target both work.
+          if (failure || !started) return;
           const lag = lagNow();
           o.onReport!({
             appliedLsn: applier.appliedLsn,
@@ -386,7 +388,10 @@ export async function streamRound(
       finished();
     } else {
       // An error once the stream runs (the walsender gave up) ends the round with that error.
-      await startWithRetry(service, plugin, o.slot, o.signal).then(({ running }) => void running.catch(fail), fail);
+      await startWithRetry(service, plugin, o.slot, o.signal).then(({ running }) => {
+        started = true;
+        void running.catch(fail);
+      }, fail);
     }
     await done;
     await flush();
