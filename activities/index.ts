@@ -32,6 +32,25 @@ const keeper = (input: model.DatabaseScope): switchover.FenceKeeper => ({
   migration: input.plan.name,
 });
 
+/** What every read of a database's change stream needs: its servers, slot and publication, heartbeats. */
+function streamOf(input: model.DatabaseScope & { sourceMajor: number }, signal: AbortSignal) {
+  const ctx = Context.current();
+  const { source, target } = endpoints(input.plan);
+  const { slot, publication } = replicationNames(input.plan.name, input.database);
+  return {
+    source,
+    target,
+    plan: input.plan,
+    database: input.database,
+    targetDatabase: input.targetDatabase,
+    slot,
+    publication,
+    sourceMajor: input.sourceMajor,
+    signal,
+    onProgress: (p: { appliedLsn: string | null; transactions: number }) => ctx.heartbeat(p),
+  };
+}
+
 /** The assessment fails at once on a server that does not answer. */
 const ASSESSING: Heartbeating = { waitForServers: false };
 
@@ -249,23 +268,12 @@ export function createActivities() {
       let working = false;
       return heartbeating(
         async (signal) => {
-          const { source, target } = endpoints(input.plan);
-          const { slot, publication } = replicationNames(input.plan.name, input.database);
           const r = await cdc.streamRound({
-            source,
-            target,
-            plan: input.plan,
-            database: input.database,
-            targetDatabase: input.targetDatabase,
-            slot,
-            publication,
-            sourceMajor: input.sourceMajor,
+            ...streamOf(input, signal),
             lateTables: input.lateTables,
             lateHorizonLsn: input.lateHorizonLsn,
             maxSeconds: input.maxSeconds,
             fence: input.fence,
-            signal,
-            onProgress: (p) => ctx.heartbeat(p),
             reportEverySeconds: input.progress?.everySeconds,
             onReport: (p) => {
               if (!working) {
@@ -301,27 +309,15 @@ export function createActivities() {
 
     /** After the drain: nothing committed on the source after the fence marker (a writer that escaped the fence fails the switchover). */
     async verifyFence(input: model.VerifyFenceInput): Promise<{ checkedTo: string }> {
-      const ctx = Context.current();
       return heartbeating(
         async (signal) => {
-          const { source, target } = endpoints(input.plan);
-          const { slot, publication } = replicationNames(input.plan.name, input.database);
           const r = await cdc.streamRound({
-            source,
-            target,
-            plan: input.plan,
-            database: input.database,
-            targetDatabase: input.targetDatabase,
-            slot,
-            publication,
-            sourceMajor: input.sourceMajor,
+            ...streamOf(input, signal),
             lateTables: [],
             lateHorizonLsn: null,
             maxSeconds: 1,
             fence: null,
             afterFence: true,
-            signal,
-            onProgress: (p) => ctx.heartbeat(p),
           });
           return { checkedTo: r.sourceLsn };
         },
