@@ -8,6 +8,7 @@ import {
   type WorkerOptions,
 } from '@temporalio/worker';
 import { createActivities } from '../../activities';
+import { bundleInChildProcess } from './bundle';
 import { temporalConfig, type TemporalConfig } from './config';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
@@ -52,16 +53,24 @@ export async function createWorker(
   installRuntime();
   const config = options.config ?? temporalConfig();
   const connection = options.connection ?? (await connectWorker(config));
-  const worker = await Worker.create({
-    connection,
-    namespace: config.namespace,
-    taskQueue: config.taskQueue,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: options.activities ?? createActivities(),
-    shutdownGraceTime: '10 seconds',
-    ...WORKER_DEFAULTS,
-  });
-  return { worker, connection, ownsConnection: !options.connection };
+  const built = options.workflowBundle ? undefined : await bundleInChildProcess(WORKFLOWS_PATH);
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: config.namespace,
+      taskQueue: config.taskQueue,
+      workflowBundle: options.workflowBundle ?? { codePath: built!.codePath },
+      activities: options.activities ?? createActivities(),
+      shutdownGraceTime: '10 seconds',
+      ...WORKER_DEFAULTS,
+    });
+    return { worker, connection, ownsConnection: !options.connection };
+  } catch (e) {
+    if (!options.connection) await connection.close();
+    throw e;
+  } finally {
+    built?.dispose();
+  }
 }
 
 /** Runs a worker until SIGINT/SIGTERM, then lets running activities finish their grace time. */
