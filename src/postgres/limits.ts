@@ -20,6 +20,14 @@ export const FLUSH_DELAY_MS = 20;
 export const KEEPALIVE_REQUEST_MS = 1000;
 /** A round ends this long past its deadline even if the stream never proved current (× maxSeconds, at least 60 s). */
 export const ROUND_HARD_DEADLINE_FACTOR = 10;
+/**
+ * A stream past its time stays open while a new one would decode this much WAL again: the
+ * slot's restart point is held back (a transaction open for long on the source), and the
+ * walsender of the next stream would re-read everything since it began. Checked every
+ * REDECODE_CHECK_MS; the hard deadline still ends it.
+ */
+export const REDECODE_LIMIT_BYTES = 64 * 1024 * 1024;
+export const REDECODE_CHECK_MS = 5000;
 
 /** A copy reports progress (a heartbeat) every this many bytes. */
 export const COPY_PROGRESS_BYTES = 8 << 20;

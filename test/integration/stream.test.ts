@@ -114,6 +114,41 @@ describe('streamRound', () => {
     assert.deepEqual(await rows(target), before);
   });
 
+  it('stays open past its time while a transaction open on the source holds the slot’s restart point back', async () => {
+    await round({ maxSeconds: 1 });
+    const long = new pg.Client({ connectionString: source.url({ database: 'app' }) });
+    await long.connect();
+    try {
+      await long.query(`BEGIN; INSERT INTO t (id, note) VALUES (400, 'open')`);
+      // WAL written after it began: a new stream would decode it all again.
+      await source.query(
+        `INSERT INTO t (id, note) SELECT g, md5(g::text) FROM generate_series(1000, 9000) g`,
+        [],
+        'app',
+      );
+      let committedAt = 0;
+      const closing = (async () => {
+        await new Promise((r) => setTimeout(r, 4000));
+        await long.query('COMMIT');
+        committedAt = Date.now();
+        // The restart point moves once the walsender decodes a snapshot with no older transaction running.
+        await source.query('CHECKPOINT');
+      })();
+      const r = await round({ maxSeconds: 1, redecodeLimitBytes: 256 * 1024 });
+      const endedAt = Date.now();
+      await closing;
+      assert.ok(
+        committedAt > 0 && committedAt < endedAt,
+        'the stream was still open when the long transaction committed',
+      );
+      // Applied by this stream: it was open 3 s past its maxSeconds, holding off the re-decode.
+      assert.ok(r.transactions >= 2, `the bulk insert and the long transaction applied, got ${r.transactions}`);
+      assert.deepEqual(await rows(target), await rows(source));
+    } finally {
+      await long.end();
+    }
+  });
+
   it('stops the stream with a schema drift error naming the table and columns', async () => {
     await source.query(`ALTER TABLE t ADD COLUMN extra int; INSERT INTO t (id, extra) VALUES (300, 1)`, [], 'app');
     await assert.rejects(round(), /schema drift on public\.t: the source sends columns extra/);

@@ -17,6 +17,8 @@ import {
   BATCH_CHANGES,
   FLUSH_DELAY_MS,
   KEEPALIVE_REQUEST_MS,
+  REDECODE_CHECK_MS,
+  REDECODE_LIMIT_BYTES,
   ROUND_HARD_DEADLINE_FACTOR,
   SUBBATCH_CHANGES,
   WALSENDER_BUSY_RETRY,
@@ -68,6 +70,8 @@ export interface RoundOptions {
    */
   afterFence?: boolean;
   signal?: AbortSignal;
+  /** Past maxSeconds, the stream stays open while a restart would decode more WAL than this again (limits.ts). */
+  redecodeLimitBytes?: number;
   onProgress?: (p: { appliedLsn: string | null; transactions: number }) => void;
   /** Every `reportEverySeconds` while the stream is open: how far it got, and the lag now. */
   reportEverySeconds?: number;
@@ -201,10 +205,12 @@ export async function streamRound(
 
   /** The part of a large transaction being applied while the next one is received (at most one). */
   let partInFlight: { size: number; done: Promise<void> } | null = null;
+  /** The full batch being applied while the next one is received (at most one). */
+  let batchInFlight: { size: number; done: Promise<void> } | null = null;
   const note = () =>
     (peakBuffered = Math.max(
       peakBuffered,
-      pendingChanges + (current?.changes.length ?? 0) + (partInFlight?.size ?? 0),
+      pendingChanges + (current?.changes.length ?? 0) + (partInFlight?.size ?? 0) + (batchInFlight?.size ?? 0),
     ));
   const received = async (change: Change) => {
     const txn = current;
@@ -308,8 +314,18 @@ export async function streamRound(
           }
           pending.push(txn);
           pendingChanges += txn.changes.length;
-          if (pendingChanges >= BATCH_CHANGES || txn.fence) await flush();
-          else if (!flushTimer) flushTimer = setTimeout(() => void flush(), FLUSH_DELAY_MS);
+          if (txn.fence) await flush();
+          else if (pendingChanges >= BATCH_CHANGES) {
+            // One full batch is applied while the next is received and decoded: the target and
+            // the decoding overlap, and at most two batches are in memory.
+            if (batchInFlight) await batchInFlight.done;
+            const size = pendingChanges;
+            const done = flush();
+            batchInFlight = { size, done };
+            void done.then(() => {
+              if (batchInFlight?.done === done) batchInFlight = null;
+            });
+          } else if (!flushTimer) flushTimer = setTimeout(() => void flush(), FLUSH_DELAY_MS);
           break;
         }
       }
@@ -350,10 +366,23 @@ export async function streamRound(
   let started = false;
   const deadline = Date.now() + o.maxSeconds * 1000;
   const hardDeadline = Date.now() + Math.max(60, o.maxSeconds * ROUND_HARD_DEADLINE_FACTOR) * 1000;
+  // Past its time, a stream whose restart would decode much WAL again stays open (limits.ts).
+  let redecode = { checkedAt: 0, bytes: 0, checking: false };
+  const checkRedecode = () => {
+    if (redecode.checking || Date.now() - redecode.checkedAt < REDECODE_CHECK_MS) return;
+    redecode.checking = true;
+    void restartDistance(o.source, o.database, o.slot, processedLsn).then(
+      (bytes) => (redecode = { checkedAt: Date.now(), bytes, checking: false }),
+      () => (redecode = { checkedAt: Date.now(), bytes: 0, checking: false }),
+    );
+  };
   const timer = setInterval(() => {
     const now = Date.now();
     if (applier.inTransaction || current?.large) return;
-    if ((now >= deadline && delivered) || now >= hardDeadline) finished();
+    if (now >= hardDeadline) return finished();
+    if (now < deadline || !delivered) return;
+    if (redecode.checkedAt === 0 || now - redecode.checkedAt >= REDECODE_CHECK_MS) return checkRedecode();
+    if (redecode.bytes <= (o.redecodeLimitBytes ?? REDECODE_LIMIT_BYTES)) finished();
   }, 100);
   // Ask for a keepalive every second: it carries the server's position, so an idle stream shows lag 0.
   const pinger = setInterval(() => ack(processedLsn, true), KEEPALIVE_REQUEST_MS);
@@ -522,6 +551,22 @@ async function slotStart(source: Endpoint, database: string, slot: string): Prom
       [slot],
     );
     return { confirmedLsn: rows[0]!.confirmed, encoding: rows[0]!.encoding };
+  });
+}
+
+/** How much WAL a stream started now would decode before reaching `processedLsn`. */
+async function restartDistance(
+  source: Endpoint,
+  database: string,
+  slot: string,
+  processedLsn: string,
+): Promise<number> {
+  return withConnection(source, { database, applicationName: APPLICATION_NAME.monitor }, async ({ client }) => {
+    const { rows } = await client.query<{ bytes: string | null }>(
+      `SELECT pg_wal_lsn_diff($2::pg_lsn, restart_lsn)::bigint::text AS bytes FROM pg_replication_slots WHERE slot_name = $1`,
+      [slot, processedLsn],
+    );
+    return Math.max(0, Number(rows[0]?.bytes ?? 0));
   });
 }
 
