@@ -16,6 +16,8 @@ export const BATCH_CHANGES = 5000;
 export const SUBBATCH_CHANGES = 5000;
 /** ... or this long after the first pending commit (milliseconds). */
 export const FLUSH_DELAY_MS = 20;
+/** Decoded messages waiting to be handled before the stream's socket is paused. */
+export const QUEUED_MESSAGES = 20000;
 /** How often a round asks the server for a keepalive (milliseconds). */
 export const KEEPALIVE_REQUEST_MS = 1000;
 /** A round ends this long past its deadline even if the stream never proved current (× maxSeconds, at least 60 s). */

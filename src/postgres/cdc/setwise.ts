@@ -42,7 +42,8 @@ export interface SetTable {
   mode: 'keyed' | 'append' | 'exact';
 }
 
-type Values = Map<number, string | null>;
+/** A row's columns by position; undefined where the batch does not know the value (unchanged TOAST). */
+type Values = Tuple;
 
 interface Entry {
   key: (string | null)[];
@@ -123,44 +124,60 @@ export class SetBatch {
   }
 }
 
-const defined = (tuple: Tuple): Values => {
-  const v: Values = new Map();
-  tuple.forEach((x, i) => {
-    if (x !== undefined) v.set(i, x);
-  });
-  return v;
-};
+/** The indexes of the columns a row knows. */
+function known(v: Values): number[] {
+  const idx: number[] = [];
+  for (let i = 0; i < v.length; i++) if (v[i] !== undefined) idx.push(i);
+  return idx;
+}
+
+/** The key of a tuple, or null when a key column is missing or null. */
+function keyOf(keyIdx: number[], tuple: Tuple | null): string[] | null {
+  if (!tuple) return null;
+  const k: string[] = [];
+  for (const i of keyIdx) {
+    const x = tuple[i];
+    if (x === undefined || x === null) return null;
+    k.push(x);
+  }
+  return k;
+}
+
+/** The new key of an update: the new tuple's value, else the old key's (an unchanged TOAST key). */
+function newKeyOf(keyIdx: number[], c: { new: Tuple; key: Tuple | null }): (string | null)[] {
+  const k: (string | null)[] = [];
+  for (const i of keyIdx) k.push(c.new[i] ?? c.key?.[i] ?? null);
+  return k;
+}
 
 function fold(g: Group, c: Exclude<Change, { tag: 'truncate' }>): boolean {
   const t = g.table;
   if (t.mode === 'append') {
     if (c.tag !== 'insert' || c.new.length === 0) return false;
-    g.appended.push(defined(c.new));
+    g.appended.push(c.new);
     g.counts.insert++;
     return true;
   }
-  const keyOf = (tuple: Tuple | null) => {
-    if (!tuple) return null;
-    const k = t.keyIdx.map((i) => tuple[i]);
-    return k.some((x) => x === undefined || x === null) ? null : (k as string[]);
-  };
   let key: string[] | null;
-  if (c.tag === 'insert') key = keyOf(c.new);
-  else if (c.tag === 'delete') key = keyOf(c.key ?? c.old);
+  if (c.tag === 'insert') key = keyOf(t.keyIdx, c.new);
+  else if (c.tag === 'delete') key = keyOf(t.keyIdx, c.key ?? c.old);
   else {
     // The old key comes only when it changed (or is stored out of line): the same key both ways is no change.
-    const newKey = t.keyIdx.map((i) => c.new[i] ?? c.key?.[i] ?? null);
-    const oldKey = c.key ? keyOf(c.key) : newKey;
-    if (!oldKey || newKey.some((x, n) => x === null || x !== oldKey[n])) return false;
+    const newKey = newKeyOf(t.keyIdx, c);
+    const oldKey = c.key ? keyOf(t.keyIdx, c.key) : newKey;
+    if (!oldKey) return false;
+    for (let n = 0; n < newKey.length; n++) if (newKey[n] === null || newKey[n] !== oldKey[n]) return false;
     key = oldKey as string[];
   }
   if (!key) return false;
-  const id = JSON.stringify(key);
+  // Text holds no NUL: one column's value is its own id.
+  const id = key.length === 1 ? key[0]! : key.join('\u0000');
   const e = g.entries.get(id);
   if (c.tag === 'insert') {
     if (e && e.after) return false;
-    if (e) e.after = defined(c.new);
-    else g.entries.set(id, { key, before: false, after: defined(c.new) });
+    // Copied: a later update merges into it, and the change itself is kept for the fall back.
+    if (e) e.after = c.new.slice();
+    else g.entries.set(id, { key, before: false, after: c.new.slice() });
     g.counts.insert++;
     return true;
   }
@@ -171,9 +188,10 @@ function fold(g: Group, c: Exclude<Change, { tag: 'truncate' }>): boolean {
     g.counts.delete++;
     return true;
   }
-  const values = defined(c.new);
-  if (e) for (const [i, v] of values) e.after!.set(i, v);
-  else g.entries.set(id, { key, before: true, after: values });
+  if (e) {
+    const after = e.after!;
+    for (let i = 0; i < c.new.length; i++) if (c.new[i] !== undefined) after[i] = c.new[i];
+  } else g.entries.set(id, { key, before: true, after: c.new.slice() });
   g.counts.update++;
   return true;
 }
@@ -199,11 +217,12 @@ async function writeGroup(client: pg.Client, g: Group): Promise<boolean> {
 
   if (g.appended.length > 0) {
     // Rows of one INSERT share their columns (a keyless table's rows all carry every column).
-    const idx = [...g.appended[0]!.keys()];
-    if (!g.appended.every((r) => r.size === idx.length && idx.every((i) => r.has(i)))) return false;
+    const idx = known(g.appended[0]!);
+    const sig = idx.join(',');
+    if (!g.appended.every((r) => known(r).join(',') === sig)) return false;
     const { from, params } = rows(
       idx,
-      g.appended.map((r) => idx.map((i) => r.get(i)!)),
+      g.appended.map((r) => idx.map((i) => r[i]!)),
     );
     const n = await affected(
       client,
@@ -235,7 +254,7 @@ async function writeGroup(client: pg.Client, g: Group): Promise<boolean> {
   const updates = new Map<string, { idx: number[]; list: Entry[] }>();
   for (const e of entries) {
     if (!e.before || !e.after) continue;
-    const idx = [...e.after.keys()].filter((i) => !t.keyIdx.includes(i)).sort((a, b) => a - b);
+    const idx = known(e.after).filter((i) => !t.keyIdx.includes(i));
     const sig = idx.join(',');
     const u = updates.get(sig) ?? { idx, list: [] };
     u.list.push(e);
@@ -245,7 +264,7 @@ async function writeGroup(client: pg.Client, g: Group): Promise<boolean> {
     const all = [...t.keyIdx, ...idx];
     const { from, params } = rows(
       all,
-      list.map((e) => [...e.key, ...idx.map((i) => e.after!.get(i)!)]),
+      list.map((e) => [...e.key, ...idx.map((i) => e.after![i]!)]),
     );
     const set = idx.map((i, n) => `${col(i)} = ${cast(t.keyIdx.length + n, i)}`);
     const n = set.length
@@ -257,10 +276,10 @@ async function writeGroup(client: pg.Client, g: Group): Promise<boolean> {
   const inserted = entries.filter((e) => !e.before && e.after);
   if (inserted.length > 0) {
     const idx = t.columns.map((_, i) => i);
-    if (!inserted.every((e) => idx.every((i) => e.after!.has(i)))) return false;
+    if (!inserted.every((e) => idx.every((i) => e.after![i] !== undefined))) return false;
     const { from, params } = rows(
       idx,
-      inserted.map((e) => idx.map((i) => e.after!.get(i)!)),
+      inserted.map((e) => idx.map((i) => e.after![i]!)),
     );
     const n = await affected(
       client,

@@ -17,6 +17,7 @@ import {
   BATCH_CHANGES,
   FLUSH_DELAY_MS,
   KEEPALIVE_REQUEST_MS,
+  QUEUED_MESSAGES,
   REDECODE_CHECK_MS,
   REDECODE_LIMIT_BYTES,
   ROUND_HARD_DEADLINE_FACTOR,
@@ -118,7 +119,8 @@ export async function streamRound(
   });
   const service = new LogicalReplicationService(config, {
     acknowledge: { auto: false, timeoutSeconds: 0 },
-    flowControl: { enabled: true },
+    // Messages are queued and handled here (pump below), without a promise per message.
+    flowControl: { enabled: false },
   });
   const plugin = new RawPgoutput({
     publication: o.publication,
@@ -212,7 +214,8 @@ export async function streamRound(
       peakBuffered,
       pendingChanges + (current?.changes.length ?? 0) + (partInFlight?.size ?? 0) + (batchInFlight?.size ?? 0),
     ));
-  const received = async (change: Change) => {
+  /** Takes a change in; a promise when the receiving must wait for the target first. */
+  const received = (change: Change): Promise<void> | undefined => {
     const txn = current;
     if (!txn) return;
     if (o.afterFence) {
@@ -234,17 +237,23 @@ export async function streamRound(
     // is applied while the next is received: two parts in memory at most.
     const part = txn.changes;
     txn.changes = [];
-    if (partInFlight) await partInFlight.done;
     txn.large = true;
-    const done = serial(async () => {
-      await applyPending();
-      await applier.applyPart(txn, part);
-      largeApplied += part.length;
-    });
-    partInFlight = { size: part.length, done };
-    void done.then(() => {
-      if (partInFlight?.done === done) partInFlight = null;
-    });
+    const send = () => {
+      const done = serial(async () => {
+        await applyPending();
+        await applier.applyPart(txn, part);
+        largeApplied += part.length;
+      });
+      partInFlight = { size: part.length, done };
+      void done.then(() => {
+        if (partInFlight?.done === done) partInFlight = null;
+      });
+    };
+    if (!partInFlight) {
+      send();
+      return undefined;
+    }
+    return partInFlight.done.then(send);
   };
   const relationOf = (oid: number): Relation => {
     const r = relations.get(oid);
@@ -252,93 +261,125 @@ export async function streamRound(
     return r;
   };
 
-  service.on('data', async (_lsn: string, msg: PgoutputMessage) => {
-    if (failure) return;
-    try {
-      switch (msg.tag) {
-        case 'begin':
-          current = {
-            commitLsn: msg.finalLsn,
-            endLsn: msg.finalLsn,
-            commitTime: msg.commitTime,
-            changes: [],
-            large: false,
-          };
-          break;
-        case 'relation':
-          // Changes decoded from here on carry this layout; those received before keep theirs.
-          relations.set(msg.relation.oid, msg.relation);
-          break;
-        case 'insert':
-          await received({ tag: 'insert', relation: relationOf(msg.relationOid), new: msg.new });
-          break;
-        case 'update':
-          await received({
-            tag: 'update',
-            relation: relationOf(msg.relationOid),
-            key: msg.key,
-            old: msg.old,
-            new: msg.new,
+  /** Handles one message; a promise when the next must wait (the target is behind). */
+  const handle = (msg: PgoutputMessage): Promise<void> | undefined => {
+    switch (msg.tag) {
+      case 'begin':
+        current = {
+          commitLsn: msg.finalLsn,
+          endLsn: msg.finalLsn,
+          commitTime: msg.commitTime,
+          changes: [],
+          large: false,
+        };
+        break;
+      case 'relation':
+        // Changes decoded from here on carry this layout; those received before keep theirs.
+        relations.set(msg.relation.oid, msg.relation);
+        break;
+      case 'insert':
+        return received({ tag: 'insert', relation: relationOf(msg.relationOid), new: msg.new });
+      case 'update':
+        return received({
+          tag: 'update',
+          relation: relationOf(msg.relationOid),
+          key: msg.key,
+          old: msg.old,
+          new: msg.new,
+        });
+      case 'delete':
+        return received({ tag: 'delete', relation: relationOf(msg.relationOid), key: msg.key, old: msg.old });
+      case 'truncate':
+        return received({
+          tag: 'truncate',
+          relations: msg.relationOids.map(relationOf),
+          cascade: msg.cascade,
+          restartIdentity: msg.restartIdentity,
+        });
+      case 'message':
+        if (msg.prefix === FENCE_PREFIX && current) current.fence = msg.content;
+        break;
+      case 'commit': {
+        if (!current) break;
+        const txn: Receiving = current;
+        txn.endLsn = msg.endLsn;
+        current = null;
+        if (txn.large) {
+          return serial(async () => {
+            const applied = await applier.commitLarge(txn, txn.changes);
+            largeApplied = 0;
+            committed(txn, applied);
+            if (fenceReached()) {
+              fenceApplied = true;
+              finished();
+            }
           });
-          break;
-        case 'delete':
-          await received({ tag: 'delete', relation: relationOf(msg.relationOid), key: msg.key, old: msg.old });
-          break;
-        case 'truncate':
-          await received({
-            tag: 'truncate',
-            relations: msg.relationOids.map(relationOf),
-            cascade: msg.cascade,
-            restartIdentity: msg.restartIdentity,
-          });
-          break;
-        case 'message':
-          if (msg.prefix === FENCE_PREFIX && current) current.fence = msg.content;
-          break;
-        case 'commit': {
-          if (!current) break;
-          const txn: Receiving = current;
-          txn.endLsn = msg.endLsn;
-          current = null;
-          if (txn.large) {
-            await serial(async () => {
-              const applied = await applier.commitLarge(txn, txn.changes);
-              largeApplied = 0;
-              committed(txn, applied);
-              if (fenceReached()) {
-                fenceApplied = true;
-                finished();
-              }
-            });
-            break;
-          }
-          pending.push(txn);
-          pendingChanges += txn.changes.length;
-          if (txn.fence) await flush();
-          else if (pendingChanges >= BATCH_CHANGES) {
-            // One full batch is applied while the next is received and decoded: the target and
-            // the decoding overlap, and at most two batches are in memory.
-            if (batchInFlight) await batchInFlight.done;
-            const size = pendingChanges;
+        }
+        pending.push(txn);
+        pendingChanges += txn.changes.length;
+        if (txn.fence) return flush();
+        if (pendingChanges >= BATCH_CHANGES) {
+          // One full batch is applied while the next is received and decoded: the target and
+          // the decoding overlap, and at most two batches are in memory.
+          const send = () => {
             const done = flush();
-            batchInFlight = { size, done };
+            batchInFlight = { size: pendingChanges, done };
             void done.then(() => {
               if (batchInFlight?.done === done) batchInFlight = null;
             });
-          } else if (!flushTimer) flushTimer = setTimeout(() => void flush(), FLUSH_DELAY_MS);
-          break;
+          };
+          if (!batchInFlight) {
+            send();
+            return undefined;
+          }
+          return batchInFlight.done.then(send);
+        }
+        if (!flushTimer) flushTimer = setTimeout(() => void flush(), FLUSH_DELAY_MS);
+        break;
+      }
+    }
+    return undefined;
+  };
+
+  // Decoded messages wait here and are handled in order, synchronously until one must wait;
+  // the socket is paused while many wait, so the walsender's output stays bounded too.
+  const queue: PgoutputMessage[] = [];
+  let head = 0;
+  let pumping = false;
+  const socket = () =>
+    (service as unknown as { _connection?: { stream?: { pause?(): void; resume?(): void } } | null })._connection
+      ?.stream;
+  const pump = async () => {
+    pumping = true;
+    try {
+      while (head < queue.length && !failure) {
+        const msg = queue[head]!;
+        queue[head++] = undefined as never;
+        const wait = handle(msg);
+        if (wait) await wait;
+        if (head > 4096 && head * 2 > queue.length) {
+          queue.splice(0, head);
+          head = 0;
         }
       }
     } catch (e) {
       fail(e);
+    } finally {
+      queue.length = 0;
+      head = 0;
+      pumping = false;
+      socket()?.resume?.();
     }
-  });
-  // The library queues decoded messages while the handler runs (flow control); a
-  // keepalive may overtake them. Until they are handled, their position is not ours.
-  const libraryIdle = () => {
-    const internals = service as unknown as { _messageQueue?: unknown[]; _processing?: boolean };
-    return (internals._messageQueue?.length ?? 0) === 0 && !internals._processing;
   };
+  service.on('data', (_lsn: string, msg: PgoutputMessage) => {
+    if (failure) return;
+    queue.push(msg);
+    if (queue.length - head > QUEUED_MESSAGES) socket()?.pause?.();
+    if (!pumping) void pump();
+  });
+  // Decoded messages wait in the queue while earlier ones are handled; a keepalive may
+  // overtake them. Until they are handled, their position is not ours.
+  const libraryIdle = () => !pumping && head >= queue.length;
   service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
     if (!serverLsn || compareLsn(lsn, serverLsn) > 0) serverLsn = lsn;
     void serial(async () => {
