@@ -6,10 +6,12 @@
  * time by
  *   (p) pgtransit: migrationWorkflow full+cdc, in incremental
  *   (n) a native subscription (schema pre-created with pg_dump, initial copy done first)
- * and both see the same pgbench runs: a fixed rate (pgbench -R) and full speed, each for
- * DURATION seconds. Both are measured the same way: rows applied per second from the
- * target's pg_stat_user_tables, lag in bytes from each one's slot on the source, sampled
- * every second, and the time to catch up after pgbench stops. The targets are then
+ * and both see the same pgbench runs: full speed, then a fixed rate of half the native
+ * subscription's full-speed rate (pgbench -R), each for DURATION seconds. Both are measured
+ * the same way: rows applied per second from the target's pg_stat_user_tables, lag in
+ * bytes from each one's slot on the source, sampled every second, lag in seconds (how long
+ * ago the source was at the slot's confirmed position) sampled every 100 ms, and the time
+ * to catch up after pgbench stops. The targets are then
  * compared with the source: per-table row counts and row checksums once caught up, and,
  * caught up or not, the pgbench_history ids the source has below the target's frontier
  * and the target lacks (whole transactions the stream skipped).
@@ -18,6 +20,10 @@
  * pgbench writes BACKLOG transactions, then each consumer alone applies them, timed from
  * its start (resume, ENABLE) until its slot confirms the source's position at pgbench's
  * end; BACKLOG_RUNS times, the order of the two alternating.
+ *
+ * Part 1c, long transaction: pgbench at full speed for LONG_SECONDS, then again with a
+ * source transaction open and idle all the while (BEGIN; one write): each consumer's
+ * rows/s with it against without it.
  *
  * Part 0, large transaction: a table of LARGE_ROWS rows followed by both consumers (database
  * lg), then one UPDATE of every row, in one source transaction: the time each consumer
@@ -32,8 +38,9 @@
  *
  *   npx tsx bench/cdc.ts    DURATION (60) RATE (500) CLIENTS (4) SCALE (10) CATCHUP_LIMIT (120)
  *                           RUNS (5) SWITCH_RATE (30) BACKLOG (20000) BACKLOG_RUNS (3)
- *                           LARGE_ROWS (5000000) PARTS (large,apply,backlog,switchover);
- *                           WORKLOADS (rate,full) picks part 1's runs
+ *                           LARGE_ROWS (5000000) LONG_SECONDS (300)
+ *                           PARTS (large,apply,backlog,long,switchover);
+ *                           WORKLOADS (full,half; also rate) picks part 1's runs
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -85,11 +92,15 @@ const CATCHUP_LIMIT = envInt('CATCHUP_LIMIT', 120);
 const RUNS = envInt('RUNS', 5);
 // The switchover runs measure the downtime under a steady, moderate load (override to load more).
 const SWITCH_RATE = envInt('SWITCH_RATE', 30);
-const PARTS = (process.env.PARTS ?? 'large,apply,backlog,switchover').split(',').map((s) => s.trim());
+const PARTS = (process.env.PARTS ?? 'large,apply,backlog,long,switchover').split(',').map((s) => s.trim());
 const LARGE_ROWS = envInt('LARGE_ROWS', 5_000_000);
-const WORKLOADS = (process.env.WORKLOADS ?? 'rate,full').split(',').map((s) => s.trim());
+const WORKLOADS = (process.env.WORKLOADS ?? 'full,half').split(',').map((s) => s.trim());
 const BACKLOG = envInt('BACKLOG', 20000);
 const BACKLOG_RUNS = envInt('BACKLOG_RUNS', 3);
+/** The time-lag sampler's interval: the resolution of the lag-in-seconds figures. */
+const TIME_LAG_MS = 100;
+/** Part 1c: how long the source transaction stays open, idle, while pgbench runs (seconds). */
+const LONG_SECONDS = envInt('LONG_SECONDS', 300);
 /** Seconds in incremental under load before the switchover is asked for. */
 const SETTLE_SECONDS = 3;
 /** Pause of our application writer between its transactions: the resolution of its downtime figure. */
@@ -206,6 +217,71 @@ async function slotLags(c: pg.Client, slots: string[]): Promise<Record<string, n
     out[slot] = lag === undefined || lag === null ? null : Math.max(0, Number(lag));
   }
   return out;
+}
+
+/**
+ * Lag in time, sampled every TIME_LAG_MS on a session of its own: the source's WAL position
+ * and each slot's confirmed position. A consumer's lag at a sample is how long ago the source
+ * was last at or before the position it has confirmed (0 once it confirmed the source's
+ * position then); the figure is at most one sampling interval too high.
+ */
+function timeLagSampler(url: string, slots: string[]): { stop(): Promise<Record<string, number[]>> } {
+  const c = new pg.Client({ connectionString: url, application_name: 'bench monitor' });
+  const history: { t: number; lsn: bigint }[] = [];
+  const lags: Record<string, number[]> = Object.fromEntries(slots.map((x) => [x, []]));
+  let running = true;
+  const big = (l: string) => {
+    const [hi, lo] = l.split('/');
+    return (BigInt(`0x${hi}`) << 32n) + BigInt(`0x${lo}`);
+  };
+  const loop = (async () => {
+    await c.connect();
+    while (running) {
+      const at = performance.now();
+      const r = await c.query<{ cur: string; slot_name: string; confirmed: string | null }>(
+        `SELECT pg_current_wal_lsn()::text AS cur, slot_name, confirmed_flush_lsn::text AS confirmed
+           FROM pg_replication_slots WHERE slot_name = ANY($1)`,
+        [slots],
+      );
+      const t = performance.now();
+      const cur = big(r.rows[0]?.cur ?? '0/0');
+      history.push({ t, lsn: cur });
+      for (const row of r.rows) {
+        if (!row.confirmed) continue;
+        const confirmed = big(row.confirmed);
+        let lag = 0;
+        if (confirmed < cur) {
+          // The last sample at which the source had not passed the confirmed position.
+          let lo = 0;
+          let hi = history.length - 1;
+          while (lo < hi) {
+            const mid = (lo + hi + 1) >> 1;
+            if (history[mid]!.lsn <= confirmed) lo = mid;
+            else hi = mid - 1;
+          }
+          lag = history[lo]!.lsn <= confirmed ? (t - history[lo]!.t) / 1000 : (t - history[0]!.t) / 1000;
+        }
+        lags[row.slot_name]!.push(lag);
+      }
+      await sleep(Math.max(0, TIME_LAG_MS - (performance.now() - at)));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      await c.end().catch(() => undefined);
+      return lags;
+    },
+  };
+}
+
+const round2 = (x: number | null) => (x === null ? null : Math.round(x * 100) / 100);
+
+function percentile(xs: number[], p: number): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 }
 
 async function slotPassed(c: pg.Client, slot: string, lsn: string): Promise<boolean> {
@@ -328,6 +404,8 @@ interface ConsumerFigures {
   peakRowsPerSecond: number;
   lagMedianBytes: number | null;
   lagMaxBytes: number | null;
+  /** Lag in seconds while pgbench ran (timeLagSampler): median, 99th percentile, highest. */
+  lagSeconds: { p50: number | null; p99: number | null; max: number | null };
   catchUpSeconds: number | null;
   /** Lag left over from earlier runs when pgbench started. */
   lagAtStartBytes: number | null;
@@ -358,6 +436,7 @@ async function runWorkload(
   sourceMon: pg.Client,
   sourceStats: pg.Client,
   consumers: Consumer[],
+  duration = DURATION,
 ): Promise<WorkloadFigures> {
   const slots = consumers.map((c) => c.slot);
   const read = async (): Promise<Record<string, number>> =>
@@ -368,6 +447,7 @@ async function runWorkload(
     lags: await slotLags(sourceMon, slots),
   };
   const samples: Sample[] = [];
+  const timeLag = timeLagSampler(source.url({ database: DB }), slots);
   const t0 = performance.now();
   let sampling = true;
   const sampler = (async () => {
@@ -378,10 +458,11 @@ async function runWorkload(
       await sleep(Math.max(0, 1000 - (performance.now() - at)));
     }
   })();
-  const pgbenchArgs = [...args, '-c', String(CLIENTS), '-j', String(Math.min(CLIENTS, 2)), '-T', String(DURATION)];
+  const pgbenchArgs = [...args, '-c', String(CLIENTS), '-j', String(Math.min(CLIENTS, 2)), '-T', String(duration)];
   log(`workload ${name}: pgbench ${pgbenchArgs.join(' ')}`);
   const bench = await startPgbench(source, DB, pgbenchArgs).done;
   const runMs = performance.now() - t0;
+  const timeLags = await timeLag.stop();
   const endLsn = (await sourceMon.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
   const atEnd = {
     applied: await read(),
@@ -429,6 +510,11 @@ async function runWorkload(
       peakRowsPerSecond: Math.round(Math.max(0, ...perSecond)),
       lagMedianBytes: median(lags),
       lagMaxBytes: lags.length ? Math.max(...lags) : null,
+      lagSeconds: {
+        p50: round2(percentile(timeLags[c.slot]!, 50)),
+        p99: round2(percentile(timeLags[c.slot]!, 99)),
+        max: round2(timeLags[c.slot]!.length ? Math.max(...timeLags[c.slot]!) : null),
+      },
       catchUpSeconds: done ? seconds(done.ms) : null,
       lagAtStartBytes: start.lags[c.slot] ?? null,
       lagAtPgbenchEndBytes: endLag,
@@ -536,6 +622,14 @@ interface Verification {
   skippedHistoryIds: number[];
 }
 
+interface LongTransactionResult {
+  seconds: number;
+  /** Rows applied per second during pgbench, without and with the open transaction. */
+  rowsPerSecond: Record<'pgtransit' | 'native', { without: number; with: number }>;
+  /** with / without: within 10% means at least 0.9. */
+  withOverWithout: Record<'pgtransit' | 'native', number | null>;
+}
+
 interface BacklogRun {
   run: number;
   transactions: number;
@@ -550,6 +644,7 @@ interface ApplyResult {
   setup: { initSeconds: number; pgtransitToIncrementalSeconds: number; subscriptionReadySeconds: number };
   workloads: WorkloadFigures[];
   backlog: BacklogRun[];
+  longTransaction: LongTransactionResult | null;
   verified: Verification[];
   pgtransitStatus: { transactions: number; rounds: number; rows: number; perTable: CdcStatus['tables'] } | null;
 }
@@ -644,12 +739,45 @@ async function partApply(
       }
     }
     const workloads: WorkloadFigures[] = [];
-    if (WORKLOADS.includes('rate'))
-      workloads.push(
-        await runWorkload(`rate ${RATE} tps`, ['-R', String(RATE)], source, sourceMon, sourceStats, consumers),
-      );
-    if (WORKLOADS.includes('full'))
-      workloads.push(await runWorkload('full speed', [], source, sourceMon, sourceStats, consumers));
+    const workload = (name: string, args: string[], duration?: number) =>
+      runWorkload(name, args, source, sourceMon, sourceStats, consumers, duration);
+    if (WORKLOADS.includes('full')) workloads.push(await workload('full speed', []));
+    if (WORKLOADS.includes('half')) {
+      // Half the rate the native subscription applied at full speed (4 row changes a transaction).
+      const full = workloads.find((x) => x.name === 'full speed');
+      const tps = full ? Math.max(1, Math.round(full.consumers.native!.rowsPerSecond / 4 / 2)) : RATE;
+      workloads.push(await workload(`half of native's full speed, ${tps} tps`, ['-R', String(tps)]));
+    }
+    if (WORKLOADS.includes('rate')) workloads.push(await workload(`rate ${RATE} tps`, ['-R', String(RATE)]));
+    let longTransaction: LongTransactionResult | null = null;
+    if (PARTS.includes('long')) {
+      const without = await workload(`full speed for ${LONG_SECONDS} s`, [], LONG_SECONDS);
+      // BEGIN; one write; idle while pgbench runs as long again, committed once both caught up.
+      const open = new pg.Client({ connectionString: source.url({ database: DB }), application_name: 'bench long' });
+      await open.connect();
+      await open.query(`BEGIN; INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (1, 1, 1, 0, now())`);
+      let within: WorkloadFigures;
+      try {
+        within = await workload(`full speed for ${LONG_SECONDS} s, a transaction open and idle`, [], LONG_SECONDS);
+      } finally {
+        await open.query('COMMIT').catch(() => undefined);
+        await open.end().catch(() => undefined);
+      }
+      workloads.push(without, within);
+      const rel = (key: 'pgtransit' | 'native') =>
+        ratio(within.consumers[key]!.rowsPerSecond, without.consumers[key]!.rowsPerSecond);
+      longTransaction = {
+        seconds: LONG_SECONDS,
+        rowsPerSecond: {
+          pgtransit: {
+            without: without.consumers.pgtransit!.rowsPerSecond,
+            with: within.consumers.pgtransit!.rowsPerSecond,
+          },
+          native: { without: without.consumers.native!.rowsPerSecond, with: within.consumers.native!.rowsPerSecond },
+        },
+        withOverWithout: { pgtransit: rel('pgtransit'), native: rel('native') },
+      };
+    }
     const backlog: BacklogRun[] = [];
     if (PARTS.includes('backlog')) {
       for (let i = 1; i <= BACKLOG_RUNS; i++) {
@@ -724,6 +852,7 @@ async function partApply(
       setup: { initSeconds, pgtransitToIncrementalSeconds, subscriptionReadySeconds },
       workloads,
       backlog,
+      longTransaction,
       verified,
       pgtransitStatus,
     };
@@ -1149,7 +1278,7 @@ async function main(): Promise<void> {
     }
     let apply: ApplyResult | null = null;
     const switches: SwitchoverRun[] = [];
-    if (PARTS.includes('apply')) {
+    if (PARTS.includes('apply') || PARTS.includes('long') || PARTS.includes('backlog')) {
       try {
         apply = await partApply(source, ptTarget, nvTarget, worker, scratch);
       } catch (e) {
@@ -1203,6 +1332,9 @@ async function main(): Promise<void> {
       );
       lines.push(`              past it, "~N" extrapolates from how fast the lag fell during the limit)`);
       lines.push(
+        `   lag s    = how long ago the source was last at the slot's confirmed position, sampled every ${TIME_LAG_MS} ms while pgbench ran`,
+      );
+      lines.push(
         `   setup: pgbench -i ${apply.setup.initSeconds} s; pgtransit in incremental after ` +
           `${apply.setup.pgtransitToIncrementalSeconds} s, subscription initial copy ready after ${apply.setup.subscriptionReadySeconds} s`,
       );
@@ -1222,6 +1354,7 @@ async function main(): Promise<void> {
             'lag max kB'.padStart(12),
             'catch-up s'.padStart(12),
             'lag at start kB'.padStart(17),
+            'lag s p50/p99/max'.padStart(20),
           ].join(''),
         );
         for (const key of ['pgtransit', 'native'] as const) {
@@ -1242,6 +1375,7 @@ async function main(): Promise<void> {
               fmt(kb(f.lagMaxBytes), 1).padStart(12),
               catchUp.padStart(12),
               fmt(kb(f.lagAtStartBytes), 1).padStart(17),
+              `${fmt(f.lagSeconds.p50, 2)}/${fmt(f.lagSeconds.p99, 2)}/${fmt(f.lagSeconds.max, 2)}`.padStart(20),
             ].join(''),
           );
         }
@@ -1290,6 +1424,21 @@ async function main(): Promise<void> {
         lines.push(
           `   ${'speed-up (native s / pgtransit s)'.padEnd(22)} median ${fmt(median(speedups), 2)}×, spread ${spread(speedups)}`,
         );
+      }
+      const lt = apply.longTransaction;
+      if (lt) {
+        lines.push('');
+        lines.push(
+          `   long transaction: pgbench at full speed for ${lt.seconds} s, then again with a source transaction open and idle ` +
+            `(BEGIN; one write) all the while`,
+        );
+        for (const key of ['pgtransit', 'native'] as const) {
+          const r = lt.rowsPerSecond[key];
+          lines.push(
+            `   ${(key === 'pgtransit' ? 'pgtransit' : 'native subscription').padEnd(22)}${fmt(r.without).padStart(9)} rows/s without, ` +
+              `${fmt(r.with).padStart(9)} with: ${fmt(lt.withOverWithout[key], 2)}×`,
+          );
+        }
       }
       lines.push('');
       for (const v of apply.verified) {

@@ -17,6 +17,7 @@
  *
  *   npx tsx bench/full-load.ts        ROWS (10000000) PARALLELISM (4) TARGET_MAJOR (17)
  *                                     CHUNK_MB (big table / 2N) METHODS (p,a,b,c)
+ *                                     CASES (all,big: the whole dataset, then the big table alone)
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,6 +62,7 @@ const ROWS = envInt('ROWS', 10_000_000);
 const N = envInt('PARALLELISM', 4);
 const TARGET_MAJOR = envInt('TARGET_MAJOR', 17);
 const METHODS = (process.env.METHODS ?? 'p,a,b,c').split(',').map((s) => s.trim());
+const CASES = (process.env.CASES ?? 'all,big').split(',').map((s) => s.trim());
 const SMALL_TABLES = 20;
 const SMALL_ROWS = 10_000;
 const TOAST_ROWS = 2_000;
@@ -414,6 +416,17 @@ async function subscriptionCopy(source: PgServer, target: PgServer, tables: numb
 
 // ---------------------------------------------------------------- main
 
+interface CaseResult {
+  name: string;
+  data: Dataset;
+  chunks: Chunk[];
+  chunkSizeMB: number;
+  bigChunks: number;
+  figures: MethodFigure[];
+  pt: PgtransitRun | undefined;
+  targetVersion: string;
+}
+
 interface MethodFigure {
   method: string;
   label: string;
@@ -451,7 +464,9 @@ async function main(): Promise<void> {
     log(
       `building the dataset: big ${ROWS} rows, ${SMALL_TABLES} small tables of ${SMALL_ROWS} rows, docs ${TOAST_ROWS} x 100 kB`,
     );
-    const build = await time(() => buildDataset(source!));
+    const src = source;
+    const tmp = temporal;
+    const build = await time(() => buildDataset(src));
     const data = await describeDataset(source);
     const chunkSizeMB = envInt('CHUNK_MB', Math.max(1, Math.floor(mb(data.bigBytes) / (2 * N))));
     const chunks = await chunkPlan(source, chunkSizeMB);
@@ -461,125 +476,155 @@ async function main(): Promise<void> {
       `dataset built in ${seconds(build.ms)} s: ${data.tables.length} tables, ${data.rows} rows, ` +
         `${mb(data.bytes).toFixed(0)} MB; chunks of ${chunkSizeMB} MB: ${chunks.length} (big: ${bigChunks})`,
     );
-    const archive = await dumpSchema(source, scratch);
-
-    const figures: MethodFigure[] = [];
-    const figure = (method: string, label: string, ms: number, detail?: Record<string, unknown>): MethodFigure => {
-      const f = {
-        method,
-        label,
-        seconds: seconds(ms),
-        rowsPerSecond: Math.round(data.rows / (ms / 1000)),
-        mbPerSecond: Math.round((mb(data.bytes) / (ms / 1000)) * 10) / 10,
-        detail,
+    /** Every method on the source database as it is now. */
+    const runCase = async (name: string, data: Dataset, chunks: Chunk[], chunkSizeMB: number): Promise<CaseResult> => {
+      const archive = await dumpSchema(src, scratch);
+      const figures: MethodFigure[] = [];
+      const figure = (method: string, label: string, ms: number, detail?: Record<string, unknown>): MethodFigure => {
+        const f = {
+          method,
+          label,
+          seconds: seconds(ms),
+          rowsPerSecond: Math.round(data.rows / (ms / 1000)),
+          mbPerSecond: Math.round((mb(data.bytes) / (ms / 1000)) * 10) / 10,
+          detail,
+        };
+        figures.push(f);
+        return f;
       };
-      figures.push(f);
-      return f;
+      let pt: PgtransitRun | undefined;
+      let targetVersion = '';
+
+      if (METHODS.includes('p')) {
+        log('(p) pgtransit migrationWorkflow mode full');
+        const t = await target();
+        targetVersion = await version(t);
+        pt = await runPgtransit(tmp, src, t, chunkSizeMB, scratch);
+        await verify('(p)', t, data);
+        figure('p', `pgtransit full load, parallelism ${N}`, pt.ms, {
+          chunks: pt.chunks,
+          copiedBytes: pt.result.databases[0]?.bytes,
+          steps: pt.steps,
+          workerStartupSeconds: seconds(pt.startupMs),
+        });
+        await done(t);
+      }
+      if (METHODS.includes('a')) {
+        log('(a) raw binary COPY pipes');
+        const t = await target();
+        await restoreSection(t, archive, 'pre-data');
+        const run = await time(() => rawCopy(src, t, chunks));
+        const post = await time(() => restoreSection(t, archive, 'post-data'));
+        await verify('(a)', t, data);
+        figure('a', `raw psql COPY TO | COPY FROM, ${N} at once (data only)`, run.ms, { chunks: chunks.length });
+        figure('a+post', `(a) + pg_restore post-data -j ${N}`, run.ms + post.ms, { postDataSeconds: seconds(post.ms) });
+        await done(t);
+      }
+      if (METHODS.includes('b')) {
+        log('(b) pg_dump -Fd + pg_restore');
+        const t = await target();
+        const r = await dumpRestore(src, t, scratch);
+        await verify('(b)', t, data);
+        figure('b', `pg_dump -Fd -j ${N} -Z 0 + pg_restore -j ${N}`, r.dumpMs + r.restoreMs, {
+          dumpSeconds: seconds(r.dumpMs),
+          restoreSeconds: seconds(r.restoreMs),
+          dumpMB: Math.round(mb(r.dumpBytes)),
+        });
+        await done(t);
+      }
+      if (METHODS.includes('c')) {
+        log('(c) subscription initial copy');
+        const t = await target();
+        await restoreSection(t, archive, 'pre-data');
+        const run = await subscriptionCopy(src, t, data.tables.length);
+        const post = await time(() => restoreSection(t, archive, 'post-data'));
+        await verify('(c)', t, data);
+        figure('c', `subscription initial copy, ${N} sync workers (data only)`, run.ms);
+        figure('c+post', `(c) + pg_restore post-data -j ${N}`, run.ms + post.ms, { postDataSeconds: seconds(post.ms) });
+        await done(t);
+      }
+
+      const p = figures.find((f) => f.method === 'p');
+      for (const f of figures) if (p && f !== p) f.ratio = Math.round((p.seconds / f.seconds) * 100) / 100;
+      return {
+        name,
+        data,
+        chunks,
+        chunkSizeMB,
+        bigChunks: chunks.filter((c) => c.name === 'big').length,
+        figures,
+        pt,
+        targetVersion,
+      };
     };
-    let pt: PgtransitRun | undefined;
-    let targetVersion = '';
-
-    if (METHODS.includes('p')) {
-      log('(p) pgtransit migrationWorkflow mode full');
-      const t = await target();
-      targetVersion = await version(t);
-      pt = await runPgtransit(temporal, source, t, chunkSizeMB, scratch);
-      await verify('(p)', t, data);
-      figure('p', `pgtransit full load, parallelism ${N}`, pt.ms, {
-        chunks: pt.chunks,
-        copiedBytes: pt.result.databases[0]?.bytes,
-        steps: pt.steps,
-        workerStartupSeconds: seconds(pt.startupMs),
-      });
-      await done(t);
+    const cases: CaseResult[] = [];
+    if (CASES.includes('all')) cases.push(await runCase('the whole dataset', data, chunks, chunkSizeMB));
+    if (CASES.includes('big')) {
+      // The same big table alone: one table, which a native subscription copies with one COPY.
+      log('single-big-table case: every other table dropped on the source');
+      await withClient(source, (c) =>
+        c.query(
+          `DROP TABLE docs, ${Array.from({ length: SMALL_TABLES }, (_, i) => `small_${String(i + 1).padStart(2, '0')}`).join(', ')}`,
+        ),
+      );
+      const one = await describeDataset(source);
+      cases.push(await runCase('the big table alone', one, await chunkPlan(source, chunkSizeMB), chunkSizeMB));
     }
-    if (METHODS.includes('a')) {
-      log('(a) raw binary COPY pipes');
-      const t = await target();
-      await restoreSection(t, archive, 'pre-data');
-      const run = await time(() => rawCopy(source!, t, chunks));
-      const post = await time(() => restoreSection(t, archive, 'post-data'));
-      await verify('(a)', t, data);
-      figure('a', `raw psql COPY TO | COPY FROM, ${N} at once (data only)`, run.ms, { chunks: chunks.length });
-      figure('a+post', `(a) + pg_restore post-data -j ${N}`, run.ms + post.ms, { postDataSeconds: seconds(post.ms) });
-      await done(t);
-    }
-    if (METHODS.includes('b')) {
-      log('(b) pg_dump -Fd + pg_restore');
-      const t = await target();
-      const r = await dumpRestore(source, t, scratch);
-      await verify('(b)', t, data);
-      figure('b', `pg_dump -Fd -j ${N} -Z 0 + pg_restore -j ${N}`, r.dumpMs + r.restoreMs, {
-        dumpSeconds: seconds(r.dumpMs),
-        restoreSeconds: seconds(r.restoreMs),
-        dumpMB: Math.round(mb(r.dumpBytes)),
-      });
-      await done(t);
-    }
-    if (METHODS.includes('c')) {
-      log('(c) subscription initial copy');
-      const t = await target();
-      await restoreSection(t, archive, 'pre-data');
-      const run = await subscriptionCopy(source, t, data.tables.length);
-      const post = await time(() => restoreSection(t, archive, 'post-data'));
-      await verify('(c)', t, data);
-      figure('c', `subscription initial copy, ${N} sync workers (data only)`, run.ms);
-      figure('c+post', `(c) + pg_restore post-data -j ${N}`, run.ms + post.ms, { postDataSeconds: seconds(post.ms) });
-      await done(t);
-    }
-
-    const p = figures.find((f) => f.method === 'p');
-    for (const f of figures) if (p && f !== p) f.ratio = Math.round((p.seconds / f.seconds) * 100) / 100;
+    const targetVersion = cases.find((c) => c.targetVersion)?.targetVersion ?? '';
     const totalSeconds = seconds(performance.now() - started);
 
     const lines: string[] = [];
     lines.push(`pgtransit full-load benchmark, ${new Date().toISOString()}`);
     lines.push(
-      `source PostgreSQL ${sourceVersion} -> target PostgreSQL ${targetVersion || TARGET_MAJOR}, parallelism ` +
-        `${N}, chunkSizeMB ${chunkSizeMB} (${chunks.length} chunks, big table in ${bigChunks})`,
+      `source PostgreSQL ${sourceVersion} -> target PostgreSQL ${targetVersion || TARGET_MAJOR}, parallelism ${N}`,
     );
-    lines.push(
-      `dataset: ${data.tables.length} tables, ${data.rows.toLocaleString('en-US')} rows, ` +
-        `${mb(data.bytes).toFixed(0)} MB (pg_table_size); big ${data.bigRows.toLocaleString('en-US')} rows ` +
-        `${mb(data.bigBytes).toFixed(0)} MB, ${SMALL_TABLES} x ${SMALL_ROWS} rows, docs ${TOAST_ROWS} x 100 kB TOASTed`,
-    );
-    lines.push('');
-    lines.push(
-      `${'method'.padEnd(58)}${'seconds'.padStart(9)}${'rows/s'.padStart(12)}${'MB/s'.padStart(8)}${'pgtransit/this'.padStart(16)}`,
-    );
-    for (const f of figures) {
-      lines.push(
-        [
-          (f.method.includes('+') ? `    ${f.label}` : `(${f.method}) ${f.label}`).padEnd(58),
-          f.seconds.toFixed(2).padStart(9),
-          f.rowsPerSecond.toLocaleString('en-US').padStart(12),
-          f.mbPerSecond.toFixed(1).padStart(8),
-          (f.ratio !== undefined ? f.ratio.toFixed(2) : '').padStart(16),
-        ].join(''),
-      );
-    }
-    if (pt) {
+    for (const k of cases) {
+      const d = k.data;
       lines.push('');
-      lines.push(`pgtransit steps (seconds): ${pt.steps.map((s) => `${s.step} ${s.seconds.toFixed(2)}`).join(', ')}`);
-      // Time between one step's end and the next one's start is waiting the steps do not show.
-      const idle = pt.steps
-        .slice(1)
-        .map((s, i) => ({ after: pt!.steps[i]!, gap: s.at - (pt!.steps[i]!.at + pt!.steps[i]!.seconds), next: s }))
-        .filter((g) => g.gap >= 0.5);
-      for (const g of idle)
-        lines.push(`pgtransit idle ${g.gap.toFixed(2)} s between ${g.after.step} and ${g.next.step}`);
       lines.push(
-        `pgtransit worker (separate process): startup ${seconds(pt.startupMs).toFixed(2)} s, peak RSS at ` +
-          `startup ${(pt.rss.startupPeakKB / 1024).toFixed(0)} MB; during the migration: peak RSS ` +
-          `${(pt.rss.migrationPeakKB / 1024).toFixed(0)} MB ` +
-          `(VmHWM${pt.rss.hwmReset ? ' reset after startup' : ', includes startup'}), sampled max ${(pt.rss.sampledPeakKB / 1024).toFixed(0)} MB`,
+        `${k.name}: ${d.tables.length} tables, ${d.rows.toLocaleString('en-US')} rows, ${mb(d.bytes).toFixed(0)} MB ` +
+          `(pg_table_size); big ${d.bigRows.toLocaleString('en-US')} rows ${mb(d.bigBytes).toFixed(0)} MB` +
+          (d.tables.length > 1 ? `, ${SMALL_TABLES} x ${SMALL_ROWS} rows, docs ${TOAST_ROWS} x 100 kB TOASTed` : '') +
+          `; chunkSizeMB ${k.chunkSizeMB} (${k.chunks.length} chunks, big table in ${k.bigChunks})`,
       );
+      lines.push(
+        `${'method'.padEnd(58)}${'seconds'.padStart(9)}${'rows/s'.padStart(12)}${'MB/s'.padStart(8)}${'pgtransit/this'.padStart(16)}`,
+      );
+      for (const f of k.figures) {
+        lines.push(
+          [
+            (f.method.includes('+') ? `    ${f.label}` : `(${f.method}) ${f.label}`).padEnd(58),
+            f.seconds.toFixed(2).padStart(9),
+            f.rowsPerSecond.toLocaleString('en-US').padStart(12),
+            f.mbPerSecond.toFixed(1).padStart(8),
+            (f.ratio !== undefined ? f.ratio.toFixed(2) : '').padStart(16),
+          ].join(''),
+        );
+      }
+      const pt = k.pt;
+      if (pt) {
+        lines.push(`pgtransit steps (seconds): ${pt.steps.map((x) => `${x.step} ${x.seconds.toFixed(2)}`).join(', ')}`);
+        // Time between one step's end and the next one's start is waiting the steps do not show.
+        const idle = pt.steps
+          .slice(1)
+          .map((x, n) => ({ after: pt.steps[n]!, gap: x.at - (pt.steps[n]!.at + pt.steps[n]!.seconds), next: x }))
+          .filter((g) => g.gap >= 0.5);
+        for (const g of idle)
+          lines.push(`pgtransit idle ${g.gap.toFixed(2)} s between ${g.after.step} and ${g.next.step}`);
+        lines.push(
+          `pgtransit worker (separate process): startup ${seconds(pt.startupMs).toFixed(2)} s, peak RSS at ` +
+            `startup ${(pt.rss.startupPeakKB / 1024).toFixed(0)} MB; during the migration: peak RSS ` +
+            `${(pt.rss.migrationPeakKB / 1024).toFixed(0)} MB ` +
+            `(VmHWM${pt.rss.hwmReset ? ' reset after startup' : ', includes startup'}), sampled max ${(pt.rss.sampledPeakKB / 1024).toFixed(0)} MB`,
+        );
+      }
+      const b = k.figures.find((f) => f.method === 'b');
+      if (b)
+        lines.push(
+          `pg_dump ${b.detail!.dumpSeconds} s (${b.detail!.dumpMB} MB on disk) + pg_restore ${b.detail!.restoreSeconds} s`,
+        );
     }
-    const b = figures.find((f) => f.method === 'b');
-    if (b)
-      lines.push(
-        `pg_dump ${b.detail!.dumpSeconds} s (${b.detail!.dumpMB} MB on disk) + pg_restore ${b.detail!.restoreSeconds} s`,
-      );
+    lines.push('');
     lines.push(`every method verified: per-table row counts and row checksums equal the source's`);
     lines.push(`dataset build ${seconds(build.ms).toFixed(2)} s; whole benchmark ${totalSeconds.toFixed(0)} s`);
     console.log(lines.join('\n'));
@@ -588,23 +633,29 @@ async function main(): Promise<void> {
       source: sourceVersion,
       target: targetVersion || String(TARGET_MAJOR),
       parallelism: N,
-      chunkSizeMB,
-      chunks: chunks.length,
-      bigTableChunks: bigChunks,
       settings: SETTINGS,
-      dataset: {
-        tables: data.tables.length,
-        rows: data.rows,
-        bytes: data.bytes,
-        bigRows: data.bigRows,
-        bigBytes: data.bigBytes,
+      build: {
+        rows: ROWS,
         smallTables: SMALL_TABLES,
         smallRows: SMALL_ROWS,
         toastRows: TOAST_ROWS,
-        buildSeconds: seconds(build.ms),
+        seconds: seconds(build.ms),
       },
-      methods: figures,
-      worker: pt ? { startupSeconds: seconds(pt.startupMs), ...pt.rss } : null,
+      cases: cases.map((k) => ({
+        name: k.name,
+        chunkSizeMB: k.chunkSizeMB,
+        chunks: k.chunks.length,
+        bigTableChunks: k.bigChunks,
+        dataset: {
+          tables: k.data.tables.length,
+          rows: k.data.rows,
+          bytes: k.data.bytes,
+          bigRows: k.data.bigRows,
+          bigBytes: k.data.bigBytes,
+        },
+        methods: k.figures,
+        worker: k.pt ? { startupSeconds: seconds(k.pt.startupMs), ...k.pt.rss } : null,
+      })),
       verified: 'per-table row counts and checksums equal',
       totalSeconds,
     });
