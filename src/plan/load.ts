@@ -11,15 +11,20 @@ export function loadPlanFile(path: string): Plan {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new PgTransitError(ErrorType.InvalidPlan, `cannot read plan file ${path}: ${(e as Error).message}`);
+    throw new PgTransitError(
+      ErrorType.InvalidPlan,
+      `cannot read plan file ${path}: ${(e as Error).message}; check the path given with -f`,
+    );
   }
+  const format = path.endsWith('.json') ? 'JSON' : 'YAML';
   let raw: unknown;
   try {
-    raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    raw = format === 'JSON' ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
     throw new PgTransitError(
       ErrorType.InvalidPlan,
-      `${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message}`,
+      `${path} is not valid ${format}: ${syntaxError(format, text, e as Error)}; correct the syntax there, ` +
+        `then check the file with pgtransit plan check -f ${path}`,
     );
   }
   const result = parsePlan(raw);
@@ -31,6 +36,21 @@ export function loadPlanFile(path: string): Plan {
     );
   }
   return result.plan;
+}
+
+/**
+ * What the parser says is wrong, and where, without the text it quotes: the yaml package
+ * prints the offending lines and V8 a snippet of the JSON, and a line of a plan may hold a
+ * password.
+ */
+function syntaxError(format: 'JSON' | 'YAML', text: string, e: Error): string {
+  if (format === 'YAML') return (e.message.split('\n', 1)[0] ?? '').replace(/:$/, '');
+  return e.message
+    .replace(/, ".*"(\.\.\.)? is not valid JSON$/s, '')
+    .replace(/ at position (\d+)(?: \(line \d+ column \d+\))?/, (_, at: string) => {
+      const before = text.slice(0, Number(at)).split('\n');
+      return ` at line ${before.length}, column ${before[before.length - 1]!.length + 1}`;
+    });
 }
 
 /** JSON Schema of the plan as written, for editors (yaml-language-server, VS Code). */
