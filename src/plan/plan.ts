@@ -30,7 +30,8 @@ export const connectionUrl = z.string().superRefine((value, ctx) => {
   }
   ctx.addIssue({
     code: 'custom',
-    message: 'expected env:NAME, file:PATH, or a postgres:// URL without a password',
+    message:
+      'not a connection reference: write env:NAME, file:PATH (both resolved on the worker) or a postgres:// URL without a password',
   });
 });
 
@@ -80,7 +81,8 @@ export const planSchema = z
       .string()
       .regex(
         /^[a-z][a-z0-9-]{0,46}[a-z0-9]$/,
-        'lowercase letters, digits and hyphens, 2 to 48 characters, starting with a letter (workflow ids, slot and publication names derive from it)',
+        'not a valid name: use lowercase letters, digits and hyphens, 2 to 48 characters, starting with a letter and ' +
+          'ending with a letter or digit (workflow ids, slot and publication names derive from it)',
       )
       .describe(
         "The migration's name: workflow ids (migration-<name>, precheck-<name>) and slot/publication names derive from it",
@@ -93,7 +95,10 @@ export const planSchema = z
     ),
     databases: z
       .array(z.string().min(1).max(63))
-      .min(1)
+      .min(
+        1,
+        'an empty list migrates nothing: list at least one database, or leave databases out to migrate the one in the source URL',
+      )
       .optional()
       .describe('Source databases to migrate (default: the one in the source URL)'),
     include: selection
@@ -205,7 +210,11 @@ export const planSchema = z
     const seen = new Set<string>();
     databases.forEach((db, i) => {
       if (seen.has(db))
-        ctx.addIssue({ code: 'custom', path: ['databases', i], message: `database "${db}" is listed twice` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['databases', i],
+          message: `database "${db}" is listed twice; list each database once`,
+        });
       seen.add(db);
     });
     const targets = new Map<string, string>();
@@ -236,13 +245,82 @@ export interface PlanIssue {
 export type PlanParseResult = { ok: true; plan: Plan } | { ok: false; issues: PlanIssue[] };
 
 export function parsePlan(input: unknown): PlanParseResult {
-  const result = planSchema.safeParse(input);
+  const result = planSchema.safeParse(input, { error: planErrorMap });
   if (result.success) return { ok: true, plan: result.data };
   return { ok: false, issues: result.error.issues.map(describeIssue) };
 }
 
+const MISSING = 'missing';
+
+/** How a missing required field is written, for the message that asks for it. */
+const REQUIRED_EXAMPLE: Record<string, string> = {
+  name: 'name: shop-move',
+  source: 'source: { url: env:SOURCE_DATABASE_URL }',
+  target: 'target: { url: env:TARGET_DATABASE_URL }',
+  'source.url': 'url: env:SOURCE_DATABASE_URL',
+  'target.url': 'url: env:TARGET_DATABASE_URL',
+};
+
+const EXPECTED: Record<string, string> = {
+  object: 'an object (a YAML mapping)',
+  record: 'an object (a YAML mapping)',
+  array: 'a list',
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+};
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/**
+ * The messages zod would word on its own (the schema's own messages win): what is wrong and
+ * what to write instead. Never the value itself, which may be a secret in the wrong field.
+ */
+const planErrorMap: z.core.$ZodErrorMap = (issue) => {
+  switch (issue.code) {
+    case 'invalid_type': {
+      // describeIssue words this one: it knows the whole path, and so the example.
+      if (issue.input === undefined) return MISSING;
+      const expected = EXPECTED[issue.expected] ?? issue.expected;
+      const quoted = typeof issue.input === 'string' && ['number', 'int', 'boolean'].includes(issue.expected);
+      const hint = quoted
+        ? `write ${issue.expected === 'boolean' ? 'true or false' : 'the number'} without quotes`
+        : `write ${expected} here`;
+      return `expected ${expected}, got ${kindOf(issue.input)}; ${hint}`;
+    }
+    case 'too_small':
+    case 'too_big': {
+      const small = issue.code === 'too_small';
+      const bound = Number(small ? issue.minimum : issue.maximum);
+      const limit = `${issue.inclusive ? (small ? 'at least' : 'at most') : small ? 'more than' : 'less than'} ${bound}`;
+      if (issue.origin === 'number' || issue.origin === 'int')
+        return `too ${small ? 'small' : 'large'}: write a number of ${limit}`;
+      if (issue.origin === 'string')
+        return small && bound <= 1
+          ? 'empty: write a value'
+          : `too ${small ? 'short' : 'long'}: write ${limit} characters`;
+      if (issue.origin === 'array') return `too ${small ? 'few' : 'many'} items: list ${limit}`;
+      return undefined;
+    }
+    default:
+      return undefined;
+  }
+};
+
 function describeIssue(issue: z.core.$ZodIssue): PlanIssue {
   const path = issue.path.map(String).join('.') || '(plan)';
+  if (issue.code === 'invalid_type' && issue.message === MISSING) {
+    const example = REQUIRED_EXAMPLE[path];
+    return {
+      path,
+      message: `missing: a required field; add it${example ? `, e.g. ${example}` : ''} (see schema/plan.schema.json)`,
+    };
+  }
   switch (issue.code) {
     case 'unrecognized_keys':
       return {
