@@ -217,6 +217,25 @@ export const planSchema = z
         });
       seen.add(db);
     });
+    if (plan.target.url === plan.source.url) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['target', 'url'],
+        message:
+          'the same as source.url: the migration would copy each database onto itself; point target.url at the target server',
+      });
+    }
+    // A mapping onto its own name renames nothing: a typo of the name meant, most likely.
+    for (const kind of ['schemas', 'tables'] as const) {
+      for (const [from, to] of Object.entries(plan.mapping?.[kind] ?? {})) {
+        if (from !== to) continue;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['mapping', kind, from],
+          message: `maps ${from} onto itself; remove the entry (a ${kind === 'schemas' ? 'schema' : 'table'} keeps its name unless mapped), or correct the name it maps to`,
+        });
+      }
+    }
     const targets = new Map<string, string>();
     for (const [from, to] of Object.entries(plan.mapping?.tables ?? {})) {
       const other = targets.get(to);
