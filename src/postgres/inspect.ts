@@ -311,6 +311,20 @@ export async function databaseFacts(client: pg.Client): Promise<DatabaseFacts> {
   };
 }
 
+/** default_transaction_read_only as this session has it, and where it was set (pg_settings.source). */
+export interface ReadOnlyDefault {
+  on: boolean;
+  /** default, configuration file, command line, client, database, user, database user, ... */
+  source: string;
+}
+
+export async function readOnlyDefault(client: pg.Client): Promise<ReadOnlyDefault> {
+  const { rows } = await client.query<{ setting: string; source: string }>(
+    `SELECT setting, source FROM pg_settings WHERE name = 'default_transaction_read_only'`,
+  );
+  return { on: rows[0]?.setting === 'on', source: rows[0]?.source ?? 'default' };
+}
+
 export async function databaseExists(client: pg.Client, name: string): Promise<boolean> {
   const { rowCount } = await client.query(`SELECT 1 FROM pg_database WHERE datname = $1`, [name]);
   return (rowCount ?? 0) > 0;

@@ -38,9 +38,13 @@ export interface DatabaseContext {
 }
 
 /** The target database: missing (and whether the role may create it), or there (a session on it). */
-export type TargetSide =
-  | { exists: false; facts: inspect.ServerFacts; available: Map<string, Set<string>> }
-  | { exists: true; session: Connected; database: inspect.DatabaseFacts; available: Map<string, Set<string>> };
+export type TargetSide = (
+  { exists: false; facts: inspect.ServerFacts } | { exists: true; session: Connected; database: inspect.DatabaseFacts }
+) & {
+  available: Map<string, Set<string>>;
+  /** The read-only default of the target role's sessions: in the database, or (missing) in the maintenance database. */
+  readOnly: inspect.ReadOnlyDefault;
+};
 
 export async function openDatabaseContext(
   plan: Plan,
@@ -61,10 +65,15 @@ export async function openDatabaseContext(
         const facts = await withConnection(target, { fallbackToMaintenanceDb: true }, ({ client }) =>
           inspect.serverFacts(client),
         );
-        const available = await withConnection(target, { fallbackToMaintenanceDb: true }, ({ client }) =>
-          inspect.availableExtensionVersions(client),
+        const { available, readOnly } = await withConnection(
+          target,
+          { fallbackToMaintenanceDb: true },
+          async ({ client }) => ({
+            available: await inspect.availableExtensionVersions(client),
+            readOnly: await inspect.readOnlyDefault(client),
+          }),
         );
-        return { exists: false, facts, available };
+        return { exists: false, facts, available, readOnly };
       }
       const session = await connect(target, { database: targetDatabase });
       opened.push(session);
@@ -73,6 +82,7 @@ export async function openDatabaseContext(
         session,
         database: await inspect.databaseFacts(session.client),
         available: await inspect.availableExtensionVersions(session.client),
+        readOnly: await inspect.readOnlyDefault(session.client),
       };
     });
     return {

@@ -42,6 +42,27 @@ export const databaseChecks: Check<DatabaseContext>[] = [
     },
   },
   {
+    // pgtransit's writes on the target (the database, the schema, the copies, the applied changes) run in
+    // the session's default transaction mode: a read-only default refuses every one of them.
+    id: 'target.writable',
+    scope: 'target',
+    run: async (ctx) => {
+      const t = await ctx.target();
+      const db = ctx.targetDatabase;
+      // A missing database gets none of the maintenance database's own settings when it is created.
+      const applies = t.readOnly.on && (t.exists || !['database', 'database user'].includes(t.readOnly.source));
+      if (!applies) return finding('pass', `sessions in ${db} on the target are writable by default`);
+      const user = t.exists ? t.session.facts.user : t.facts.currentUser;
+      const { where, fix } = readOnlySource(t.readOnly.source, db, user);
+      return finding(
+        'fail',
+        `default_transaction_read_only = on for database ${db} on the target${t.exists ? '' : ' once created'} ` +
+          `(${where}): every write of the migration there (schema, copies, changes) would be refused`,
+        fix,
+      );
+    },
+  },
+  {
     // Rights to create what will be restored.
     id: 'target.create_privilege',
     scope: 'target',
@@ -70,6 +91,40 @@ export const databaseChecks: Check<DatabaseContext>[] = [
     },
   },
 ];
+
+/** Where a read-only default comes from (pg_settings.source), and the statement that lifts it. */
+function readOnlySource(source: string, database: string, user: string): { where: string; fix: string } {
+  const db = sqlIdent(database);
+  const role = sqlIdent(user);
+  switch (source) {
+    case 'database':
+      return { where: 'set on the database', fix: `ALTER DATABASE ${db} RESET default_transaction_read_only;` };
+    case 'user':
+      return { where: `set on role ${user}`, fix: `ALTER ROLE ${role} RESET default_transaction_read_only;` };
+    case 'database user':
+      return {
+        where: `set on role ${user} in database ${database}`,
+        fix: `ALTER ROLE ${role} IN DATABASE ${db} RESET default_transaction_read_only;`,
+      };
+    case 'configuration file':
+      return {
+        where: "set in the server's configuration",
+        fix:
+          'ALTER SYSTEM RESET default_transaction_read_only; SELECT pg_reload_conf();  (or remove it from ' +
+          "postgresql.conf; on a managed service, from the server's parameters)",
+      };
+    case 'client':
+      return {
+        where: 'set by the connection',
+        fix: 'remove default_transaction_read_only from the options of target.url (or PGOPTIONS on the worker)',
+      };
+    default:
+      return {
+        where: `set by ${source}`,
+        fix: 'start the target server without default_transaction_read_only = on',
+      };
+  }
+}
 
 export const serverChecks: Check<ServerContext>[] = [
   {
