@@ -311,6 +311,20 @@ export async function databaseFacts(client: pg.Client): Promise<DatabaseFacts> {
   };
 }
 
+/**
+ * Which database of which running server a session is on, as text that is equal for two
+ * sessions on the same one: the postmaster's start time and port tell the server (its system
+ * identifier would need pg_control_system(), and a standby shares its primary's), the oid the
+ * database. The epoch, not the timestamp's text, which follows the session's TimeZone.
+ */
+export async function databaseIdentity(client: pg.Client): Promise<string> {
+  const { rows } = await client.query<{ id: string }>(
+    `SELECT extract(epoch FROM pg_postmaster_start_time())::text || ' ' || current_setting('port') || ' ' || d.oid::text AS id
+       FROM pg_database d WHERE d.datname = current_database()`,
+  );
+  return rows[0]!.id;
+}
+
 /** default_transaction_read_only as this session has it, and where it was set (pg_settings.source). */
 export interface ReadOnlyDefault {
   on: boolean;

@@ -34,6 +34,8 @@ export interface DatabaseContext {
   extensions: () => Promise<{ name: string; version: string; schema: string }[]>;
   largeObjects: () => Promise<number>;
   target: () => Promise<TargetSide>;
+  /** The target database is the source database itself (two references, one database). */
+  sameDatabase: () => Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -104,6 +106,15 @@ export async function openDatabaseContext(
       extensions: once(() => inspect.installedExtensions(src.client)),
       largeObjects: once(() => inspect.largeObjectCount(src.client)),
       target: targetSide,
+      sameDatabase: once(async () => {
+        const t = await targetSide();
+        if (!t.exists) return false;
+        const [a, b] = await Promise.all([
+          inspect.databaseIdentity(src.client),
+          inspect.databaseIdentity(t.session.client),
+        ]);
+        return a === b;
+      }),
       close: () => Promise.all(opened.map((c) => c.client.end().catch(() => undefined))).then(() => undefined),
     };
   } catch (e) {

@@ -18,6 +18,24 @@ export function localeOptions(d: inspect.DatabaseFacts): string {
 
 export const databaseChecks: Check<DatabaseContext>[] = [
   {
+    // Two references that lead to one database: the migration would copy it onto itself.
+    id: 'pair.distinct',
+    scope: 'pair',
+    run: async (ctx) => {
+      if (!(await ctx.target()).exists) return null;
+      const { host, port } = ctx.source.facts;
+      if (await ctx.sameDatabase()) {
+        return finding(
+          'fail',
+          `the source and the target are the same database: ${ctx.database} on ${host}:${port} (source.url and ` +
+            'target.url, with the databases of the plan, lead to one database)',
+          'point target.url at the server and database to migrate to (another database of the same server will do)',
+        );
+      }
+      return finding('pass', `the target database ${ctx.targetDatabase} is not the source database`);
+    },
+  },
+  {
     id: 'pair.encoding',
     scope: 'pair',
     run: async (ctx) => {

@@ -29,7 +29,8 @@ export const databaseChecks: Check<DatabaseContext>[] = [
     scope: 'target',
     run: async (ctx) => {
       const t = await ctx.target();
-      if (!t.exists) return null;
+      // When the target is the source, "drop those tables on the target" would drop the source's: pair.distinct says it.
+      if (!t.exists || (await ctx.sameDatabase())) return null;
       const tgtTables = ctx.selected.map((x) => targetName(ctx.plan, x));
       const clash = await inspect.existingRelations(t.session.client, tgtTables);
       if (clash.length === 0)
