@@ -1,5 +1,5 @@
 /** The plan against what the source holds: selection, mapping, dependencies. */
-import { displayName } from '../../plan/selection';
+import { displayName, targetName } from '../../plan/selection';
 import type { TableFacts } from '../inspect';
 import { finding, formatBytes, listNames, listStatements, type Check } from './check';
 import type { DatabaseContext } from './context';
@@ -87,13 +87,28 @@ export const databaseChecks: Check<DatabaseContext>[] = [
     run: ({ plan, selected }) => {
       const selectedKeys = new Set(selected.map((t) => `${t.schema}.${t.name}`));
       const stray = Object.keys(plan.mapping?.tables ?? {}).filter((k) => !selectedKeys.has(k));
-      return stray.length > 0
-        ? finding(
-            'warn',
-            `mapping.tables names tables that are not selected: ${listNames(stray)}`,
-            'remove those mappings or include the tables',
-          )
-        : null;
+      const strayNote = `mapping.tables names tables that are not selected: ${listNames(stray)}`;
+      const strayFix = 'remove those mappings or include the tables';
+      // Two selected tables under one name on the target: the second's restore fails, or its rows join the first's.
+      const byTarget = new Map<string, string[]>();
+      for (const t of selected) {
+        const to = displayName(targetName(plan, t));
+        byTarget.set(to, [...(byTarget.get(to) ?? []), displayName(t)]);
+      }
+      const shared = [...byTarget].filter(([, from]) => from.length > 1);
+      if (shared.length > 0) {
+        return finding(
+          'fail',
+          [
+            `selected tables would share a name on the target: ` +
+              listNames(shared.map(([to, from]) => `${from.sort().join(' and ')} would both be ${to} on the target`)),
+            ...(stray.length ? [strayNote] : []),
+          ].join('; '),
+          'map them to names no other selected table has (mapping.tables), or exclude one of them' +
+            (stray.length ? `; ${strayFix}` : ''),
+        );
+      }
+      return stray.length > 0 ? finding('warn', strayNote, strayFix) : null;
     },
   },
   {
