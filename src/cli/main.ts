@@ -9,11 +9,13 @@ import { runWorkerUntilSignal } from '../temporal/worker';
 import { startDevServer, defaultStateDir } from '../dev/temporal-cli';
 import { exitCode, renderFailure, renderReport, runPrecheck } from './precheck';
 import {
+  CommandRefused,
   abortMigration,
   migrationStatus,
   renderStatus,
   renderSwitchover,
   renderVerify,
+  runningMigration,
   startMigration,
   switchover,
   verifyMigration,
@@ -43,6 +45,9 @@ Usage:
                                    compare source and target per table; exit 2 on any difference
   pgtransit pause NAME | resume NAME
                                    stop / restart applying changes (resume also retries after a conflict)
+
+A command that cannot be done (an unknown or finished migration, a start of a name already
+running, a switchover that is not possible now) does nothing, says why, and exits 2.
 
 Environment:
   TEMPORAL_ADDRESS      default 127.0.0.1:7233
@@ -166,9 +171,13 @@ async function start(args: string[]): Promise<number> {
   const p = loadPlanFile(values.file);
   return withClient(async (client, config) => {
     const r = await startMigration(client, p, config.taskQueue);
-    console.log(
-      r.existing ? `${r.workflowId} is already running (run ${r.runId})` : `started ${r.workflowId} (run ${r.runId})`,
-    );
+    if (r.existing)
+      throw new CommandRefused(
+        `migration ${p.name} is already running (workflow ${r.workflowId}, run ${r.runId}, started ${r.startedAt}): ` +
+          `nothing was started, and ${values.file} was not applied. Follow it with pgtransit status ${p.name} ` +
+          `--watch; to start it over, stop it first with pgtransit abort ${p.name}`,
+      );
+    console.log(`started ${r.workflowId} (run ${r.runId})`);
     console.log(
       `follow it: pgtransit status ${p.name} --watch   (or the Web UI, or temporal workflow describe --workflow-id ${r.workflowId})`,
     );
@@ -249,7 +258,8 @@ async function signalCmd(which: 'pause' | 'resume', args: string[]): Promise<num
   const name = args[0];
   if (!name) throw new Error(`usage: pgtransit ${which} NAME`);
   return withClient(async (client) => {
-    await client.workflow.getHandle(workflowIds(name).migration).signal(which === 'pause' ? pauseSignal : resumeSignal);
+    const handle = await runningMigration(client, name, which);
+    await handle.signal(which === 'pause' ? pauseSignal : resumeSignal);
     console.log(`${which} sent to ${workflowIds(name).migration}`);
     return 0;
   });
@@ -260,9 +270,10 @@ export function cli(): void {
   main(process.argv.slice(2)).then(
     (code) => (process.exitCode = code),
     (e) => {
-      // An invalid plan is a failed check (2); anything else, Temporal unreachable included, is 1.
+      // An invalid plan is a failed check (2), a refused command too; anything else, Temporal unreachable included, is 1.
       console.error(e instanceof Error ? e.message : e);
-      process.exitCode = e instanceof PgTransitError && e.type === 'InvalidPlan' ? 2 : 1;
+      process.exitCode =
+        (e instanceof PgTransitError && e.type === 'InvalidPlan') || e instanceof CommandRefused ? 2 : 1;
     },
   );
 }

@@ -1,5 +1,12 @@
 /** `pgtransit start | status | abort`: the migration from the operator's side. */
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowExecutionDescription,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { formatBytes as fmtBytes, formatSeconds as fmtSeconds } from '../model/format';
 import { databaseStatusQuery, statusQuery, switchoverUpdate } from '../model/messages';
@@ -9,20 +16,80 @@ import type { VerifyReport } from '../model/workflows';
 import type { Plan } from '../plan/plan';
 import { migrationWorkflow, verifyWorkflow } from '../../workflows';
 
+/**
+ * An operator's command refused before it did anything: an unknown migration, one already
+ * running (start) or already finished (abort, switchover, pause). The message says so and
+ * what to do; the CLI prints it and exits 2.
+ */
+export class CommandRefused extends Error {
+  override name = 'CommandRefused';
+}
+
+/**
+ * Starts the migration, or finds the one of that name already running (`existing`, with the
+ * run's start time): it is never attached to silently, and the plan given is then not applied.
+ */
 export async function startMigration(
   client: Client,
   plan: Plan,
   taskQueue: string,
-): Promise<{ workflowId: string; runId: string; existing: boolean }> {
+): Promise<{ workflowId: string; runId: string; existing: boolean; startedAt?: string }> {
   const workflowId = workflowIds(plan.name).migration;
-  const handle = await client.workflow.start(migrationWorkflow, {
-    args: [plan],
-    taskQueue,
-    workflowId,
-    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-  });
-  const desc = await handle.describe();
-  return { workflowId, runId: handle.firstExecutionRunId, existing: desc.runId !== handle.firstExecutionRunId };
+  try {
+    const handle = await client.workflow.start(migrationWorkflow, {
+      args: [plan],
+      taskQueue,
+      workflowId,
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+    });
+    return { workflowId, runId: handle.firstExecutionRunId, existing: false };
+  } catch (e) {
+    if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+    const running = await client.workflow.getHandle(workflowId).describe();
+    return { workflowId, runId: running.runId, existing: true, startedAt: running.startTime.toISOString() };
+  }
+}
+
+/** The migration's handle and description; an unknown name is refused. */
+async function describeMigration(
+  client: Client,
+  name: string,
+): Promise<{ handle: WorkflowHandle<typeof migrationWorkflow>; description: WorkflowExecutionDescription }> {
+  const handle = client.workflow.getHandle<typeof migrationWorkflow>(workflowIds(name).migration);
+  try {
+    return { handle, description: await handle.describe() };
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError)
+      throw new CommandRefused(
+        `no migration named ${name} (workflow ${workflowIds(name).migration}): check the name, or start one with pgtransit start -f PLAN`,
+      );
+    throw e;
+  }
+}
+
+const RUNNING = 'RUNNING';
+
+function ended(d: WorkflowExecutionDescription): string {
+  return `${d.status.name}${d.closeTime ? ` at ${d.closeTime.toISOString()}` : ''}`;
+}
+
+/** Refuses a command that needs the migration running once it has finished. */
+function finished(name: string, d: WorkflowExecutionDescription, what: string): CommandRefused {
+  return new CommandRefused(
+    `migration ${name} has already finished (${ended(d)}): there is nothing to ${what}, and nothing was done; ` +
+      `pgtransit status ${name} shows how it ended`,
+  );
+}
+
+/** The running migration, for a command that needs it running (pause, resume). */
+export async function runningMigration(
+  client: Client,
+  name: string,
+  what: string,
+): Promise<WorkflowHandle<typeof migrationWorkflow>> {
+  const { handle, description } = await describeMigration(client, name);
+  if (description.status.name !== RUNNING) throw finished(name, description, what);
+  return handle;
 }
 
 export interface FullStatus {
@@ -35,17 +102,8 @@ export interface FullStatus {
 }
 
 export async function migrationStatus(client: Client, name: string): Promise<FullStatus> {
-  const handle = client.workflow.getHandle(workflowIds(name).migration);
-  let execution: string;
-  try {
-    execution = (await handle.describe()).status.name;
-  } catch (e) {
-    if (e instanceof WorkflowNotFoundError)
-      throw new Error(
-        `no migration named ${name} (workflow ${workflowIds(name).migration}); start one with pgtransit start -f PLAN`,
-      );
-    throw e;
-  }
+  const { handle, description } = await describeMigration(client, name);
+  const execution = description.status.name;
   const migration = await handle.query(statusQuery);
   const databases = await Promise.all(
     migration.databases.map((d) => client.workflow.getHandle(d.workflowId).query(databaseStatusQuery)),
@@ -72,7 +130,7 @@ export async function migrationStatus(client: Client, name: string): Promise<Ful
 }
 
 export async function abortMigration(client: Client, name: string): Promise<FullStatus> {
-  const handle = client.workflow.getHandle(workflowIds(name).migration);
+  const handle = await runningMigration(client, name, 'abort');
   await handle.cancel();
   await handle.result().catch(() => undefined);
   return migrationStatus(client, name);
@@ -158,9 +216,54 @@ export function renderStatus(s: FullStatus): string {
   return lines.join('\n');
 }
 
+/** The Update's validator refused: nothing was done, and a later request may succeed. */
+const NOT_POSSIBLE_NOW = 'switchover not possible now';
+
 export async function switchover(client: Client, name: string): Promise<{ reports: SwitchoverReport[] }> {
   const handle = client.workflow.getHandle(workflowIds(name).migration);
-  return handle.executeUpdate(switchoverUpdate);
+  try {
+    return await handle.executeUpdate(switchoverUpdate);
+  } catch (e) {
+    const refusal = e instanceof WorkflowUpdateFailedError && e.cause instanceof Error ? e.cause.message : '';
+    if (refusal.startsWith(NOT_POSSIBLE_NOW)) {
+      const later = /mode \S+ has no switchover/.test(refusal)
+        ? ''
+        : `; once pgtransit status ${name} shows every database incremental, not paused, with its lag under ` +
+          `switchover.maxLagBytes (pgtransit resume ${name} restarts a paused one), run pgtransit switchover ${name} again`;
+      throw new CommandRefused(`${refusal}${later}. Nothing was done`);
+    }
+    if (e instanceof WorkflowUpdateFailedError) throw e;
+    // An Update to a migration that is unknown or has finished: say which, not the server's words.
+    const { description } = await describeMigration(client, name);
+    if (description.status.name === RUNNING) throw e;
+    throw await switchoverOfFinished(client, name, description);
+  }
+}
+
+async function switchoverOfFinished(
+  client: Client,
+  name: string,
+  d: WorkflowExecutionDescription,
+): Promise<CommandRefused> {
+  // A finished migration still answers its status query (the worker replays it).
+  const s = await client.workflow
+    .getHandle(workflowIds(name).migration)
+    .query(statusQuery)
+    .catch(() => null);
+  if (s?.switchover?.state === 'completed') {
+    const at = s.switchover.reports.map((r) => r.doneAt).sort()[0] ?? s.switchover.requestedAt;
+    return new CommandRefused(
+      `the switchover of migration ${name} already completed at ${at}, and the migration has finished ` +
+        `(${ended(d)}): the target is the database to use now. Nothing was done; pgtransit status ${name} shows ` +
+        "the switchover's report",
+    );
+  }
+  const why =
+    s?.mode === 'full' ? 'mode full completes after the full load, with no switchover' : 'it cannot switch over';
+  return new CommandRefused(
+    `migration ${name} has finished (${ended(d)}): ${why}. Nothing was done; to migrate again, start a new ` +
+      'migration with pgtransit start -f PLAN',
+  );
 }
 
 export function renderSwitchover(r: { reports: SwitchoverReport[] }): string {
