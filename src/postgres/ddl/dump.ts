@@ -27,21 +27,24 @@ export interface DumpOptions {
 
 /**
  * pg_dump of the selected schemas (minus what the plan leaves out) into a custom-format
- * archive. pre-data is dumped --schema-only. post-data is dumped without it, so that it
- * carries the REFRESH of each populated materialized view (pg_restore runs those after
- * the indexes, in dependency order), and with the sequences' current values beside it:
- * neither is schema, and without them the target's materialized views stay empty and
- * its sequences hand out values the copied rows already use.
+ * archive. pre-data is dumped --schema-only. post-data is dumped without it when a
+ * populated materialized view is in scope, so that it carries the REFRESH of each (pg_restore
+ * runs those after the indexes, in dependency order); without one, --schema-only spares
+ * pg_dump its reading of every table's data entry (0.5 s of the 0.7 s it takes on a
+ * 10-million-row table). The sequences' current values are written beside it: they are not
+ * schema, and without them the target's sequences hand out values the copied rows already use.
  */
 export async function dumpSection(plan: Plan, o: DumpOptions): Promise<string | null> {
   const { libpqEnv } = resolveEndpoint(o.source, { database: o.database });
   const file = join(o.dir, `${o.section}.dump`);
+  let refreshes = false;
   const scope = await withConnection(o.source, { database: o.database }, async ({ client }) => {
     const scope = await dumpScope(client, plan);
     if (scope.conflicts.length > 0) throw conflictError(o.database, scope.conflicts);
     if (o.section === 'post-data') {
       writeFileSync(sequencesFile(file), JSON.stringify(await sequenceValues(client, scope)));
       writeFileSync(storageFile(file), JSON.stringify(await indexedStorage(client, scope)));
+      refreshes = await populatedMatviews(client, scope);
     }
     return scope;
   });
@@ -49,7 +52,7 @@ export async function dumpSection(plan: Plan, o: DumpOptions): Promise<string | 
   if (scope.schemas.length === 0) return null;
   // pg_dump quotes only its own version's keywords: a newer target's (json on 16+) would not parse.
   const args = [`--section=${o.section}`, '-Fc', '--quote-all-identifiers', '-f', file];
-  if (o.section === 'pre-data') args.push('--schema-only');
+  if (o.section === 'pre-data' || !refreshes) args.push('--schema-only');
   if (o.snapshot) args.push(`--snapshot=${o.snapshot}`);
   for (const s of scope.schemas) args.push('-n', exact(s));
   for (const t of scope.excluded) args.push('-T', `${exact(t.schema)}.${exact(t.name)}`);
@@ -61,6 +64,17 @@ export async function dumpSection(plan: Plan, o: DumpOptions): Promise<string | 
     o.signal,
   );
   return file;
+}
+
+/** Whether the dump holds a populated materialized view (its REFRESH is not schema). */
+async function populatedMatviews(client: pg.Client, scope: DumpScope): Promise<boolean> {
+  const left = scope.excluded.map((t) => `${t.schema}.${t.name}`);
+  const { rows } = await client.query(
+    `SELECT 1 FROM pg_matviews WHERE schemaname = ANY($1) AND ispopulated
+        AND format('%s.%s', schemaname, matviewname) <> ALL($2) LIMIT 1`,
+    [scope.schemas, left],
+  );
+  return rows.length > 0;
 }
 
 /** The current value of every sequence the dump restores (null: never called, as restored). */
