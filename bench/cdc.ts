@@ -27,8 +27,9 @@
  *
  * Part 0, large transaction: a table of LARGE_ROWS rows followed by both consumers (database
  * lg), then one UPDATE of every row, in one source transaction: the time each consumer
- * takes to apply it (from the UPDATE's commit until its slot confirms it), the worker's
- * peak RSS meanwhile, the progress status showed, and both targets compared.
+ * takes to apply it (from the UPDATE's commit until its slot confirms it and its target
+ * holds every updated row), the worker's peak RSS meanwhile, the progress status showed,
+ * and both targets compared.
  *
  * Part 2, switchover: RUNS small migrations (pgbench -s 1, a fresh source database each),
  * each switched over through the `switchover` Update while pgbench writes at a fixed rate:
@@ -628,6 +629,12 @@ interface LongTransactionResult {
   rowsPerSecond: Record<'pgtransit' | 'native', { without: number; with: number }>;
   /** with / without: within 10% means at least 0.9. */
   withOverWithout: Record<'pgtransit' | 'native', number | null>;
+  /** The source's own rows/s in each run (the open transaction slows pgbench itself). */
+  sourceRowsPerSecond: { without: number; with: number };
+  /** Each consumer's rows/s over the source's, in each run: 1 keeps pace. */
+  keptPace: Record<'pgtransit' | 'native', { without: number | null; with: number | null }>;
+  /** Lag in seconds, 99th percentile, in each run. */
+  lagP99Seconds: Record<'pgtransit' | 'native', { without: number | null; with: number | null }>;
 }
 
 interface BacklogRun {
@@ -776,6 +783,22 @@ async function partApply(
           native: { without: without.consumers.native!.rowsPerSecond, with: within.consumers.native!.rowsPerSecond },
         },
         withOverWithout: { pgtransit: rel('pgtransit'), native: rel('native') },
+        sourceRowsPerSecond: { without: without.sourceRowsPerSecond, with: within.sourceRowsPerSecond },
+        keptPace: Object.fromEntries(
+          (['pgtransit', 'native'] as const).map((key) => [
+            key,
+            {
+              without: ratio(without.consumers[key]!.rowsPerSecond, without.sourceRowsPerSecond),
+              with: ratio(within.consumers[key]!.rowsPerSecond, within.sourceRowsPerSecond),
+            },
+          ]),
+        ) as LongTransactionResult['keptPace'],
+        lagP99Seconds: Object.fromEntries(
+          (['pgtransit', 'native'] as const).map((key) => [
+            key,
+            { without: without.consumers[key]!.lagSeconds.p99, with: within.consumers[key]!.lagSeconds.p99 },
+          ]),
+        ) as LongTransactionResult['lagP99Seconds'],
       };
     }
     const backlog: BacklogRun[] = [];
@@ -944,12 +967,23 @@ async function partLarge(source: PgServer, ptTarget: PgServer, nvTarget: PgServe
     const endLsn = (await mon.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
     const secondsOf: Record<'pgtransit' | 'native', number | null> = { pgtransit: null, native: null };
     const deadline = committed + CATCHUP_LIMIT * 10 * 1000;
+    // Applied: the slot confirmed the commit and the target holds every updated row (a slot seen
+    // past the commit with the target short of it is waited out, and said).
+    const targets = { pgtransit: ptTarget, native: nvTarget };
+    const holds = async (key: 'pgtransit' | 'native') =>
+      Number(
+        (await targets[key].query<{ n: string }>(`SELECT count(*) AS n FROM big WHERE v = 1`, [], db)).rows[0]!.n,
+      ) === LARGE_ROWS;
     while ((secondsOf.pgtransit === null || secondsOf.native === null) && performance.now() < deadline) {
       for (const key of ['pgtransit', 'native'] as const) {
-        if (secondsOf[key] === null && (await slotPassed(mon, slots[key], endLsn))) {
-          secondsOf[key] = seconds(performance.now() - committed);
-          log(`part 0: ${key} applied it ${secondsOf[key]} s after its commit`);
+        if (secondsOf[key] !== null || !(await slotPassed(mon, slots[key], endLsn))) continue;
+        if (!(await holds(key))) {
+          log(`part 0: ${key}'s slot confirmed the commit before its target held the update; waiting for the target`);
+          await sleep(1000);
+          continue;
         }
+        secondsOf[key] = seconds(performance.now() - committed);
+        log(`part 0: ${key} applied it ${secondsOf[key]} s after its commit`);
       }
       await sleep(200);
     }
@@ -1302,7 +1336,7 @@ async function main(): Promise<void> {
       lines.push('');
       lines.push(
         `0. one large transaction: UPDATE of every row of a ${fmt(large.rows)}-row table (${large.updateSeconds} s on the source), ` +
-          `followed by both consumers; from its commit until each slot confirmed it`,
+          `followed by both consumers; from its commit until each slot confirmed it and its target held every updated row`,
       );
       lines.push(
         `   pgtransit            ${large.seconds.pgtransit ?? '-'} s, target ${large.equal.pgtransit ? 'equal' : 'DIFFERENT'}`,
@@ -1432,11 +1466,17 @@ async function main(): Promise<void> {
           `   long transaction: pgbench at full speed for ${lt.seconds} s, then again with a source transaction open and idle ` +
             `(BEGIN; one write) all the while`,
         );
+        lines.push(
+          `   the source itself wrote ${fmt(lt.sourceRowsPerSecond.without)} rows/s without it, ${fmt(lt.sourceRowsPerSecond.with)} with it`,
+        );
         for (const key of ['pgtransit', 'native'] as const) {
           const r = lt.rowsPerSecond[key];
+          const kept = lt.keptPace[key];
+          const p99 = lt.lagP99Seconds[key];
           lines.push(
             `   ${(key === 'pgtransit' ? 'pgtransit' : 'native subscription').padEnd(22)}${fmt(r.without).padStart(9)} rows/s without, ` +
-              `${fmt(r.with).padStart(9)} with: ${fmt(lt.withOverWithout[key], 2)}×`,
+              `${fmt(r.with).padStart(9)} with: ${fmt(lt.withOverWithout[key], 2)}×; applied/written ${fmt(kept.without, 2)} and ` +
+              `${fmt(kept.with, 2)}; lag p99 ${fmt(p99.without, 2)} s and ${fmt(p99.with, 2)} s`,
           );
         }
       }
