@@ -232,7 +232,9 @@ export const planSchema = z
         ctx.addIssue({
           code: 'custom',
           path: ['mapping', kind, from],
-          message: `maps ${from} onto itself; remove the entry (a ${kind === 'schemas' ? 'schema' : 'table'} keeps its name unless mapped), or correct the name it maps to`,
+          message:
+            `maps ${from} onto itself; remove the entry (a ${kind === 'schemas' ? 'schema' : 'table'} keeps its ` +
+            'name unless mapped), or correct the name it maps to',
         });
       }
     }
