@@ -5,6 +5,8 @@ import { PgTransitError } from '../errors';
 import { loadPlanFile, planJsonSchema } from '../plan/load';
 import { temporalConfig } from '../temporal/config';
 import { connectClient } from '../temporal/client';
+import { CODEC_KEY_VARIABLE, codecFromEnvironment } from '../temporal/codec';
+import { DEFAULT_CODEC_PORT, DEV_UI_ORIGINS, startCodecServer, type CodecServer } from '../temporal/codec-server';
 import { runWorkerUntilSignal } from '../temporal/worker';
 import { startDevServer, defaultStateDir } from '../dev/temporal-cli';
 import { exitCode, renderFailure, renderReport, runPrecheck } from './precheck';
@@ -28,8 +30,9 @@ import { join } from 'node:path';
 const USAGE = `pgtransit: live migration of PostgreSQL databases, run by Temporal
 
 Usage:
-  pgtransit dev [--port 7233] [--ui-port 8233] [--db-file FILE]
-                                   local Temporal dev server (SQLite state) and a worker, in the foreground
+  pgtransit dev [--port 7233] [--ui-port 8233] [--db-file FILE] [--codec-port 8888]
+                                   local Temporal dev server (SQLite state) and a worker, in the foreground;
+                                   with PGTRANSIT_CODEC_KEY set, also the codec server for its Web UI
   pgtransit worker                 a worker on TEMPORAL_ADDRESS / PGTRANSIT_TASK_QUEUE
   pgtransit plan check -f PLAN     validate a plan file (JSON or YAML)
   pgtransit plan schema [-o FILE]  print the plan's JSON Schema
@@ -45,6 +48,8 @@ Usage:
                                    compare source and target per table; exit 2 on any difference
   pgtransit pause NAME | resume NAME
                                    stop / restart applying changes (resume also retries after a conflict)
+  pgtransit codec-server [--port 8888] [--host 127.0.0.1] [--cors-origin URL]... [--namespace NS]...
+                                   decrypt for the Temporal CLI (--codec-endpoint) and Web UI (Codec Server)
 
 A command that cannot be done (an unknown or finished migration, a start of a name already
 running, a switchover that is not possible now) does nothing, says why, and exits 2.
@@ -53,7 +58,11 @@ Environment:
   TEMPORAL_ADDRESS      default 127.0.0.1:7233
   TEMPORAL_NAMESPACE    default default
   PGTRANSIT_TASK_QUEUE  default pgtransit
-  PGTRANSIT_PG_BIN      folder holding pg_dump/pg_restore (else Debian's folders and PATH)`;
+  PGTRANSIT_PG_BIN      folder holding pg_dump/pg_restore (else Debian's folders and PATH)
+  PGTRANSIT_CODEC_KEY   file:PATH or env:NAME of a 32-byte key (base64 or hex): encrypts every payload
+                        the workers and the CLI store in Temporal (unset: no encryption)
+  PGTRANSIT_CODEC_PREVIOUS_KEYS
+                        comma-separated keys in the same forms that only decrypt (after a rotation)`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -80,6 +89,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'pause':
     case 'resume':
       return signalCmd(command, rest);
+    case 'codec-server':
+      return codecServerCmd(rest);
     case undefined:
     case '-h':
     case '--help':
@@ -95,22 +106,96 @@ export async function main(argv: string[]): Promise<number> {
 async function dev(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { port: { type: 'string' }, 'ui-port': { type: 'string' }, 'db-file': { type: 'string' } },
+    options: {
+      port: { type: 'string' },
+      'ui-port': { type: 'string' },
+      'db-file': { type: 'string' },
+      'codec-port': { type: 'string' },
+    },
   });
-  const server = await startDevServer({
-    port: values.port ? Number(values.port) : undefined,
-    uiPort: values['ui-port'] ? Number(values['ui-port']) : undefined,
-    dbFile: values['db-file'] ?? join(defaultStateDir(), 'temporal.sqlite'),
-  });
+  const uiPort = values['ui-port'] ? portOption(values['ui-port'], '--ui-port') : 8233;
+  // With the key set, the dev Web UI decodes through a codec server of its own, so it shows plaintext.
+  const codec = codecFromEnvironment();
+  const codecServer = codec
+    ? await startCodecServer({
+        codec,
+        port: values['codec-port'] ? portOption(values['codec-port'], '--codec-port') : DEFAULT_CODEC_PORT,
+        corsOrigins: [`http://127.0.0.1:${uiPort}`, `http://localhost:${uiPort}`],
+        log: (line) => console.error(`codec server: ${line}`),
+      })
+    : undefined;
+  let server: Awaited<ReturnType<typeof startDevServer>>;
+  try {
+    server = await startDevServer({
+      port: values.port ? portOption(values.port, '--port') : undefined,
+      uiPort,
+      dbFile: values['db-file'] ?? join(defaultStateDir(), 'temporal.sqlite'),
+      uiCodecEndpoint: codecServer?.url,
+    });
+  } catch (e) {
+    await codecServer?.close();
+    throw e;
+  }
   const config = { ...temporalConfig(), address: server.address };
   console.log(
     `Temporal dev server on ${server.address}, Web UI ${server.uiAddress}; worker on task queue ${config.taskQueue}. Ctrl-C stops both.`,
   );
+  if (codecServer) {
+    console.log(
+      `Payloads are encrypted (key ${codec!.keyId}); the Web UI decodes them through the codec server on ${codecServer.url}, ` +
+        `the Temporal CLI with --codec-endpoint ${codecServer.url}.`,
+    );
+  }
   try {
     await runWorkerUntilSignal({ config });
   } finally {
     await server.stop();
+    await codecServer?.close();
   }
+  return 0;
+}
+
+function portOption(value: string, name: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`${name} ${value}: not a port number; give one from 1 to 65535 (0 picks a free one)`);
+  }
+  return port;
+}
+
+async function codecServerCmd(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'cors-origin': { type: 'string', multiple: true },
+      namespace: { type: 'string', multiple: true },
+    },
+  });
+  const codec = codecFromEnvironment();
+  if (!codec) {
+    throw new Error(
+      `the codec server needs the key the workers encrypt with: set ${CODEC_KEY_VARIABLE}=file:PATH (or env:NAME) as on the workers`,
+    );
+  }
+  const corsOrigins = values['cors-origin']?.length ? values['cors-origin'] : DEV_UI_ORIGINS;
+  const server: CodecServer = await startCodecServer({
+    codec,
+    host: values.host,
+    port: values.port ? portOption(values.port, '--port') : DEFAULT_CODEC_PORT,
+    corsOrigins,
+    namespaces: values.namespace,
+    log: (line) => console.error(line),
+  });
+  console.log(`codec server on ${server.url} (key ${codec.keyId}); Web UI origins allowed: ${corsOrigins.join(', ')}`);
+  console.log(`  Temporal CLI: temporal workflow show --workflow-id ID --codec-endpoint ${server.url}`);
+  console.log(`  Web UI: Settings (or the ... menu) > Codec Server > ${server.url}`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.close();
   return 0;
 }
 

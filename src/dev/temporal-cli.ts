@@ -64,6 +64,8 @@ export interface DevServerOptions {
   dbFile?: string;
   namespace?: string;
   quiet?: boolean;
+  /** A codec server the Web UI decodes payloads through (`--ui-codec-endpoint`). */
+  uiCodecEndpoint?: string;
 }
 
 export interface DevServer {
@@ -108,6 +110,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     options.namespace ?? 'default',
     '--log-level',
     'warn',
+    ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
   ];
   const child = spawn(bin, args, { stdio: options.quiet ? 'ignore' : ['ignore', 'inherit', 'inherit'] });
   let exited: number | null = null;

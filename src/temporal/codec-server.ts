@@ -215,7 +215,9 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
     server.once('error', (e: NodeJS.ErrnoException) =>
       reject(
         e.code === 'EADDRINUSE'
-          ? new Error(`${host}:${port} is already in use: stop what listens there, or pass --port`)
+          ? new Error(
+              `${host}:${port} is already in use: stop what listens there, or choose another port (--port; for pgtransit dev, --codec-port)`,
+            )
           : new Error(`the codec server cannot listen on ${host}:${port}: ${e.message}`),
       ),
     );

@@ -9,6 +9,7 @@ import {
 } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { bundleInChildProcess } from './bundle';
+import { codecFromEnvironment, codecDataConverter, ENCRYPTED_FAILURES_PATH } from './codec';
 import { temporalConfig, type TemporalConfig } from './config';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
@@ -26,6 +27,8 @@ export interface StartWorkerOptions {
   /** A prebuilt workflow bundle (tests build it once). */
   workflowBundle?: WorkerOptions['workflowBundle'];
   activities?: ReturnType<typeof createActivities>;
+  /** The environment the payload codec's key is read from (PGTRANSIT_CODEC_KEY; off when unset). */
+  env?: NodeJS.ProcessEnv;
 }
 
 let runtimeInstalled = false;
@@ -52,9 +55,20 @@ export async function createWorker(
 ): Promise<{ worker: Worker; connection: NativeConnection; ownsConnection: boolean }> {
   installRuntime();
   const config = options.config ?? temporalConfig();
+  // Read before connecting or bundling, so a bad key fails at once with its message.
+  const codec = codecFromEnvironment(options.env);
   const connection = options.connection ?? (await connectWorker(config));
-  const built = options.workflowBundle ? undefined : await bundleInChildProcess(WORKFLOWS_PATH);
+  let built: Awaited<ReturnType<typeof bundleInChildProcess>> | undefined;
   try {
+    // With the codec on, workflow failures are encoded in the sandbox: the bundle carries the converter.
+    // (A prebuilt bundle keeps the one it was built with.)
+    if (!options.workflowBundle) {
+      built = await bundleInChildProcess(
+        WORKFLOWS_PATH,
+        codec ? { failureConverterPath: ENCRYPTED_FAILURES_PATH } : {},
+      );
+    }
+    const dataConverter = codecDataConverter(codec);
     const worker = await Worker.create({
       connection,
       namespace: config.namespace,
@@ -62,6 +76,7 @@ export async function createWorker(
       workflowBundle: options.workflowBundle ?? { codePath: built!.codePath },
       activities: options.activities ?? createActivities(),
       shutdownGraceTime: '10 seconds',
+      ...(dataConverter ? { dataConverter } : {}),
       ...WORKER_DEFAULTS,
     });
     return { worker, connection, ownsConnection: !options.connection };
