@@ -190,7 +190,9 @@ async function codecServerCmd(args: string[]): Promise<number> {
   });
   console.log(`codec server on ${server.url} (key ${codec.keyId}); Web UI origins allowed: ${corsOrigins.join(', ')}`);
   console.log(`  Temporal CLI: temporal workflow show --workflow-id ID --codec-endpoint ${server.url}`);
-  console.log(`  Web UI: Settings (or the ... menu) > Codec Server > ${server.url}`);
+  console.log(
+    `  Web UI: Codec Server settings (navigation bar) > ${server.url}, or TEMPORAL_CODEC_ENDPOINT=${server.url}`,
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
