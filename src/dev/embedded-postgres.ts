@@ -37,6 +37,14 @@ export interface StartOptions {
   password?: string;
   /** Print the server log on stop when it failed. */
   name?: string;
+  /** A server certificate and its key (PEM): written into the data folder, readable by the server only, with ssl = on. */
+  tls?: { cert: string; key: string };
+  /**
+   * pg_hba.conf lines for TCP connections, replacing initdb's (e.g. `hostssl all all 127.0.0.1/32
+   * scram-sha-256` and `hostnossl all all 0.0.0.0/0 reject`). The harness's own sessions (the
+   * readiness probe, query()) then use the Unix socket, which stays open to password logins.
+   */
+  hba?: string[];
 }
 
 export interface PgServer {
@@ -153,6 +161,20 @@ export async function startPostgres(options: StartOptions): Promise<PgServer> {
   rmSync(pwfile);
   if (options.standby) writeFileSync(join(data, 'standby.signal'), '');
   if (user && options.standby) chownSync(join(data, 'standby.signal'), user.uid, user.gid);
+  const own = (file: string, contents: string, mode: number) => {
+    writeFileSync(file, contents, { mode });
+    chmodSync(file, mode);
+    if (user) chownSync(file, user.uid, user.gid);
+  };
+  const tlsSettings: Record<string, string> = {};
+  if (options.tls) {
+    // The server refuses a key file that others may read.
+    own(join(data, 'server.crt'), options.tls.cert, 0o644);
+    own(join(data, 'server.key'), options.tls.key, 0o600);
+    Object.assign(tlsSettings, { ssl: 'on', ssl_cert_file: 'server.crt', ssl_key_file: 'server.key' });
+  }
+  if (options.hba)
+    own(join(data, 'pg_hba.conf'), ['local all all scram-sha-256', ...options.hba, ''].join('\n'), 0o600);
 
   const port = await freePort();
   const settings: Record<string, string> = {
@@ -166,6 +188,7 @@ export async function startPostgres(options: StartOptions): Promise<PgServer> {
     synchronous_commit: 'off',
     full_page_writes: 'off',
     shared_buffers: '128MB',
+    ...tlsSettings,
     ...options.settings,
   };
   const args = ['-D', data, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
@@ -180,6 +203,11 @@ export async function startPostgres(options: StartOptions): Promise<PgServer> {
     return `postgresql://${u}${p !== undefined ? `:${encodeURIComponent(p)}` : ''}@${host}:${port}/${encodeURIComponent(o.database ?? 'postgres')}`;
   };
   const log = () => (existsSync(logPath) ? readFileSync(logPath, 'utf8') : '');
+  /** The harness's own sessions: over TCP, or over the Unix socket when the test wrote its own pg_hba.conf. */
+  const ownSession = (database?: string): pg.ClientConfig =>
+    options.hba
+      ? { host: dir, port, user: 'postgres', password, database: database ?? 'postgres' }
+      : { connectionString: url({ database }) };
 
   let child!: ChildProcess;
   let exited: number | null = null;
@@ -196,7 +224,7 @@ export async function startPostgres(options: StartOptions): Promise<PgServer> {
     const deadline = Date.now() + 60_000;
     for (;;) {
       if (exited !== null) throw new Error(`postgres ${options.major} exited with ${exited}:\n${log()}`);
-      const c = new pg.Client({ connectionString: url() });
+      const c = new pg.Client(ownSession());
       c.on('error', () => undefined);
       try {
         await c.connect();
@@ -232,7 +260,7 @@ export async function startPostgres(options: StartOptions): Promise<PgServer> {
     url,
     log,
     async query(sql, params, database) {
-      const c = new pg.Client({ connectionString: url({ database }) });
+      const c = new pg.Client(ownSession(database));
       // A server halted by a test ends this session too; the query's own promise carries any
       // error that matters, and an error after it must not crash the test process.
       c.on('error', () => {});
