@@ -226,6 +226,14 @@ export function connectionError(endpoint: Endpoint, facts: ConnectionFacts, e: u
   const type = errorTypeOf(e, 'connect');
   switch (type) {
     case ErrorType.AuthenticationFailed:
+      // pg_hba.conf has only hostssl lines for the worker (15+ says "no encryption", older servers "SSL off").
+      if (facts.sslmode === 'disable' && /no encryption|SSL off/.test(message))
+        return new PgTransitError(
+          type,
+          `${at}: ${message}; the server requires TLS from the worker: add sslmode=verify-full&sslrootcert=<CA file> ` +
+            `(or sslmode=require) to the URL in ${ref}`,
+          details,
+        );
       return new PgTransitError(
         type,
         `${at}: ${message}; fix the credentials in ${ref} (or the server's pg_hba.conf)`,
@@ -252,12 +260,45 @@ export function connectionError(endpoint: Endpoint, facts: ConnectionFacts, e: u
     case ErrorType.TlsFailed:
       return new PgTransitError(
         type,
-        `${at}: TLS failed (${message}); check sslmode and sslrootcert in ${ref}`,
+        `${at}: TLS failed (${message}); ${tlsFix(err.code ?? '', message, facts, ref)}`,
         details,
       );
     default:
       return new PgTransitError(type, `${at}: ${message}`, details);
   }
+}
+
+/** Node's codes for a certificate chain the client does not trust. */
+const UNTRUSTED_CERTIFICATE = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+]);
+
+/** What to change after a failed TLS negotiation (`message` is what Node or the server said). */
+function tlsFix(code: string, message: string, facts: ConnectionFacts, ref: string): string {
+  if (UNTRUSTED_CERTIFICATE.has(code))
+    return (
+      `the server's certificate is not signed by a CA the worker trusts: set sslrootcert=<file of the CA that ` +
+      `signed the server's certificate> in the URL in ${ref} (sslmode=require encrypts without verifying the server)`
+    );
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
+    return `the server's certificate is not valid now: renew it (the server's ssl_cert_file)`;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return (
+      `the server's certificate is not for ${facts.host}: connect by a name or address the certificate lists in ` +
+      `${ref}, or use sslmode=verify-ca (the CA is checked, the name is not)`
+    );
+  if (/does not support SSL/i.test(message))
+    return (
+      `the server has ssl off: turn it on in the server's configuration, or check sslmode and sslrootcert in ${ref} ` +
+      `(sslmode=prefer falls back to a connection without TLS)`
+    );
+  return `check sslmode and sslrootcert (and sslcert, sslkey) in ${ref}`;
 }
 
 /** Runs `fn` inside BEGIN ... COMMIT on `client`; rolls back (and rethrows) when it fails. */
