@@ -10,7 +10,7 @@ import type { RestoreResult, Section } from '../../model/activities';
 import type { QualifiedName } from '../../plan/selection';
 import { resolveEndpoint, withConnection, type Endpoint } from '../connect';
 import { pgProgram, runTool } from './run-tool';
-import { existing, parseToc } from './toc';
+import { existing, foreignSchemaComments, parseToc } from './toc';
 
 export interface SequenceValue extends QualifiedName {
   /** null: never called (the restored sequence is already in that state). */
@@ -95,7 +95,11 @@ export async function restoreSection(o: RestoreOptions): Promise<RestoreResult> 
   const { libpqEnv } = resolveEndpoint(o.target, { database: o.targetDatabase });
   const restore = pgProgram('pg_restore', 0);
   const toc = parseToc(await runTool(restore, ['-l', o.archive], {}, 'pg_restore -l'));
-  const skip = await withConnection(o.target, { database: o.targetDatabase }, ({ client }) => existing(client, toc));
+  const skip = await withConnection(
+    o.target,
+    { database: o.targetDatabase },
+    async ({ client }) => new Set([...(await existing(client, toc)), ...(await foreignSchemaComments(client, toc))]),
+  );
   const list = join(o.dir, `${o.section}.list`);
   writeFileSync(
     list,

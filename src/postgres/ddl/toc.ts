@@ -160,3 +160,30 @@ export async function existing(target: pg.Client, entries: TocEntry[]): Promise<
   }
   return skip;
 }
+
+/** The schema a `COMMENT - SCHEMA "name" owner` entry is about (its tag quotes the name), or null. */
+export function commentedSchema(e: TocEntry): string | null {
+  if (e.desc !== 'COMMENT' || e.words[0] !== '-' || e.words[1] !== 'SCHEMA') return null;
+  const quoted = /^"((?:[^"]|"")*)" /.exec(e.words.slice(2).join(' '));
+  return quoted ? quoted[1]!.replace(/""/g, '"') : null;
+}
+
+/**
+ * COMMENT entries on schemas the target has already and the target role may not comment on
+ * (neither their owner nor a superuser): pg_dump -n public carries public's standard comment,
+ * and on 15+ public belongs to pg_database_owner. Restored, it would fail the pre-data
+ * transaction for a role that needs no such right; left out, the schema keeps the target's comment.
+ */
+export async function foreignSchemaComments(target: pg.Client, entries: TocEntry[]): Promise<Set<string>> {
+  const comments = entries.flatMap((e) => {
+    const schema = commentedSchema(e);
+    return schema === null ? [] : [{ line: e.line, schema }];
+  });
+  if (comments.length === 0) return new Set();
+  const { rows } = await target.query<{ nspname: string }>(
+    `SELECT nspname FROM pg_namespace WHERE nspname = ANY($1) AND NOT pg_has_role(current_user, nspowner, 'USAGE')`,
+    [comments.map((c) => c.schema)],
+  );
+  const foreign = new Set(rows.map((r) => r.nspname));
+  return new Set(comments.filter((c) => foreign.has(c.schema)).map((c) => c.line));
+}
