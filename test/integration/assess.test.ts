@@ -1064,7 +1064,7 @@ describe('migration assessment on real servers', () => {
       assert.match(no.fix ?? '', new RegExp(`CREATE DATABASE ${db} ENCODING 'UTF8'.*ALTER ROLE ${role.user} CREATEDB`));
     });
 
-    it('fails target.create_privilege for a role without CREATE on the target schema, passes after the grant', async () => {
+    it('fails target.create_privilege without CREATE on the target schema or database, passes after both grants', async () => {
       const role = await loginRole(target, 'tgtuser');
       const { plan, db } = await prepared('tgtpriv', 'CREATE TABLE t (id int PRIMARY KEY)', { targetUser: role });
       const no = await assessOne(plan, db, 'target.create_privilege');
@@ -1073,6 +1073,16 @@ describe('migration assessment on real servers', () => {
       assert.match(no.fix ?? '', new RegExp(`GRANT CREATE ON SCHEMA <schema> TO ${role.user}`));
 
       await target.query(`GRANT CREATE ON SCHEMA public TO ${role.user}`, [], db);
+      // Every schema exists, but pgtransit's state schema does not: CREATE SCHEMA needs the database's CREATE.
+      const noDb = await assessOne(plan, db, 'target.create_privilege');
+      assert.equal(noDb.status, 'fail');
+      assert.equal(
+        noDb.observed,
+        `${role.user}: no CREATE on database ${db} (needed for pgtransit's state schema pgtransit)`,
+      );
+      assert.match(noDb.fix ?? '', new RegExp(`^GRANT CREATE ON DATABASE ${db} TO ${role.user};`));
+
+      await target.query(`GRANT CREATE ON DATABASE ${db} TO ${role.user}`);
       const yes = await assessOne(plan, db, 'target.create_privilege');
       assert.equal(yes.status, 'pass', yes.observed);
     });

@@ -1,4 +1,5 @@
 /** The target: a writable primary, the database, room, and the rights to create what is restored. */
+import { STATE_SCHEMA } from '../../model/names';
 import { targetName } from '../../plan/selection';
 import * as inspect from '../inspect';
 import { DISK_ADVISE_FACTOR, DISK_WARN_FACTOR } from '../limits';
@@ -76,11 +77,13 @@ export const databaseChecks: Check<DatabaseContext>[] = [
       const existing = new Map(contents.map((c) => [c.schema, c]));
       const missingSchemas = tgtSchemas.filter((x) => !existing.has(x));
       const noCreateIn = contents.filter((c) => !c.canCreate).map((c) => c.schema);
+      // CREATE SCHEMA checks the database's CREATE before IF NOT EXISTS: pgtransit's state schema needs it on every run.
       const problems = [
-        missingSchemas.length && !t.database.canCreate
-          ? `no CREATE on database ${ctx.targetDatabase} (needed for schemas ${listNames(missingSchemas)})`
-          : '',
         noCreateIn.length ? `no CREATE on existing schemas ${listNames(noCreateIn)}` : '',
+        !t.database.canCreate
+          ? `no CREATE on database ${ctx.targetDatabase} (needed for pgtransit's state schema ${STATE_SCHEMA}` +
+            (missingSchemas.length ? ` and for schemas ${listNames(missingSchemas)})` : ')')
+          : '',
       ].filter(Boolean);
       return finding(
         problems.length ? 'fail' : 'pass',
