@@ -267,6 +267,26 @@ export async function sequencesWithoutSelect(client: pg.Client, schemas: string[
   return rows.map((r) => r.name);
 }
 
+/**
+ * Large objects the current role may not read, counted by owner: neither a member of the
+ * owner nor granted SELECT (lo_compat_privileges = on lifts every check). Large objects have
+ * no default privileges, so those created later are readable only through membership.
+ */
+export async function largeObjectsWithoutSelect(
+  client: pg.Client,
+): Promise<{ owner: string; superuser: boolean; count: number }[]> {
+  const { rows } = await client.query<{ owner: string; superuser: boolean; n: number }>(
+    `SELECT r.rolname AS owner, r.rolsuper AS superuser, count(*)::int AS n
+       FROM pg_largeobject_metadata m JOIN pg_roles r ON r.oid = m.lomowner
+      WHERE NOT current_setting('lo_compat_privileges')::bool
+        AND NOT pg_has_role(m.lomowner, 'USAGE')
+        AND NOT EXISTS (SELECT 1 FROM aclexplode(m.lomacl) a
+                         WHERE a.privilege_type = 'SELECT' AND (a.grantee = 0 OR pg_has_role(a.grantee, 'USAGE')))
+      GROUP BY 1, 2 ORDER BY 1`,
+  );
+  return rows.map((r) => ({ owner: r.owner, superuser: r.superuser, count: r.n }));
+}
+
 export interface DatabaseFacts {
   name: string;
   encoding: string;

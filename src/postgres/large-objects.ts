@@ -7,7 +7,9 @@
  */
 import type pg from 'pg';
 import type { LargeObjectSync } from '../model/activities';
+import { ErrorType, PgTransitError } from '../errors';
 import { withConnection, type Endpoint } from './connect';
+import { SqlState, codeOf } from './sqlstate';
 import { COPY_PROGRESS_BYTES, LARGE_OBJECT_PIECE_BYTES } from './limits';
 
 export interface LargeObject {
@@ -29,6 +31,18 @@ export async function listLargeObjects(
   return rows;
 }
 
+/** A large object the source role may not read: the right to grant, as the assessment names it. */
+function unreadable(e: unknown, lo: LargeObject): unknown {
+  if (codeOf(e) !== SqlState.InsufficientPrivilege) return e;
+  return new PgTransitError(
+    ErrorType.PrivilegeMissing,
+    `the source role may not read large object ${lo.oid} (owned by ${lo.owner}): ${(e as Error).message}; ` +
+      `GRANT ${lo.owner} TO <source role> (large objects have no default privileges: membership of their owner ` +
+      `also covers the ones created later), or GRANT SELECT ON LARGE OBJECT ${lo.oid} TO <source role>`,
+    { code: SqlState.InsufficientPrivilege },
+  );
+}
+
 /**
  * Large objects source to target under their own OIDs, with their owner when the role exists
  * on the target, read and written in pieces: memory stays flat whatever their size.
@@ -45,11 +59,15 @@ export async function copyLargeObjects(
     await t.query(`SELECT lo_create($1::oid)`, [lo.oid]);
     for (let offset = 0; ; offset += LARGE_OBJECT_PIECE_BYTES) {
       const piece = (
-        await s.query<{ d: Buffer | null }>(`SELECT lo_get($1::oid, $2::bigint, $3) AS d`, [
-          lo.oid,
-          offset,
-          LARGE_OBJECT_PIECE_BYTES,
-        ])
+        await s
+          .query<{ d: Buffer | null }>(`SELECT lo_get($1::oid, $2::bigint, $3) AS d`, [
+            lo.oid,
+            offset,
+            LARGE_OBJECT_PIECE_BYTES,
+          ])
+          .catch((e: unknown) => {
+            throw unreadable(e, lo);
+          })
       ).rows[0]!.d;
       if (!piece || piece.length === 0) break;
       await t.query(`SELECT lo_put($1::oid, $2::bigint, $3::bytea)`, [lo.oid, offset, piece]);

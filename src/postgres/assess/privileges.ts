@@ -1,7 +1,7 @@
 /** The source role's rights: reading what is selected, creating the publication, replicating. */
 import { displayName } from '../../plan/selection';
 import * as inspect from '../inspect';
-import { finding, listNames, type Check } from './check';
+import { finding, listNames, sqlIdent, type Check } from './check';
 import type { DatabaseContext, ServerContext } from './context';
 
 export const databaseChecks: Check<DatabaseContext>[] = [
@@ -13,19 +13,35 @@ export const databaseChecks: Check<DatabaseContext>[] = [
       const noUsage = await inspect.schemasWithoutUsage(source.client, schemas);
       const noSelect = selected.filter((t) => !t.canSelect).map(displayName);
       const noSeqSelect = await inspect.sequencesWithoutSelect(source.client, schemas);
-      if (noUsage.length + noSelect.length + noSeqSelect.length === 0)
-        return finding('pass', `${user} can read all ${selected.length} selected tables and their sequences`);
+      // The full load and the switchover copy every large object of the database.
+      const noLoSelect = await inspect.largeObjectsWithoutSelect(source.client);
+      if (noUsage.length + noSelect.length + noSeqSelect.length + noLoSelect.length === 0)
+        return finding(
+          'pass',
+          `${user} can read all ${selected.length} selected tables, their sequences and the database's large objects`,
+        );
       const parts = [
         noUsage.length ? `no USAGE on schemas ${listNames(noUsage)}` : '',
         noSelect.length ? `no SELECT on tables ${listNames(noSelect)}` : '',
         noSeqSelect.length ? `no SELECT on sequences ${listNames(noSeqSelect)}` : '',
+        noLoSelect.length
+          ? `no SELECT on large objects: ${listNames(noLoSelect.map((o) => `${o.count} owned by ${o.owner}`))}`
+          : '',
       ].filter(Boolean);
-      return finding(
-        'fail',
-        `${user}: ${parts.join('; ')}`,
-        `GRANT USAGE ON SCHEMA <schema> TO ${user}; GRANT SELECT ON ALL TABLES IN SCHEMA <schema> TO ${user}; ` +
-          `GRANT SELECT ON ALL SEQUENCES IN SCHEMA <schema> TO ${user}`,
-      );
+      const fixes = [
+        noUsage.length + noSelect.length + noSeqSelect.length
+          ? `GRANT USAGE ON SCHEMA <schema> TO ${user}; GRANT SELECT ON ALL TABLES IN SCHEMA <schema> TO ${user}; ` +
+            `GRANT SELECT ON ALL SEQUENCES IN SCHEMA <schema> TO ${user}`
+          : '',
+        ...noLoSelect.map((o) =>
+          o.superuser
+            ? `GRANT SELECT ON LARGE OBJECT <oid> TO ${sqlIdent(user)}; for each large object of ${o.owner} (a superuser, ` +
+              `whose membership is not to be granted), or ALTER LARGE OBJECT <oid> OWNER TO <the application's role>`
+            : `GRANT ${sqlIdent(o.owner)} TO ${sqlIdent(user)}; (large objects have no default privileges: membership ` +
+              'of their owner also covers the ones created later)',
+        ),
+      ].filter(Boolean);
+      return finding('fail', `${user}: ${parts.join('; ')}`, fixes.join('; '));
     },
   },
   {
