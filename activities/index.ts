@@ -237,6 +237,7 @@ export function createActivities() {
             targetDatabase: input.targetDatabase,
             chunk: input.chunk,
             snapshot: input.snapshot,
+            followedByChanges: input.plan.mode !== 'full',
           },
           { signal, onProgress: (bytes) => ctx.heartbeat({ bytes }) },
         ),

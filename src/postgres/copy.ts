@@ -24,6 +24,7 @@ import { copyLargeObjects, listLargeObjects } from './large-objects';
 import { COPY_PROGRESS_BYTES } from './limits';
 import { PORTABLE_TEXT_SETTINGS } from './session';
 import { importSnapshot, lateHorizon } from './snapshot';
+import { exactSnapshot, keyless, type ExactSnapshot } from './snapshot/exact';
 import { FIRST_NORMAL_OID } from './sql';
 import { ensureStateSchema, lockChunk, markChunkDone } from './state';
 import { hasGeneratedColumns } from './versions';
@@ -35,6 +36,8 @@ export interface CopyInput {
   chunk: Chunk;
   /** The exported snapshot to import; null copies "late", outside it. */
   snapshot: string | null;
+  /** A change stream follows the load (full+cdc): a late copy of a keyless table then takes an exact horizon. */
+  followedByChanges?: boolean;
 }
 
 interface ColumnPlan {
@@ -86,6 +89,7 @@ export async function copyChunk(
   const whole = late && chunk.parts > 1 && chunk.kind !== 'lo';
   const src = await connect(source, { database: input.database, applicationName: APPLICATION_NAME.copy });
   let tgt: Awaited<ReturnType<typeof connect>> | undefined;
+  let exactSource: ExactSnapshot | undefined;
   const abort = () => {
     // Ending both sessions aborts the COPY streams and rolls both transactions back.
     src.client.end().catch(() => undefined);
@@ -119,12 +123,20 @@ export async function copyChunk(
     }
     await s.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     if (input.snapshot) await importSnapshot(s, input.snapshot, `chunk ${chunk.id}`);
+    // A keyless table cannot be replayed idempotently over a late copy: it is copied whole in
+    // the snapshot of a temporary slot, whose consistent point is the exact horizon (exact.ts).
+    const exact =
+      late && input.followedByChanges === true && chunk.kind !== 'lo' && (await keyless(s, chunk.schema, chunk.name));
+    if (exact) {
+      exactSource = await exactSnapshot(source, input.database, hooks.signal);
+      hooks.signal?.addEventListener('abort', () => exactSource?.client.end().catch(() => undefined), { once: true });
+    }
     const copied =
       chunk.kind === 'lo'
         ? await copyLargeObjects(s, t, await listLargeObjects(s, chunk.lo, chunk.hi), hooks.onProgress)
-        : await copyRows(s, t, chunk, whole, hooks.onProgress);
-    const horizonLsn = late ? await lateHorizon(s) : null;
-    if (whole) {
+        : await copyRows(s, t, chunk, whole || exact, hooks.onProgress, exactSource?.client);
+    const horizonLsn = exactSource ? exactSource.consistentPoint : late ? await lateHorizon(s) : null;
+    if (whole || exact) {
       // Every chunk of the table is done now: this one with the rows, the others (and those an
       // earlier attempt copied in the snapshot, whose rows this copy replaced) with none.
       const ids = tableChunkIds(chunk).filter((id) => id !== chunk.id);
@@ -133,18 +145,30 @@ export async function copyChunk(
         [input.migration, input.database, ids],
       );
       for (const id of ids)
-        await markChunkDone(t, input.migration, input.database, id, { rows: 0, bytes: 0, late, horizonLsn });
+        await markChunkDone(t, input.migration, input.database, id, { rows: 0, bytes: 0, late, horizonLsn, exact });
     }
-    await markChunkDone(t, input.migration, input.database, chunk.id, { ...copied, late, horizonLsn });
+    await markChunkDone(t, input.migration, input.database, chunk.id, { ...copied, late, horizonLsn, exact });
     await t.query('COMMIT');
     await s.query('COMMIT');
-    return { chunkId: chunk.id, ...copied, skipped: false, late, horizonLsn, ...(whole ? { wholeTable: true } : {}) };
+    return {
+      chunkId: chunk.id,
+      ...copied,
+      skipped: false,
+      late,
+      horizonLsn,
+      ...(whole || exact ? { wholeTable: true } : {}),
+    };
   } catch (e) {
     if (hooks.signal?.aborted) throw new PgTransitError(ErrorType.Transient, `chunk ${chunk.id}: cancelled`);
     throw classify('copy', `copying chunk ${chunk.id}`, e);
   } finally {
     hooks.signal?.removeEventListener('abort', abort);
-    await Promise.all([src.client.end().catch(() => undefined), tgt?.client.end().catch(() => undefined)]);
+    await Promise.all([
+      src.client.end().catch(() => undefined),
+      tgt?.client.end().catch(() => undefined),
+      // Its temporary slot goes with the session.
+      exactSource?.client.end().catch(() => undefined),
+    ]);
   }
 }
 
@@ -155,6 +179,8 @@ async function copyRows(
   chunk: Chunk,
   whole: boolean,
   onProgress?: (bytes: number) => void,
+  /** Reads the rows in this session's snapshot instead of `s`'s (`s` still answers the catalog queries). */
+  from: pg.Client = s,
 ): Promise<{ rows: number; bytes: number }> {
   const major = await serverMajor(s);
   const cols = await columnPlan(s, chunk.schema, chunk.name, major);
@@ -163,12 +189,12 @@ async function copyRows(
   if (whole) await t.query(`DELETE FROM ONLY ${table}`);
   if (cols.count === 0) {
     // A table without columns still has rows (COPY has nothing to say of them).
-    const n = Number((await s.query<{ n: string }>(`SELECT count(*) AS n FROM ONLY ${table} ${where}`)).rows[0]!.n);
+    const n = Number((await from.query<{ n: string }>(`SELECT count(*) AS n FROM ONLY ${table} ${where}`)).rows[0]!.n);
     if (n > 0) await t.query(`INSERT INTO ${table} SELECT FROM generate_series(1, $1::bigint)`, [n]);
     return { rows: n, bytes: 0 };
   }
   const format = cols.format === 'binary' ? '(FORMAT binary)' : '';
-  const out = s.query(copyTo(`COPY (SELECT ${cols.list} FROM ONLY ${table} ${where}) TO STDOUT ${format}`));
+  const out = from.query(copyTo(`COPY (SELECT ${cols.list} FROM ONLY ${table} ${where}) TO STDOUT ${format}`));
   const inp = t.query(copyFrom(`COPY ${table} (${cols.list}) FROM STDIN ${format}`));
   let bytes = 0;
   let reported = 0;

@@ -22,6 +22,9 @@ CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.chunks (
 );
 -- A late chunk's horizon, kept with its marker: a retry that finds the chunk done still knows it.
 ALTER TABLE ${STATE_SCHEMA}.chunks ADD COLUMN IF NOT EXISTS horizon_lsn pg_lsn;
+-- The horizon is exact (a slot's consistent point, the copy read in its snapshot): the stream
+-- skips the table's changes committed before it and applies the rest strictly.
+ALTER TABLE ${STATE_SCHEMA}.chunks ADD COLUMN IF NOT EXISTS exact boolean NOT NULL DEFAULT false;
 CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.applied (
   migration text NOT NULL,
   database text NOT NULL,
@@ -44,6 +47,8 @@ export interface ChunkMarker {
   bytes: number;
   late: boolean;
   horizonLsn: string | null;
+  /** The horizon is the consistent point of the copy's own snapshot. */
+  exact?: boolean;
 }
 
 /** Inside the chunk's transaction: takes the chunk's lock and returns its marker when already done. */
@@ -55,12 +60,21 @@ export async function lockChunk(
 ): Promise<ChunkMarker | null> {
   // Two attempts of one chunk (a retry while the old attempt still runs) serialize here.
   await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [LOCK_KEYS.chunk(migration, database, chunkId)]);
-  const { rows } = await client.query<{ rows: string; bytes: string; late: boolean; horizon: string | null }>(
-    `SELECT rows, bytes, late, horizon_lsn::text AS horizon FROM ${STATE_SCHEMA}.chunks WHERE migration = $1 AND database = $2 AND chunk_id = $3`,
+  const { rows } = await client.query<{
+    rows: string;
+    bytes: string;
+    late: boolean;
+    horizon: string | null;
+    exact: boolean;
+  }>(
+    `SELECT rows, bytes, late, horizon_lsn::text AS horizon, exact FROM ${STATE_SCHEMA}.chunks
+      WHERE migration = $1 AND database = $2 AND chunk_id = $3`,
     [migration, database, chunkId],
   );
   const r = rows[0];
-  return r ? { rows: Number(r.rows), bytes: Number(r.bytes), late: r.late, horizonLsn: r.horizon } : null;
+  return r
+    ? { rows: Number(r.rows), bytes: Number(r.bytes), late: r.late, horizonLsn: r.horizon, exact: r.exact }
+    : null;
 }
 
 export async function markChunkDone(
@@ -71,9 +85,33 @@ export async function markChunkDone(
   m: ChunkMarker,
 ): Promise<void> {
   await client.query(
-    `INSERT INTO ${STATE_SCHEMA}.chunks (migration, database, chunk_id, rows, bytes, late, horizon_lsn) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [migration, database, chunkId, m.rows, m.bytes, m.late, m.horizonLsn],
+    `INSERT INTO ${STATE_SCHEMA}.chunks (migration, database, chunk_id, rows, bytes, late, horizon_lsn, exact)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [migration, database, chunkId, m.rows, m.bytes, m.late, m.horizonLsn, m.exact ?? false],
   );
+}
+
+/**
+ * Tables copied late with an exact horizon, by source table (schema.name): the stream skips
+ * their changes committed before it (the copy holds them) and applies the rest strictly.
+ */
+export async function exactHorizons(
+  client: pg.Client,
+  migration: string,
+  database: string,
+): Promise<Map<string, string>> {
+  // A migration whose load ran before the column existed copied nothing with an exact horizon.
+  const { rows: has } = await client.query(
+    `SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'exact' AND NOT attisdropped`,
+    [`${STATE_SCHEMA}.chunks`],
+  );
+  if (has.length === 0) return new Map();
+  const { rows } = await client.query<{ t: string; lsn: string }>(
+    `SELECT regexp_replace(chunk_id, '/[0-9]+$', '') AS t, max(horizon_lsn)::text AS lsn FROM ${STATE_SCHEMA}.chunks
+      WHERE migration = $1 AND database = $2 AND late AND exact AND horizon_lsn IS NOT NULL GROUP BY 1`,
+    [migration, database],
+  );
+  return new Map(rows.map((r) => [r.t, r.lsn]));
 }
 
 /** Removes the state schema once a migration no longer needs it. */

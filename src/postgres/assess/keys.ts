@@ -79,7 +79,8 @@ export const databaseChecks: Check<DatabaseContext>[] = [
           'warn',
           `${fullIdentity.length} tables replicate with REPLICA IDENTITY FULL (no key): ` +
             `${listNames(fullIdentity.map(displayName))}; each UPDATE/DELETE scans the target table, and if ` +
-            `the snapshot is lost during the load their changes cannot be replayed idempotently (the switchover's verification would then refuse)`,
+            `the snapshot is lost during the load each is copied again whole in a snapshot of its own (a temporary ` +
+            `replication slot: one more slot and walsender on the source for the copy)`,
           'add a primary key, or REPLICA IDENTITY USING INDEX on a unique NOT NULL index',
         );
       }

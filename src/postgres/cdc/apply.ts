@@ -25,8 +25,10 @@ import type { ConflictPolicy, TableCounts } from '../../model/activities';
 import { LOCK_KEYS } from '../../model/names';
 import type { Plan } from '../../plan/plan';
 import { displayName, targetName } from '../../plan/selection';
+import { compareLsn } from '../../model/lsn';
 import { classify } from '../classify';
 import { replayedIdempotently } from '../snapshot';
+import { exactHorizons } from '../state';
 import type { Relation, Tuple } from './pgoutput';
 import { alreadyApplied, readApplied, writeApplied } from './position';
 import { SetBatch, type SetTable } from './setwise';
@@ -113,10 +115,25 @@ export class Applier {
     private readonly o: ApplierOptions,
   ) {}
 
-  /** Reads the applied position; a restart skips what it already applied. */
+  /** Source tables copied late with an exact horizon (../snapshot/exact.ts): their changes before it are in the copy. */
+  private exact = new Map<string, string>();
+
+  /** Reads the applied position (a restart skips what it already applied) and the exact horizons of late copies. */
   async load(): Promise<string | null> {
     this.appliedLsn = await readApplied(this.target, this.o.plan.name, this.o.database);
+    this.exact = await exactHorizons(this.target, this.o.plan.name, this.o.database);
     return this.appliedLsn;
+  }
+
+  /** The copy of this source table already holds changes committed before its exact horizon. */
+  private inExactCopy(rel: Relation, commitLsn: string): boolean {
+    const horizon = this.exact.get(`${rel.schema}.${rel.name}`);
+    return horizon !== undefined && compareLsn(commitLsn, horizon) < 0;
+  }
+
+  /** Whether a table is replayed idempotently now (late, before the horizon, and not copied with an exact one). */
+  private replayed(rel: Relation, display: string, idempotent: boolean): boolean {
+    return idempotent && this.o.lateTables.has(display) && !this.exact.has(`${rel.schema}.${rel.name}`);
   }
 
   /** Whether a large transaction's target transaction is open. */
@@ -214,10 +231,15 @@ export class Applier {
   /** Folds each change into the set-wise batch, or writes the batch and applies the change alone. */
   private async applyChanges(txn: SourceTransaction, changes: Change[]): Promise<void> {
     const idempotent = replayedIdempotently(txn.commitLsn, this.o.lateHorizonLsn);
-    for (const c of changes) {
-      if (c.tag !== 'truncate') {
+    for (let c of changes) {
+      if (c.tag === 'truncate') {
+        const relations = c.relations.filter((r) => !this.inExactCopy(r, txn.commitLsn));
+        if (relations.length === 0) continue;
+        c = { ...c, relations };
+      } else {
+        if (this.inExactCopy(c.relation, txn.commitLsn)) continue;
         const t = await this.table(c.relation);
-        if (!(idempotent && this.o.lateTables.has(t.display)) && this.set.add(t, c)) continue;
+        if (!this.replayed(c.relation, t.display, idempotent) && this.set.add(t, c)) continue;
       }
       await this.writeSet();
       await this.applyChange(c, idempotent);
@@ -458,7 +480,7 @@ export class Applier {
       return;
     }
     const t = await this.table(m.relation);
-    const idempotent = lateIdempotent && this.o.lateTables.has(t.display);
+    const idempotent = this.replayed(m.relation, t.display, lateIdempotent);
     const all = t.columns.map((_, i) => i);
     if (m.tag === 'insert') return this.applyInsert(t, m.new, idempotent);
 

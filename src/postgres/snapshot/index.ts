@@ -23,7 +23,9 @@
  * 6. Stream (late.ts, ../cdc/apply.ts): changes after the consistent point come from the
  *    slot. Tables copied late are applied idempotently (insert = upsert, update or delete
  *    of a missing row = no-op) until the stream passes the horizon; strict apply follows.
- *    A table without a key cannot be made idempotent: the precheck says so up front.
+ *    A table without a key cannot be made idempotent: its late copy reads the snapshot of a
+ *    temporary slot instead (exact.ts), whose consistent point is an exact horizon; the
+ *    stream skips its changes before it and applies the rest strictly.
  */
 export { holdSnapshot, type HoldOptions } from './export';
 export { holderInterrupted, slotExists } from './holder';
