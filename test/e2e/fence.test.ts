@@ -202,7 +202,9 @@ describe('the switchover fence', () => {
     const rogue = new pg.Client({ connectionString: source.url({ database: 'app' }) });
     await rogue.connect();
     await rogue.query(`SET default_transaction_read_only = off`);
-    await rogue.query(`INSERT INTO items VALUES (7777, 'escaped')`);
+    // A change the row-count verification cannot see, whenever it reads the source: only the
+    // fence's check can catch it (an INSERT raced the verification to the same refusal).
+    await rogue.query(`UPDATE items SET v = 'escaped' WHERE id = 7`);
     await rogue.end();
     await lock.query('COMMIT');
     await lock.end();
@@ -212,8 +214,9 @@ describe('the switchover fence', () => {
     assert.equal(await readOnlySetting(), null, 'un-fenced');
     // The escaped write is not lost: the stream applies it once back in incremental.
     await waitFor(
-      'the escaped row on the target',
-      async () => (await target.query(`SELECT 1 FROM items WHERE id = 7777`, [], 'fence_escape')).rowCount === 1,
+      'the escaped change on the target',
+      async () =>
+        (await target.query(`SELECT 1 FROM items WHERE id = 7 AND v = 'escaped'`, [], 'fence_escape')).rowCount === 1,
       60_000,
     );
     await m.handle.cancel();
