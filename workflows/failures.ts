@@ -5,12 +5,22 @@
  * workflow task and looks like a hang).
  */
 import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
-import { ErrorType } from '../src/errors';
+import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../src/errors';
 import { formatPlanIssues, parsePlan, type Plan } from '../src/plan/plan';
 
 /** The ApplicationFailure an activity raised, when `e` is one. */
 export function failureOf(e: unknown): ApplicationFailure | null {
   return e instanceof ActivityFailure && e.cause instanceof ApplicationFailure ? e.cause : null;
+}
+
+/**
+ * Whether an activity's failure is one its retry policy would have retried: a timeout (a dead
+ * worker), a lost connection; not an error that names a problem the operator must fix.
+ */
+export function retryable(e: unknown): boolean {
+  if (!(e instanceof ActivityFailure)) return false;
+  const f = failureOf(e);
+  return f === null || (!f.nonRetryable && !(NON_RETRYABLE_ERROR_TYPES as string[]).includes(f.type ?? ''));
 }
 
 /** What went wrong, in the words of whoever raised it (an activity's or a child's failure: its cause). */

@@ -169,6 +169,8 @@ export interface Fakes {
   calls: Call[];
   /** Replaces an activity's behaviour (undefined: back to the default). */
   on: Partial<Activities>;
+  /** The default behaviours, for an override that only changes some calls. */
+  defaults: Activities;
   /** How long a default applyChanges round lasts at most (it never exceeds input.maxSeconds). */
   roundMs: number;
   callsOf<K extends ActivityName>(activity: K): Call<K>[];
@@ -331,6 +333,7 @@ export function createFakes(): Fakes {
     activities,
     calls,
     on,
+    defaults,
     roundMs: 300,
     callsOf: <K extends ActivityName>(activity: K) => calls.filter((c): c is Call<K> => c.activity === activity),
   };

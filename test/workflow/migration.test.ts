@@ -7,6 +7,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { Context } from '@temporalio/activity';
 import { ErrorType } from '../../src/errors';
 import { pauseSignal, resumeSignal, switchoverRequestSignal, switchoverUpdate } from '../../src/model/messages';
 import { replicationNames } from '../../src/model/names';
@@ -18,6 +19,7 @@ import {
   createFakes,
   failure,
   gate,
+  heartbeatFor,
 } from '../helpers/fake-activities';
 import { answered, makePlan, migrate, rejection, updateFailure } from '../helpers/fake-migration';
 import { startTemporal, workflowBundle, type TemporalHarness } from '../helpers/temporal';
@@ -392,6 +394,57 @@ describe('migrationWorkflow with mocked activities', () => {
       },
     );
   });
+
+  for (const stop of ['switchover', 'pause'] as const) {
+    it(`a round stopped for a ${stop} whose worker dies before it answers does not end the migration`, async () => {
+      const fakes = createFakes();
+      // A round that hears of its cancellation and then falls silent, as a killed worker does:
+      // the server times its heartbeat out and does not retry it (its cancellation was requested).
+      const silent: number[] = [];
+      fakes.on.applyChanges = async (input) => {
+        if (input.fence || fakes.roundMs !== Infinity) return fakes.defaults.applyChanges(input);
+        const { cancellationSignal } = Context.current();
+        await heartbeatFor(Infinity).catch(() => undefined);
+        fakes.roundMs = 300;
+        silent.push(Date.now());
+        await sleep(8_000);
+        throw cancellationSignal.reason;
+      };
+      await migrate(
+        temporal,
+        fakes,
+        makePlan(`silent-${stop}`, { cdc: { roundSeconds: 60 } }),
+        async ({ handle, status, db, until }) => {
+          await until('ready for switchover', async () => (await status()).databases[0]?.ready === true);
+          fakes.roundMs = Infinity;
+          const from = fakes.callsOf('applyChanges').length;
+          await until('a long round', async () => {
+            const c = fakes.callsOf('applyChanges')[from];
+            return c && !c.outcome && (await db()).cdc?.streaming && c;
+          });
+          if (stop === 'switchover') {
+            const r = await answered(handle.executeUpdate(switchoverUpdate), 60_000);
+            assert.equal(r.reports.length, 1);
+            assert.equal((await handle.result()).phase, 'completed');
+          } else {
+            await handle.signal(pauseSignal);
+            await until(
+              'the silent round to time out',
+              async () => silent.length === 1 && Date.now() - silent[0]! > 7_000,
+              30_000,
+            );
+            await sleep(1_000);
+            const d = await db();
+            assert.equal(d.phase, 'incremental', d.error);
+            assert.equal(d.cdc?.paused, true);
+            await handle.signal(resumeSignal);
+            await until('a new round', async () => fakes.callsOf('applyChanges').length > from + 1);
+            assert.equal((await db()).phase, 'incremental');
+          }
+        },
+      );
+    });
+  }
 
   it('pause cancels the running round at once, and resume starts a new one', async () => {
     const fakes = createFakes();

@@ -26,7 +26,7 @@ import {
 import type { CdcStatus, SwitchoverReport } from '../../src/model/status';
 import type { DatabaseResult } from '../../src/model/workflows';
 import { DRAIN_ROUND_SECONDS, streaming } from '../activity-options';
-import { failureOf, messageOf } from '../failures';
+import { failureOf, messageOf, retryable } from '../failures';
 import { now, type DatabaseRun } from './run';
 import { lateTables } from './snapshot';
 import { commitSwitchover, prepareSwitchover, unfenceSource, type PreparedSwitchover } from './switchover';
@@ -131,6 +131,11 @@ export class ChangeStream {
         await run.notifyParent();
         return null;
       }
+      // Stopped (pause, switchover), then its worker died before it answered: the server does not
+      // retry an activity whose cancellation was requested, so its heartbeat timeout arrives here.
+      // What it applied is committed; the next round starts from there.
+      if (this.scope.consideredCancelled && !CancellationScope.current().consideredCancelled && retryable(e))
+        return null;
       throw e;
     } finally {
       this.scope = null;
