@@ -128,6 +128,29 @@ export interface Connected {
   requestedDatabase: string;
   /** Whether the session runs over TLS. */
   tls: boolean;
+  /** The server's synchronous_commit was off, and this session raised it to local (durableCommits). */
+  raisedSynchronousCommit: boolean;
+}
+
+/**
+ * A commit pgtransit was told of must survive a crash of the server: the change stream confirms
+ * to the source what the target committed, and the load records its chunks as done. Under
+ * synchronous_commit = off a commit returns before its WAL is flushed, and a crash loses it; the
+ * session raises it to local (its commits wait for the local flush; synchronous standbys, if the
+ * server has them, still follow the server's own setting in every other session).
+ */
+export async function durableCommits(client: pg.Client): Promise<boolean> {
+  const { rows } = await client.query<{ raised: string | null }>(
+    `SELECT CASE WHEN current_setting('synchronous_commit') = 'off'
+                 THEN set_config('synchronous_commit', 'local', false) END AS raised`,
+  );
+  return rows[0]?.raised === 'local';
+}
+
+/** Startup options for a libpq tool's session (PGOPTIONS) on a server whose commits are not durable by default. */
+export function durableToolOptions(raised: boolean, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  if (!raised) return {};
+  return { PGOPTIONS: [env.PGOPTIONS, startupOptions({ synchronous_commit: 'local' })].filter(Boolean).join(' ') };
 }
 
 /** Opens one session; failures become PgTransitError naming the server. */
@@ -169,12 +192,14 @@ async function connectOnce(endpoint: Endpoint, options: ConnectOptions): Promise
     >;
     const sets = Object.entries(later).filter(([k]) => !(k in (options.settings ?? {})));
     if (sets.length) await client.query(sets.map(([k, v]) => `SET ${k} = ${v}`).join('; '));
+    if (!options.replication) raised = await durableCommits(client);
     return client;
   };
+  let raised = false;
   const requestedDatabase = facts.database;
   try {
     const client = await attempt(config);
-    return { client, facts, requestedDatabase, tls: Boolean(config.ssl) };
+    return { client, facts, requestedDatabase, tls: Boolean(config.ssl), raisedSynchronousCommit: raised };
   } catch (e) {
     // libpq's prefer/allow: use TLS when the server offers it, plain otherwise.
     if (
@@ -183,7 +208,7 @@ async function connectOnce(endpoint: Endpoint, options: ConnectOptions): Promise
     ) {
       try {
         const client = await attempt({ ...config, ssl: false });
-        return { client, facts, requestedDatabase, tls: false };
+        return { client, facts, requestedDatabase, tls: false, raisedSynchronousCommit: raised };
       } catch (e2) {
         throw connectionError(endpoint, facts, e2);
       }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import type { RestoreResult, Section } from '../../model/activities';
 import type { QualifiedName } from '../../plan/selection';
-import { resolveEndpoint, withConnection, type Endpoint } from '../connect';
+import { durableToolOptions, resolveEndpoint, withConnection, type Endpoint } from '../connect';
 import { pgProgram, runTool } from './run-tool';
 import { existing, foreignSchemaComments, parseToc } from './toc';
 
@@ -95,11 +95,13 @@ export async function restoreSection(o: RestoreOptions): Promise<RestoreResult> 
   const { libpqEnv } = resolveEndpoint(o.target, { database: o.targetDatabase });
   const restore = pgProgram('pg_restore', 0);
   const toc = parseToc(await runTool(restore, ['-l', o.archive], {}, 'pg_restore -l'));
-  const skip = await withConnection(
-    o.target,
-    { database: o.targetDatabase },
-    async ({ client }) => new Set([...(await existing(client, toc)), ...(await foreignSchemaComments(client, toc))]),
-  );
+  let raised = false;
+  const skip = await withConnection(o.target, { database: o.targetDatabase }, async (c) => {
+    raised = c.raisedSynchronousCommit;
+    return new Set([...(await existing(c.client, toc)), ...(await foreignSchemaComments(c.client, toc))]);
+  });
+  // pg_restore's sessions commit durably too: a target that crashed right after would otherwise lose tables it had "restored".
+  Object.assign(libpqEnv, durableToolOptions(raised));
   const list = join(o.dir, `${o.section}.list`);
   writeFileSync(
     list,
