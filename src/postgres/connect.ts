@@ -3,6 +3,9 @@
  * with libpq's meaning, and connection failures turned into errors that name the
  * server and the fix without ever echoing the URL (it may hold a password).
  */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import { PgTransitError, ErrorType } from '../errors';
@@ -62,7 +65,7 @@ interface ResolvedConfig {
 
 /** Resolves the reference and builds the driver configuration. */
 export function resolveEndpoint(endpoint: Endpoint, options: ConnectOptions = {}): ResolvedConfig {
-  const url = resolveSecretRef(endpoint.ref, `${endpoint.side} url`);
+  const url = withDefaultRootCert(endpoint, resolveSecretRef(endpoint.ref, `${endpoint.side} url`));
   let parsed: ReturnType<typeof parseConnectionString>;
   try {
     parsed = parseConnectionString(url, { useLibpqCompat: true });
@@ -73,7 +76,10 @@ export function resolveEndpoint(endpoint: Endpoint, options: ConnectOptions = {}
       `${endpoint.side} url (${describeRef(endpoint.ref)}) cannot be used: ${(e as Error).message}`,
     );
   }
-  const sslmode = (parsed as { sslmode?: string }).sslmode ?? 'disable';
+  // No sslmode: libpq's default, prefer (TLS when the server offers it), for the driver's sessions
+  // as for pg_dump's and pg_restore's, whatever PGSSLMODE the worker's environment holds.
+  const sslmode = (parsed as { sslmode?: string }).sslmode ?? 'prefer';
+  if (!(parsed as { sslmode?: string }).sslmode && parsed.ssl === undefined) parsed.ssl = { rejectUnauthorized: false };
   const host = parsed.host ?? process.env.PGHOST ?? 'localhost';
   const port = Number(parsed.port ?? process.env.PGPORT ?? 5432);
   const user = parsed.user ?? process.env.PGUSER ?? 'postgres';
@@ -103,7 +109,7 @@ export function resolveEndpoint(endpoint: Endpoint, options: ConnectOptions = {}
     PGAPPNAME: config.application_name!,
   };
   if (config.password) libpqEnv.PGPASSWORD = String(config.password);
-  if (raw.sslmode) libpqEnv.PGSSLMODE = String(raw.sslmode);
+  libpqEnv.PGSSLMODE = sslmode;
   for (const [param, name] of [
     ['sslrootcert', 'PGSSLROOTCERT'],
     ['sslcert', 'PGSSLCERT'],
@@ -112,6 +118,33 @@ export function resolveEndpoint(endpoint: Endpoint, options: ConnectOptions = {}
     if (typeof raw[param] === 'string') libpqEnv[name] = raw[param] as string;
   }
   return { config, facts: { host, port, database, user, sslmode }, libpqEnv };
+}
+
+/**
+ * sslmode=verify-ca or verify-full with no sslrootcert: libpq (pg_dump, pg_restore) reads the CA
+ * from ~/.postgresql/root.crt, the driver would trust the system's CAs instead. The driver is
+ * given libpq's file, so both verify the server against the same CA; without that file the URL
+ * is refused at once, naming the fix.
+ */
+function withDefaultRootCert(endpoint: Endpoint, url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return url;
+  }
+  const mode = u.searchParams.get('sslmode');
+  if ((mode !== 'verify-ca' && mode !== 'verify-full') || u.searchParams.has('sslrootcert')) return url;
+  const file = join(process.env.HOME || homedir(), '.postgresql', 'root.crt');
+  if (!existsSync(file)) {
+    throw new PgTransitError(
+      ErrorType.InvalidPlan,
+      `${endpoint.side} url (${describeRef(endpoint.ref)}) has sslmode=${mode} but no sslrootcert, and the worker has no ` +
+        `${file} (where libpq looks for the CA): add sslrootcert=<file of the CA that signed the server's certificate> to the URL`,
+    );
+  }
+  u.searchParams.set('sslrootcert', file);
+  return u.toString();
 }
 
 /** How an endpoint is named in messages: the reference, never the resolved URL. */

@@ -501,8 +501,8 @@ describe('bad input is refused at once, naming the problem and the fix, the sour
         type: ErrorType.InvalidPlan,
         plan: () => withUrl('source', envRef(`${stack.source.url({ database: 'app' })}?sslmode=verify-ca`)),
         problem:
-          /source url \(environment variable PGT_TEST_URL_\w+\) cannot be used: .*sslmode=verify-ca requires specifying a CA with sslrootcert/,
-        fix: /specify a custom CA certificate with sslrootcert parameter or use sslmode=verify-full/,
+          /source url \(environment variable PGT_TEST_URL_\w+\) has sslmode=verify-ca but no sslrootcert, and the worker has no \S+root\.crt/,
+        fix: /add sslrootcert=<file of the CA that signed the server's certificate> to the URL/,
         secret: 'postgres-test-password',
       },
       {

@@ -9,18 +9,18 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
-import { ErrorType } from '../../src/errors';
+import { ErrorType, PgTransitError } from '../../src/errors';
 import { databaseStatusQuery, switchoverUpdate } from '../../src/model/messages';
 import { APPLICATION_NAME, childIds, workflowIds } from '../../src/model/names';
 import type { Plan } from '../../src/plan/plan';
 import { compareTables } from '../../src/postgres/compare';
-import { endpoints, resolveEndpoint } from '../../src/postgres/connect';
+import { connect, endpoints, resolveEndpoint } from '../../src/postgres/connect';
 import { pgProgram, runTool } from '../../src/postgres/ddl/run-tool';
 import { SAMPLE_SCHEMA_SQL, WRITER_TABLES_SQL } from '../../src/dev/sample-data';
 import { startWriter } from '../../src/dev/writer';
@@ -257,6 +257,69 @@ describe('TLS to both databases, the replication connection and pg_dump/pg_resto
     };
     assert.match(await dump(certs.caFile), /CREATE TABLE public\.customers/);
     await assert.rejects(dump(certs.otherCaFile), /pg_dump failed:[\s\S]*certificate verify failed/);
+  });
+
+  it("uses TLS without sslmode in the URL when the server offers it, in the driver's sessions as in pg_dump's (libpq's prefer)", async () => {
+    const endpoint = { side: 'source' as const, ref: envRef(source.url({ database: 'app' })) };
+    const { libpqEnv, facts } = resolveEndpoint(endpoint);
+    assert.equal(facts.sslmode, 'prefer');
+    assert.equal(libpqEnv.PGSSLMODE, 'prefer', "the worker's own PGSSLMODE does not decide for pg_dump");
+    const c = await connect(endpoint);
+    try {
+      assert.equal(c.tls, true);
+      const { rows } = await c.client.query('SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
+      assert.equal(rows[0].ssl, true);
+    } finally {
+      await c.client.end();
+    }
+    const dumped = await runTool(
+      pgProgram('pg_dump', 15),
+      ['--schema-only', '-t', 'public.customers'],
+      libpqEnv,
+      'pg_dump',
+    );
+    assert.match(dumped, /CREATE TABLE public\.customers/);
+  });
+
+  it("refuses sslmode=verify-full without sslrootcert at once, unless the worker has libpq's ~/.postgresql/root.crt, which both then use", async () => {
+    const home = mkdtempSync(join(tmpdir(), 'pgtransit-home-'));
+    const before = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      const endpoint = {
+        side: 'target' as const,
+        ref: envRef(`${target.url({ database: 'app' })}?sslmode=verify-full`),
+      };
+      await assert.rejects(connect(endpoint), (e: unknown) => {
+        assert.ok(e instanceof PgTransitError);
+        assert.equal(e.type, ErrorType.InvalidPlan);
+        assert.match(
+          e.message,
+          /target url \(environment variable PGT_TEST_URL_\w+\) has sslmode=verify-full but no sslrootcert/,
+        );
+        assert.match(e.message, /add sslrootcert=/);
+        return true;
+      });
+      mkdirSync(join(home, '.postgresql'));
+      const crt = join(home, '.postgresql', 'root.crt');
+      writeFileSync(crt, readFileSync(certs.caFile));
+      const { libpqEnv } = resolveEndpoint(endpoint);
+      assert.equal(libpqEnv.PGSSLROOTCERT, crt);
+      const c = await connect(endpoint);
+      assert.equal(c.tls, true);
+      await c.client.end();
+      await runTool(pgProgram('psql', 0), ['-XAtc', 'SELECT 1'], libpqEnv, 'psql');
+      // A CA that signed nothing the server presents is refused by both.
+      writeFileSync(crt, readFileSync(certs.otherCaFile));
+      await assert.rejects(connect(endpoint), /certificate/);
+      await assert.rejects(
+        runTool(pgProgram('psql', 0), ['-XAtc', 'SELECT 1'], resolveEndpoint(endpoint).libpqEnv, 'psql'),
+        /certificate verify failed/,
+      );
+    } finally {
+      process.env.HOME = before;
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it('migrates with sslmode=require on both sides: full load, change stream, switchover', async () => {
