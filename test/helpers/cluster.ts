@@ -1,0 +1,113 @@
+/**
+ * A real Temporal cluster for a test: an embedded PostgreSQL 17 holding Temporal's two
+ * databases, their schemas set up by temporal-config/setup-schema.sh with the schema tool,
+ * the four services (frontend, history, matching, worker) each a `temporal-server` process
+ * started from temporal-config/cluster.yaml on ports of their own, and the namespace set up
+ * by temporal-config/setup-namespace.ts. A test restarts a service like a crashed machine.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, startPostgres, type PgServer } from '../../src/dev/embedded-postgres';
+import {
+  TEMPORAL_DYNAMIC_CONFIG_FILE,
+  TEMPORAL_SERVICES,
+  clusterEnv,
+  databaseEnv,
+  ensureTemporalServer,
+  freeMembershipPort,
+  setupTemporalSchema,
+  startTemporalService,
+  waitForPort,
+  type ClusterPorts,
+  type ServiceProcess,
+  type TemporalService,
+} from '../../src/dev/temporal-server';
+import { setupNamespace } from '../../temporal-config/setup-namespace';
+
+export interface Cluster {
+  /** The frontend, host:port. */
+  address: string;
+  namespace: string;
+  db: PgServer;
+  ports: ClusterPorts;
+  services: Record<TemporalService, ServiceProcess>;
+  /** Kills a service (SIGKILL by default) and starts it again on the same ports and config. */
+  restart(service: TemporalService, o?: { signal?: NodeJS.Signals; downMs?: number }): Promise<void>;
+  /** The services' log lines, for a failure message. */
+  logTail(service: TemporalService, lines?: number): string;
+  stop(): Promise<void>;
+}
+
+/** The port that shows a service is up (the worker service serves no gRPC: its membership port). */
+const READY_PORT: Record<TemporalService, keyof ClusterPorts> = {
+  frontend: 'frontend',
+  history: 'history',
+  matching: 'matching',
+  worker: 'workerMembership',
+};
+
+export async function startCluster(o: { scratch: string; namespace?: string }): Promise<Cluster> {
+  const tools = ensureTemporalServer();
+  const namespace = o.namespace ?? 'default';
+  const db = await startPostgres({ major: 17, name: 'temporal-db' });
+  const services = {} as Record<TemporalService, ServiceProcess>;
+  try {
+    const database = { host: db.host, port: db.port, user: 'postgres', password: db.password };
+    await setupTemporalSchema(tools, database);
+    const ports: ClusterPorts = {
+      frontend: await freePort(),
+      frontendHttp: await freePort(),
+      frontendMembership: await freeMembershipPort(),
+      history: await freePort(),
+      historyMembership: await freeMembershipPort(),
+      matching: await freePort(),
+      matchingMembership: await freeMembershipPort(),
+      worker: await freePort(),
+      workerMembership: await freeMembershipPort(),
+    };
+    const env = {
+      ...databaseEnv(database),
+      ...clusterEnv(ports),
+      TEMPORAL_DYNAMIC_CONFIG_FILE,
+      TEMPORAL_LOG_LEVEL: process.env.TEMPORAL_CLUSTER_LOG_LEVEL ?? 'warn',
+    };
+    const spawnService = (service: TemporalService) =>
+      (services[service] = startTemporalService(tools, service, env, join(o.scratch, `temporal-${service}.log`)));
+    const start = (service: TemporalService) =>
+      waitForPort('127.0.0.1', ports[READY_PORT[service]], spawnService(service), 90_000);
+    // All at once, as a cluster starts: the worker service's start waits for a frontend.
+    for (const service of TEMPORAL_SERVICES) spawnService(service);
+    await Promise.all(
+      TEMPORAL_SERVICES.map((s) => waitForPort('127.0.0.1', ports[READY_PORT[s]], services[s], 90_000)),
+    );
+    const address = `127.0.0.1:${ports.frontend}`;
+    await setupNamespace({ address, namespace, log: () => undefined });
+    return {
+      address,
+      namespace,
+      db,
+      ports,
+      services,
+      async restart(service, r = {}) {
+        await services[service].stop(r.signal ?? 'SIGKILL');
+        await new Promise((res) => setTimeout(res, r.downMs ?? 1000));
+        await start(service);
+      },
+      logTail(service, lines = 40) {
+        try {
+          return readFileSync(services[service].logFile, 'utf8').split('\n').slice(-lines).join('\n');
+        } catch {
+          return '';
+        }
+      },
+      async stop() {
+        for (const service of [...TEMPORAL_SERVICES].reverse()) await services[service]?.stop();
+        await db.stop();
+      },
+    };
+  } catch (e) {
+    await Promise.all(Object.values(services).map((s) => s.stop('SIGKILL')));
+    await db.stop();
+    throw e;
+  }
+}
