@@ -8,6 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { connect } from 'node:net';
+import { SEARCH_ATTRIBUTE_FLAGS } from '../temporal/search-attributes';
 
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 
@@ -110,6 +111,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     options.namespace ?? 'default',
     '--log-level',
     'warn',
+    // pgtransit's workflows set these; a server without them fails their workflow tasks.
+    ...SEARCH_ATTRIBUTE_FLAGS.flatMap((f) => ['--search-attribute', f]),
     ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
   ];
   const child = spawn(bin, args, { stdio: options.quiet ? 'ignore' : ['ignore', 'inherit', 'inherit'] });

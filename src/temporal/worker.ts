@@ -11,6 +11,7 @@ import { createActivities } from '../../activities';
 import { bundleInChildProcess } from './bundle';
 import { codecFromEnvironment, codecDataConverter, ENCRYPTED_FAILURES_PATH } from './codec';
 import { temporalConfig, type TemporalConfig } from './config';
+import { checkSearchAttributes } from './search-attributes';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
@@ -60,6 +61,7 @@ export async function createWorker(
   const connection = options.connection ?? (await connectWorker(config));
   let built: Awaited<ReturnType<typeof bundleInChildProcess>> | undefined;
   try {
+    await checkSearchAttributes(connection, config.namespace, (line) => Runtime.instance().logger.warn(line));
     // With the codec on, workflow failures are encoded in the sandbox: the bundle carries the converter.
     // (A prebuilt bundle keeps the one it was built with.)
     if (!options.workflowBundle) {

@@ -4,6 +4,7 @@ import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@t
 import { ensureTemporalCli } from '../../src/dev/temporal-cli';
 import { createActivities } from '../../activities';
 import { WORKER_DEFAULTS, WORKFLOWS_PATH, installRuntime } from '../../src/temporal/worker';
+import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
 import { uniqueName } from './postgres';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
@@ -27,7 +28,11 @@ export interface TemporalHarness {
 export async function startTemporal(): Promise<TemporalHarness> {
   installRuntime((process.env.PGTRANSIT_LOG_LEVEL as 'ERROR') ?? 'ERROR');
   const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: ensureTemporalCli() }, ip: '127.0.0.1' },
+    server: {
+      executable: { type: 'existing-path', path: ensureTemporalCli() },
+      ip: '127.0.0.1',
+      searchAttributes: [...SEARCH_ATTRIBUTES],
+    },
   });
   return {
     env,
