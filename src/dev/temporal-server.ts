@@ -12,6 +12,7 @@ import {
   createWriteStream,
   existsSync,
   mkdirSync,
+  readFileSync,
   readdirSync,
   renameSync,
   statSync,
@@ -180,11 +181,12 @@ export interface ClusterPorts {
 }
 
 /**
- * A free port for a service's membership: below 32768, since the cluster_membership table keeps
- * it as a smallint (a port the kernel hands out for port 0 is usually above that, and the
- * service dies at start with "out of range for type smallint").
+ * A free port for one of the cluster's listeners, between 20000 and 32000: below 32768, since the
+ * cluster_membership table keeps membership ports as a smallint (a service with a higher one dies
+ * at start with "out of range for type smallint"), and outside the kernel's range for outgoing
+ * connections, so no connection takes the port between this check and the service's bind.
  */
-export async function freeMembershipPort(): Promise<number> {
+export async function freeClusterPort(): Promise<number> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = 20_000 + Math.floor(Math.random() * 12_000);
     const free = await new Promise<boolean>((resolve) => {
@@ -194,7 +196,7 @@ export async function freeMembershipPort(): Promise<number> {
     });
     if (free) return port;
   }
-  throw new Error('no free port between 20000 and 32000 for a Temporal membership port');
+  throw new Error('no free port between 20000 and 32000 for the Temporal cluster');
 }
 
 export function clusterEnv(ports: ClusterPorts, ip = '127.0.0.1'): Record<string, string> {
@@ -268,6 +270,15 @@ export function startTemporalService(
       clearTimeout(timer);
     },
   };
+}
+
+/** The last lines of a service's log, for an error message (the folder may be gone when it is read). */
+export function logTail(logFile: string, lines = 5): string {
+  try {
+    return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n').slice(-4000);
+  } catch {
+    return '(no log)';
+  }
 }
 
 /** Waits until `host:port` accepts connections, failing early when `service` exits. */

@@ -5,16 +5,16 @@
  * started from temporal-config/cluster.yaml on ports of their own, and the namespace set up
  * by temporal-config/setup-namespace.ts. A test restarts a service like a crashed machine.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, startPostgres, type PgServer } from '../../src/dev/embedded-postgres';
+import { startPostgres, type PgServer } from '../../src/dev/embedded-postgres';
 import {
   TEMPORAL_DYNAMIC_CONFIG_FILE,
   TEMPORAL_SERVICES,
   clusterEnv,
   databaseEnv,
   ensureTemporalServer,
-  freeMembershipPort,
+  freeClusterPort,
+  logTail,
   setupTemporalSchema,
   startTemporalService,
   waitForPort,
@@ -54,16 +54,25 @@ export async function startCluster(o: { scratch: string; namespace?: string }): 
   try {
     const database = { host: db.host, port: db.port, user: 'postgres', password: db.password };
     await setupTemporalSchema(tools, database);
+    const taken = new Set<number>();
+    const port = async (): Promise<number> => {
+      for (;;) {
+        const p = await freeClusterPort();
+        if (taken.has(p)) continue;
+        taken.add(p);
+        return p;
+      }
+    };
     const ports: ClusterPorts = {
-      frontend: await freePort(),
-      frontendHttp: await freePort(),
-      frontendMembership: await freeMembershipPort(),
-      history: await freePort(),
-      historyMembership: await freeMembershipPort(),
-      matching: await freePort(),
-      matchingMembership: await freeMembershipPort(),
-      worker: await freePort(),
-      workerMembership: await freeMembershipPort(),
+      frontend: await port(),
+      frontendHttp: await port(),
+      frontendMembership: await port(),
+      history: await port(),
+      historyMembership: await port(),
+      matching: await port(),
+      matchingMembership: await port(),
+      worker: await port(),
+      workerMembership: await port(),
     };
     const env = {
       ...databaseEnv(database),
@@ -93,13 +102,7 @@ export async function startCluster(o: { scratch: string; namespace?: string }): 
         await new Promise((res) => setTimeout(res, r.downMs ?? 1000));
         await start(service);
       },
-      logTail(service, lines = 40) {
-        try {
-          return readFileSync(services[service].logFile, 'utf8').split('\n').slice(-lines).join('\n');
-        } catch {
-          return '';
-        }
-      },
+      logTail: (service, lines = 40) => logTail(services[service].logFile, lines),
       async stop() {
         for (const service of [...TEMPORAL_SERVICES].reverse()) await services[service]?.stop();
         await db.stop();
