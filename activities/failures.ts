@@ -7,6 +7,8 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ErrorType, PgTransitError } from '../src/errors';
 import { activityRetrySignal } from '../src/model/messages';
 import { classify } from '../src/postgres/classify';
+import { workflowLogContext } from '../src/temporal/logging';
+import { activityRetried } from '../src/temporal/metrics';
 
 export interface Heartbeating {
   /** Heartbeat this often (milliseconds). */
@@ -51,8 +53,19 @@ export async function heartbeating<T>(
     return result;
   } catch (e) {
     const failure = toFailure(e, o);
-    if (!failure.nonRetryable && !ctx.cancellationSignal.aborted && reported(ctx.info.attempt))
-      await tellWorkflow(ctx, failure);
+    if (!failure.nonRetryable && !ctx.cancellationSignal.aborted) {
+      const { migration, database } = workflowLogContext(ctx.info.workflowExecution.workflowId);
+      activityRetried({
+        migration: migration ?? '',
+        database: database ?? '',
+        activity: ctx.info.activityType,
+        type: failure.type ?? ErrorType.Transient,
+      });
+      ctx.log.warn('activity failed, to be tried again', { attempt: ctx.info.attempt, error: failure.message });
+      if (reported(ctx.info.attempt)) await tellWorkflow(ctx, failure);
+    } else if (!ctx.cancellationSignal.aborted) {
+      ctx.log.warn('activity failed', { attempt: ctx.info.attempt, type: failure.type, error: failure.message });
+    }
     throw failure;
   } finally {
     clearInterval(timer);

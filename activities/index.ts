@@ -23,6 +23,7 @@ import * as roles from '../src/postgres/roles';
 import * as snapshot from '../src/postgres/snapshot';
 import * as state from '../src/postgres/state';
 import * as switchover from '../src/postgres/switchover';
+import * as metrics from '../src/temporal/metrics';
 import { heartbeating, recovered, type Heartbeating } from './failures';
 
 /** Where the fence keeps the source's own read-only setting: the migration's state on the target. */
@@ -227,7 +228,7 @@ export function createActivities() {
     async copyChunk(input: model.CopyChunkInput): Promise<model.CopyResult> {
       const ctx = Context.current();
       const { source, target } = endpoints(input.plan);
-      return heartbeating((signal) =>
+      const r = await heartbeating((signal) =>
         copy.copyChunk(
           source,
           target,
@@ -242,6 +243,17 @@ export function createActivities() {
           { signal, onProgress: (bytes) => ctx.heartbeat({ bytes }) },
         ),
       );
+      if (!r.skipped) {
+        const table = `${input.chunk.schema}.${input.chunk.name}`;
+        metrics.chunkCopied({ migration: input.plan.name, database: input.database, table }, r.rows, r.bytes);
+      }
+      ctx.log.info(r.skipped ? 'chunk already copied' : 'chunk copied', {
+        chunk: r.chunkId,
+        rows: r.rows,
+        bytes: r.bytes,
+        late: r.late,
+      });
+      return r;
     },
 
     /** Schema and table renames from the plan, after post-data, in one transaction. */
@@ -267,6 +279,7 @@ export function createActivities() {
     async applyChanges(input: model.ApplyChangesInput): Promise<model.RoundResult> {
       const ctx = Context.current();
       let working = false;
+      const measure = metrics.streamMetrics({ migration: input.plan.name, database: input.database });
       return heartbeating(
         async (signal) => {
           const r = await cdc.streamRound({
@@ -277,6 +290,7 @@ export function createActivities() {
             fence: input.fence,
             reportEverySeconds: input.progress?.everySeconds,
             onReport: (p) => {
+              measure(p.transactions, p.counts, p);
               if (!working) {
                 working = true;
                 void recovered(ctx);
@@ -289,6 +303,13 @@ export function createActivities() {
                 .catch(() => undefined);
             },
           });
+          measure(r.transactions, r.counts, r);
+          ctx.log.info(input.fence ? 'drain round ended' : 'change stream round ended', {
+            transactions: r.transactions,
+            lagBytes: r.lagBytes,
+            appliedLsn: r.appliedLsn,
+            fenceApplied: r.fenceApplied,
+          });
           return { ...r, attempt: ctx.info.attempt };
         },
         { everyMs: 1_000, waitForServers: true },
@@ -297,7 +318,7 @@ export function createActivities() {
 
     /** Switchover step 1: the source database read-only, sessions ended, writers drained, fence marker written. */
     async fenceSource(input: model.FenceInput): Promise<model.FenceResult> {
-      return heartbeating(() =>
+      const r = await heartbeating(() =>
         switchover.fenceSource(
           endpoints(input.plan).source,
           input.database,
@@ -306,6 +327,8 @@ export function createActivities() {
           keeper(input),
         ),
       );
+      Context.current().log.info('source fenced: writes stopped', { fenceLsn: r.lsn });
+      return r;
     },
 
     /** After the drain: nothing committed on the source after the fence marker (a writer that escaped the fence fails the switchover). */
@@ -328,10 +351,11 @@ export function createActivities() {
 
     /** Undoes the fence: the application may write to the source again. */
     async unfenceSource(input: model.DatabaseScope): Promise<void> {
-      return heartbeating(() => switchover.unfenceSource(endpoints(input.plan).source, input.database, keeper(input)), {
+      await heartbeating(() => switchover.unfenceSource(endpoints(input.plan).source, input.database, keeper(input)), {
         waitForServers: true,
         retryAll: true,
       });
+      Context.current().log.info('source un-fenced: writable again');
     },
 
     /** Every sequence's value copied to the target. */

@@ -8,6 +8,7 @@ import { connectClient } from '../temporal/client';
 import { CODEC_KEY_VARIABLE, codecFromEnvironment } from '../temporal/codec';
 import { DEFAULT_CODEC_PORT, DEV_UI_ORIGINS, startCodecServer, type CodecServer } from '../temporal/codec-server';
 import { runWorkerUntilSignal } from '../temporal/worker';
+import { workerCommand } from './worker';
 import { startDevServer, defaultStateDir } from '../dev/temporal-cli';
 import { exitCode, renderFailure, renderReport, runPrecheck } from './precheck';
 import {
@@ -33,7 +34,9 @@ Usage:
   pgtransit dev [--port 7233] [--ui-port 8233] [--db-file FILE] [--codec-port 8888]
                                    local Temporal dev server (SQLite state) and a worker, in the foreground;
                                    with PGTRANSIT_CODEC_KEY set, also the codec server for its Web UI
-  pgtransit worker                 a worker on TEMPORAL_ADDRESS / PGTRANSIT_TASK_QUEUE
+  pgtransit worker [--metrics-port PORT] [--log-json]
+                                   a worker on TEMPORAL_ADDRESS / PGTRANSIT_TASK_QUEUE; Prometheus metrics on
+                                   PORT (or host:port), JSON log lines on stdout
   pgtransit plan check -f PLAN     validate a plan file (JSON or YAML)
   pgtransit plan schema [-o FILE]  print the plan's JSON Schema
   pgtransit precheck -f PLAN [--json]
@@ -62,7 +65,11 @@ Environment:
   PGTRANSIT_CODEC_KEY   file:PATH or env:NAME of a 32-byte key (base64 or hex): encrypts every payload
                         the workers and the CLI store in Temporal (unset: no encryption)
   PGTRANSIT_CODEC_PREVIOUS_KEYS
-                        comma-separated keys in the same forms that only decrypt (after a rotation)`;
+                        comma-separated keys in the same forms that only decrypt (after a rotation)
+  PGTRANSIT_METRICS_PORT
+                        port or host:port of the worker's Prometheus endpoint (SDK and migration metrics)
+  PGTRANSIT_LOG_FORMAT  json: one JSON object per log line (migration, database, phase, table); default text
+  PGTRANSIT_LOG_LEVEL   TRACE, DEBUG, INFO, WARN, ERROR (default WARN; INFO with json)`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -70,8 +77,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'dev':
       return dev(rest);
     case 'worker':
-      await runWorkerUntilSignal();
-      return 0;
+      return workerCommand(rest);
     case 'plan':
       return plan(rest);
     case 'precheck':

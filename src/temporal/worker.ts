@@ -2,6 +2,7 @@
 import {
   DefaultLogger,
   NativeConnection,
+  makeTelemetryFilterString,
   Runtime,
   Worker,
   type LogLevel,
@@ -11,6 +12,7 @@ import { createActivities } from '../../activities';
 import { bundleInChildProcess } from './bundle';
 import { codecFromEnvironment, codecDataConverter, ENCRYPTED_FAILURES_PATH } from './codec';
 import { temporalConfig, type TemporalConfig } from './config';
+import { activityLogInterceptor, jsonLogFunction, logFormatFrom, logLevelFrom, type LogFormat } from './logging';
 import { checkSearchAttributes } from './search-attributes';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
@@ -30,15 +32,48 @@ export interface StartWorkerOptions {
   activities?: ReturnType<typeof createActivities>;
   /** The environment the payload codec's key is read from (PGTRANSIT_CODEC_KEY; off when unset). */
   env?: NodeJS.ProcessEnv;
+  /** Metrics and log format; flags of `pgtransit worker` override PGTRANSIT_METRICS_PORT and PGTRANSIT_LOG_FORMAT. */
+  telemetry?: TelemetrySettings;
+}
+
+export interface TelemetrySettings {
+  /** `port` or `host:port` of the Prometheus endpoint (a bare port listens on every interface); none: no endpoint. */
+  metrics?: string;
+  logFormat?: LogFormat;
+}
+
+/** The Prometheus endpoint's address from `port` or `host:port`. */
+export function metricsBindAddress(value: string): string {
+  const m = /^(?:([\w.-]+|\[[0-9a-fA-F:]+\]):)?(\d+)$/.exec(value.trim());
+  const port = Number(m?.[2]);
+  if (!m || !Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(`metrics port ${value}: give a port (9464) or host:port (127.0.0.1:9464)`);
+  return `${m[1] ?? '0.0.0.0'}:${port}`;
+}
+
+export function telemetryFromEnvironment(env: NodeJS.ProcessEnv = process.env): TelemetrySettings {
+  return { metrics: env.PGTRANSIT_METRICS_PORT?.trim() || undefined, logFormat: logFormatFrom(env) };
 }
 
 let runtimeInstalled = false;
 
-/** Worker logs at WARN unless PGTRANSIT_LOG_LEVEL says otherwise (the SDK's INFO lines drown the CLI's output). */
-export function installRuntime(level: LogLevel = (process.env.PGTRANSIT_LOG_LEVEL as LogLevel) || 'WARN'): void {
+/**
+ * Worker logs at WARN unless PGTRANSIT_LOG_LEVEL says otherwise (the SDK's INFO lines drown the CLI's output);
+ * JSON logs are for a collector and start at INFO. The SDK's Prometheus endpoint serves pgtransit's metrics too.
+ */
+export function installRuntime(level?: LogLevel, telemetry: TelemetrySettings = telemetryFromEnvironment()): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger(level) });
+  const json = telemetry.logFormat === 'json';
+  const lvl = level ?? logLevelFrom(process.env, json ? 'INFO' : 'WARN');
+  Runtime.install({
+    logger: json ? new DefaultLogger(lvl, jsonLogFunction()) : new DefaultLogger(lvl),
+    telemetryOptions: {
+      // JSON lines only on stdout: the native side's lines go through the same logger.
+      ...(json ? { logging: { forward: {}, filter: makeTelemetryFilterString({ core: lvl, other: lvl }) } } : {}),
+      ...(telemetry.metrics ? { metrics: { prometheus: { bindAddress: metricsBindAddress(telemetry.metrics) } } } : {}),
+    },
+  });
 }
 
 export async function connectWorker(config: TemporalConfig): Promise<NativeConnection> {
@@ -54,7 +89,7 @@ export async function connectWorker(config: TemporalConfig): Promise<NativeConne
 export async function createWorker(
   options: StartWorkerOptions = {},
 ): Promise<{ worker: Worker; connection: NativeConnection; ownsConnection: boolean }> {
-  installRuntime();
+  installRuntime(undefined, options.telemetry);
   const config = options.config ?? temporalConfig();
   // Read before connecting or bundling, so a bad key fails at once with its message.
   const codec = codecFromEnvironment(options.env);
@@ -77,6 +112,7 @@ export async function createWorker(
       taskQueue: config.taskQueue,
       workflowBundle: options.workflowBundle ?? { codePath: built!.codePath },
       activities: options.activities ?? createActivities(),
+      interceptors: { activity: [activityLogInterceptor] },
       shutdownGraceTime: '10 seconds',
       ...(dataConverter ? { dataConverter } : {}),
       ...WORKER_DEFAULTS,

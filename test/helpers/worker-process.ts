@@ -11,14 +11,22 @@ export interface WorkerProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts a worker on `taskQueue`; it inherits this process's environment (the env: URLs of the plans). */
-export function spawnWorker(address: string, taskQueue: string): WorkerProcess {
-  const child = spawn(process.execPath, [join(root, 'bin', 'pgtransit.js'), 'worker'], {
+/**
+ * Starts a worker on `taskQueue`; it inherits this process's environment (the env: URLs of the plans),
+ * with `env` and `args` (flags of `pgtransit worker`) on top.
+ */
+export function spawnWorker(
+  address: string,
+  taskQueue: string,
+  options: { env?: NodeJS.ProcessEnv; args?: string[] } = {},
+): WorkerProcess {
+  const child = spawn(process.execPath, [join(root, 'bin', 'pgtransit.js'), 'worker', ...(options.args ?? [])], {
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: address,
       PGTRANSIT_TASK_QUEUE: taskQueue,
       PGTRANSIT_LOG_LEVEL: process.env.PGTRANSIT_WORKER_LOG_LEVEL ?? 'ERROR',
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
