@@ -292,7 +292,8 @@ export async function waitForPort(
   while (!(await portOpen(host, port))) {
     if (service.process.exitCode !== null || service.process.signalCode !== null)
       throw new Error(
-        `temporal-server ${service.service} exited (${service.process.exitCode}); see ${service.logFile}`,
+        `temporal-server ${service.service} exited (${service.process.exitCode}); ${service.logFile} ends:\n` +
+          logTail(service.logFile),
       );
     if (Date.now() > deadline)
       throw new Error(`temporal-server ${service.service} did not listen on ${host}:${port}; see ${service.logFile}`);

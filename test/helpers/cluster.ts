@@ -84,11 +84,11 @@ export async function startCluster(o: { scratch: string; namespace?: string }): 
       (services[service] = startTemporalService(tools, service, env, join(o.scratch, `temporal-${service}.log`)));
     const start = (service: TemporalService) =>
       waitForPort('127.0.0.1', ports[READY_PORT[service]], spawnService(service), 90_000);
-    // All at once, as a cluster starts: the worker service's start waits for a frontend.
-    for (const service of TEMPORAL_SERVICES) spawnService(service);
-    await Promise.all(
-      TEMPORAL_SERVICES.map((s) => waitForPort('127.0.0.1', ports[READY_PORT[s]], services[s], 90_000)),
-    );
+    // The frontend first: the first service up writes the cluster's metadata, and two writing it at
+    // once make one exit ("failed to initialize current cluster metadata"). Then the others together:
+    // the worker service's start waits for a frontend.
+    await start('frontend');
+    await Promise.all((['history', 'matching', 'worker'] as const).map(start));
     const address = `127.0.0.1:${ports.frontend}`;
     await setupNamespace({ address, namespace, log: () => undefined });
     return {
