@@ -111,12 +111,14 @@ export async function streamRound(
   await target.query(PORTABLE_TEXT_SETTINGS);
   // 8-bit text of a SQL_ASCII source reaches a SQL_ASCII target as the same bytes (apply.ts sends them as such).
   if (start.encoding === 'SQL_ASCII') await target.query(`SET client_encoding = 'SQL_ASCII'`);
-  const { config } = resolveEndpoint(o.source, {
+  const { config, facts } = resolveEndpoint(o.source, {
     database: o.database,
     replication: true,
     applicationName: APPLICATION_NAME.stream,
     settings: PORTABLE_TEXT,
   });
+  // sslmode prefer or allow: TLS when the server offers it, as the session just opened found out.
+  if ((facts.sslmode === 'prefer' || facts.sslmode === 'allow') && !start.tls) config.ssl = false;
   const service = new LogicalReplicationService(config, {
     acknowledge: { auto: false, timeoutSeconds: 0 },
     // Messages are queued and handled here (pump below), without a promise per message.
@@ -581,17 +583,19 @@ async function startWithRetry(
 interface SlotStart {
   confirmedLsn: string | null;
   encoding: string;
+  /** Whether a session to the source runs over TLS (what sslmode prefer settles on). */
+  tls: boolean;
 }
 
-/** Where the slot says the stream starts, and the source database's encoding. */
+/** Where the slot says the stream starts, the source database's encoding, and whether its sessions use TLS. */
 async function slotStart(source: Endpoint, database: string, slot: string): Promise<SlotStart> {
-  return withConnection(source, { database, applicationName: APPLICATION_NAME.monitor }, async ({ client }) => {
+  return withConnection(source, { database, applicationName: APPLICATION_NAME.monitor }, async ({ client, tls }) => {
     const { rows } = await client.query<{ confirmed: string | null; encoding: string }>(
       `SELECT (SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1) AS confirmed,
               pg_encoding_to_char(encoding) AS encoding FROM pg_database WHERE datname = current_database()`,
       [slot],
     );
-    return { confirmedLsn: rows[0]!.confirmed, encoding: rows[0]!.encoding };
+    return { confirmedLsn: rows[0]!.confirmed, encoding: rows[0]!.encoding, tls };
   });
 }
 
