@@ -13,11 +13,11 @@ import { endpoints } from '../../src/postgres/connect';
 import { planFor } from '../helpers/postgres';
 import { useStack } from '../helpers/stack';
 import { sleep, waitFor } from '../helpers/wait';
+import { startLive } from '../helpers/live';
 import { startWriter } from '../../src/dev/writer';
 import { SAMPLE_SCHEMA_SQL, WRITER_TABLES_SQL } from '../../src/dev/sample-data';
-import { migrationWorkflow } from '../../workflows';
-import { databaseStatusQuery, pauseSignal, resumeSignal, switchoverUpdate } from '../../src/model/messages';
-import { childIds, replicationNames, workflowIds } from '../../src/model/names';
+import { pauseSignal, resumeSignal, switchoverUpdate } from '../../src/model/messages';
+import { replicationNames } from '../../src/model/names';
 
 describe('migrationWorkflow full+cdc with a live writer', () => {
   const stack = useStack({ sourceSql: SAMPLE_SCHEMA_SQL + WRITER_TABLES_SQL });
@@ -30,12 +30,9 @@ describe('migrationWorkflow full+cdc with a live writer', () => {
       fullLoad: { parallelism: 2, chunkSizeMB: 1 },
       switchover: { verify: 'checksum' },
     });
-    const workflowId = workflowIds(plan.name).migration;
     const writer = startWriter(source.url({ database: 'app' }), { truncate: true });
     await sleep(500);
-    const handle = await temporal.env.client.workflow.start(migrationWorkflow, { args: [plan], taskQueue, workflowId });
-    const child = temporal.env.client.workflow.getHandle(childIds(workflowId).database('app'));
-    const status = () => child.query(databaseStatusQuery).catch(() => null);
+    const { handle, status, incremental, caughtUp } = await startLive(temporal.env.client, taskQueue, plan);
 
     // Not ready during the load: the validator says why.
     await waitFor('the child', status);
@@ -49,17 +46,12 @@ describe('migrationWorkflow full+cdc with a live writer', () => {
       /not possible now|not incremental/,
     );
 
-    await waitFor('incremental', async () => (await status())?.phase === 'incremental').catch(async (e) => {
-      throw new Error(`${(e as Error).message}; status: ${JSON.stringify(await status())}`);
-    });
+    await incremental(180_000);
     await sleep(3000); // more writes while in incremental
     const writes = await writer.stop();
     assert.deepEqual(writes.errors, []);
     assert.ok(writes.transactions > 20, `writer wrote ${writes.transactions} transactions`);
-    await waitFor('lag under the bound', async () => {
-      const s = await status();
-      return s?.cdc && (s.cdc.lagBytes ?? Infinity) <= plan.switchover.maxLagBytes && s.phase === 'incremental';
-    });
+    await caughtUp();
     const sourceSeq = Number(
       (await source.query(`SELECT last_value FROM invoice_numbers`, [], 'app')).rows[0]!.last_value,
     );
@@ -142,11 +134,8 @@ describe('migrationWorkflow full+cdc with a live writer', () => {
       exclude: { tables: ['public.audit_log'] },
       cdc: { roundSeconds: 1, streamSeconds: 1, roundsPerRun: 2 },
     });
-    const workflowId = workflowIds(plan.name).migration;
-    const handle = await temporal.env.client.workflow.start(migrationWorkflow, { args: [plan], taskQueue, workflowId });
-    const child = temporal.env.client.workflow.getHandle(childIds(workflowId).database('app'));
-    const status = () => child.query(databaseStatusQuery).catch(() => null);
-    await waitFor('incremental', async () => (await status())?.phase === 'incremental', 180_000, status);
+    const { handle, child, status, incremental, caughtUp } = await startLive(temporal.env.client, taskQueue, plan);
+    await incremental(180_000);
     const firstRun = (await child.describe()).runId;
     const rounds0 = (await status())!.cdc!.rounds;
     const writer = startWriter(source.url({ database: 'app' }));
@@ -161,13 +150,7 @@ describe('migrationWorkflow full+cdc with a live writer', () => {
     );
     await writer.stop();
     assert.notEqual((await child.describe()).runId, firstRun, 'the child continued as new');
-    await waitFor(
-      'lag under the bound',
-      async () => ((await status())?.cdc?.lagBytes ?? Infinity) <= plan.switchover.maxLagBytes,
-      60_000,
-      status,
-    );
-    const st = (await status())!;
+    const st = await caughtUp(60_000);
     assert.equal(st.totals.chunksDone, st.totals.chunksTotal, 'full-load status carried over');
     assert.ok(st.cdc!.transactions > 0);
     await handle.executeUpdate(switchoverUpdate);
@@ -187,10 +170,7 @@ describe('migrationWorkflow full+cdc with a live writer', () => {
       exclude: { tables: ['public.audit_log'] },
       cdc: { roundSeconds: 1, streamSeconds: 600 },
     });
-    const workflowId = workflowIds(plan.name).migration;
-    const handle = await temporal.env.client.workflow.start(migrationWorkflow, { args: [plan], taskQueue, workflowId });
-    const child = temporal.env.client.workflow.getHandle(childIds(workflowId).database('app'));
-    const status = () => child.query(databaseStatusQuery).catch(() => null);
+    const { handle, status, incremental } = await startLive(temporal.env.client, taskQueue, plan);
     const { slot } = replicationNames(plan.name, 'app');
     const walsender = async () =>
       (
@@ -199,7 +179,7 @@ describe('migrationWorkflow full+cdc with a live writer', () => {
           [slot],
         )
       ).rows[0]?.pid ?? null;
-    await waitFor('incremental', async () => (await status())?.phase === 'incremental', 180_000, status);
+    await incremental(180_000);
     await waitFor('a stream open', async () => (await walsender()) !== null, 30_000, status);
     const before = (await status())!.cdc!;
     const pid = await walsender();

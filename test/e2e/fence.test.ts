@@ -6,15 +6,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { databaseStatusQuery, switchoverUpdate } from '../../src/model/messages';
-import { childIds, workflowIds } from '../../src/model/names';
+import { switchoverUpdate } from '../../src/model/messages';
 import type { Plan, PlanInput } from '../../src/plan/plan';
 import { fenceSource, unfenceSource } from '../../src/postgres/switchover';
 import { endpoints } from '../../src/postgres/connect';
-import { migrationWorkflow } from '../../workflows';
 import { planFor } from '../helpers/postgres';
 import { useStack } from '../helpers/stack';
 import { waitFor } from '../helpers/wait';
+import { startLive } from '../helpers/live';
 
 const SCHEMA = `CREATE TABLE items (id int PRIMARY KEY, v text); INSERT INTO items SELECT g, md5(g::text) FROM generate_series(1, 1000) g;`;
 
@@ -31,20 +30,8 @@ describe('the switchover fence', () => {
 
   const migrate = async (targetDatabase: string, extra: Partial<PlanInput> = {}) => {
     const plan: Plan = planFor(stack.source, stack.target, { targetDatabase, ...extra });
-    const workflowId = workflowIds(plan.name).migration;
-    const handle = await stack.temporal.env.client.workflow.start(migrationWorkflow, {
-      args: [plan],
-      taskQueue: stack.taskQueue,
-      workflowId,
-    });
-    const child = stack.temporal.env.client.workflow.getHandle(childIds(workflowId).database('app'));
-    const status = () => child.query(databaseStatusQuery).catch(() => null);
-    await waitFor(
-      'incremental',
-      async () => (await status())?.phase === 'incremental' && ((await status())?.cdc?.lagBytes ?? Infinity) < 1 << 20,
-      180_000,
-      status,
-    );
+    const { handle, status, caughtUp } = await startLive(stack.temporal.env.client, stack.taskQueue, plan);
+    await caughtUp();
     const switchover = () =>
       handle.executeUpdate(switchoverUpdate).then(
         (r) => ({ ok: true as const, r }),
@@ -158,15 +145,13 @@ describe('the switchover fence', () => {
         targetDatabase: 'owned_t',
         sourceUser: { user: 'migrator', password: 'm' },
       });
-      const workflowId = workflowIds(plan.name).migration;
-      const handle = await stack.temporal.env.client.workflow.start(migrationWorkflow, {
-        args: [plan],
-        taskQueue: stack.taskQueue,
-        workflowId,
-      });
-      const child = stack.temporal.env.client.workflow.getHandle(childIds(workflowId).database('owned'));
-      const status = () => child.query(databaseStatusQuery).catch(() => null);
-      await waitFor('incremental', async () => (await status())?.phase === 'incremental', 180_000, status);
+      const { handle, status, incremental } = await startLive(
+        stack.temporal.env.client,
+        stack.taskQueue,
+        plan,
+        'owned',
+      );
+      await incremental(180_000);
       await su.connect();
       const failed = await handle.executeUpdate(switchoverUpdate).then(
         () => null,

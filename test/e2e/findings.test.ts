@@ -8,44 +8,21 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { databaseStatusQuery, switchoverUpdate } from '../../src/model/messages';
-import { childIds, workflowIds } from '../../src/model/names';
-import type { DatabaseStatus } from '../../src/model/status';
+import { switchoverUpdate } from '../../src/model/messages';
 import type { Plan, PlanInput } from '../../src/plan/plan';
 import { compareTables } from '../../src/postgres/compare';
 import { endpoints } from '../../src/postgres/connect';
-import { migrationWorkflow } from '../../workflows';
 import { planFor } from '../helpers/postgres';
 import { useStack } from '../helpers/stack';
 import { sleep, waitFor } from '../helpers/wait';
+import { startLive } from '../helpers/live';
 
 describe('findings that take a whole migration', () => {
   const stack = useStack();
 
   const migrate = async (database: string, targetDatabase: string, extra: Partial<PlanInput> = {}) => {
     const plan: Plan = planFor(stack.source, stack.target, { database, targetDatabase, ...extra });
-    const workflowId = workflowIds(plan.name).migration;
-    const handle = await stack.temporal.env.client.workflow.start(migrationWorkflow, {
-      args: [plan],
-      taskQueue: stack.taskQueue,
-      workflowId,
-    });
-    const child = stack.temporal.env.client.workflow.getHandle(childIds(workflowId).database(database));
-    const status = (): Promise<DatabaseStatus | null> => child.query(databaseStatusQuery).catch(() => null);
-    const caughtUp = () =>
-      waitFor(
-        'incremental with lag under the bound',
-        async () => {
-          const s = await status();
-          return s?.phase === 'incremental' &&
-            (s.cdc?.lagBytes ?? Infinity) <= plan.switchover.maxLagBytes &&
-            !s.cdc?.stalled
-            ? s
-            : null;
-        },
-        180_000,
-        status,
-      );
+    const { handle, status, caughtUp } = await startLive(stack.temporal.env.client, stack.taskQueue, plan, database);
     const switchover = () => handle.executeUpdate(switchoverUpdate);
     return { plan, handle, status, caughtUp, switchover };
   };

@@ -11,9 +11,8 @@ import { endpoints } from '../../src/postgres/connect';
 import { planFor } from '../helpers/postgres';
 import { useStack } from '../helpers/stack';
 import { waitFor } from '../helpers/wait';
-import { migrationWorkflow } from '../../workflows';
-import { databaseStatusQuery, switchoverUpdate } from '../../src/model/messages';
-import { childIds, workflowIds } from '../../src/model/names';
+import { startLive } from '../helpers/live';
+import { switchoverUpdate } from '../../src/model/messages';
 
 const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
@@ -53,11 +52,8 @@ describe('hostile names', () => {
   it('migrates every schema, table, column, index and sequence intact, full and CDC', async () => {
     const { temporal, source, target, taskQueue } = stack;
     const plan = planFor(source, target, { mode: 'full+cdc', fullLoad: { parallelism: 2, chunkSizeMB: 1 } });
-    const workflowId = workflowIds(plan.name).migration;
-    const handle = await temporal.env.client.workflow.start(migrationWorkflow, { args: [plan], taskQueue, workflowId });
-    const child = temporal.env.client.workflow.getHandle(childIds(workflowId).database('app'));
-    const status = () => child.query(databaseStatusQuery).catch(() => null);
-    await waitFor('incremental', async () => (await status())?.phase === 'incremental', 300_000, status);
+    const { handle, status, incremental } = await startLive(temporal.env.client, taskQueue, plan);
+    await incremental();
 
     // Every kind of change on every table while the stream runs.
     const [id, user, value, nl, u] = COLUMNS.map(q);

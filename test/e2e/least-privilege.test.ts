@@ -9,17 +9,18 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SAMPLE_SCHEMA_SQL, WRITER_TABLES_SQL } from '../../src/dev/sample-data';
 import { startWriter } from '../../src/dev/writer';
-import { databaseStatusQuery, switchoverUpdate } from '../../src/model/messages';
-import { childIds, workflowIds } from '../../src/model/names';
+import { switchoverUpdate } from '../../src/model/messages';
+import { workflowIds } from '../../src/model/names';
 import type { CheckItem, PrecheckReport } from '../../src/model/report';
 import type { Plan } from '../../src/plan/plan';
 import { assessDatabase, assessServers } from '../../src/postgres/assess';
 import { compareTables } from '../../src/postgres/compare';
 import { endpoints } from '../../src/postgres/connect';
-import { migrationWorkflow, precheckWorkflow } from '../../workflows';
+import { precheckWorkflow } from '../../workflows';
 import { planFor } from '../helpers/postgres';
 import { useStack } from '../helpers/stack';
-import { sleep, waitFor } from '../helpers/wait';
+import { sleep } from '../helpers/wait';
+import { startLive } from '../helpers/live';
 
 const MIGRATOR = { user: 'migrator', password: 'migrator-pw-4a1c' };
 const LOADER = { user: 'loader', password: 'loader-pw-93de' };
@@ -109,34 +110,14 @@ describe('least privilege: roles with only the rights the README lists migrate f
     ])
       assert.equal(item(report.items, id).status, 'pass', JSON.stringify(item(report.items, id)));
 
-    const workflowId = workflowIds(plan.name).migration;
     const writer = startWriter(stack.source.url({ ...APP, database: 'app' }), { truncate: true });
     await sleep(500);
-    const handle = await temporal.env.client.workflow.start(migrationWorkflow, { args: [plan], taskQueue, workflowId });
-    const child = temporal.env.client.workflow.getHandle(childIds(workflowId).database('app'));
-    const status = () => child.query(databaseStatusQuery).catch(() => null);
-    await waitFor(
-      'incremental',
-      async () => {
-        const s = await status();
-        if (s?.phase === 'failed') throw new Error(`the migration failed: ${s.error}`);
-        return s?.phase === 'incremental';
-      },
-      300_000,
-      status,
-    );
+    const { handle, status, incremental, caughtUp } = await startLive(temporal.env.client, taskQueue, plan);
+    await incremental();
     await sleep(3000); // writes while in incremental
     // A large object the application creates meanwhile, as its tables' owner: the switchover copies it.
     await source.query(`SET ROLE shop_owner; SELECT lo_from_bytea(0, 'created during incremental')`, [], 'app');
-    await waitFor(
-      'lag under the bound',
-      async () => {
-        const s = await status();
-        return s?.phase === 'incremental' && (s.cdc?.lagBytes ?? Infinity) <= plan.switchover.maxLagBytes;
-      },
-      120_000,
-      status,
-    );
+    await caughtUp(120_000);
 
     // The application still writes: the fence must end shop_app's sessions (pg_signal_backend).
     const { reports } = await handle.executeUpdate(switchoverUpdate).catch(async (e: Error) => {

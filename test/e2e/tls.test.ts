@@ -16,8 +16,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
 import { ErrorType, PgTransitError } from '../../src/errors';
-import { databaseStatusQuery, switchoverUpdate } from '../../src/model/messages';
-import { APPLICATION_NAME, childIds, workflowIds } from '../../src/model/names';
+import { switchoverUpdate } from '../../src/model/messages';
+import { APPLICATION_NAME, workflowIds } from '../../src/model/names';
 import type { Plan } from '../../src/plan/plan';
 import { compareTables } from '../../src/postgres/compare';
 import { connect, endpoints, resolveEndpoint } from '../../src/postgres/connect';
@@ -28,6 +28,7 @@ import { migrationWorkflow, precheckWorkflow } from '../../workflows';
 import { envRef, planFor, startPair, type PgServer } from '../helpers/postgres';
 import { startTemporal, type TemporalHarness } from '../helpers/temporal';
 import { sleep, waitFor } from '../helpers/wait';
+import { startLive } from '../helpers/live';
 
 interface Certificates {
   dir: string;
@@ -174,23 +175,11 @@ describe('TLS to both databases, the replication connection and pg_dump/pg_resto
   /** Runs `plan` through incremental (a TLS writer on the source meanwhile) and the switchover. */
   async function migrateOverTls(plan: Plan, targetDatabase: string): Promise<void> {
     await source.query(`ALTER DATABASE app RESET default_transaction_read_only`); // the previous switchover's fence
-    const workflowId = workflowIds(plan.name).migration;
     const writer = startWriter(
       `${source.url({ database: 'app' })}?sslmode=verify-full&sslrootcert=${encodeURIComponent(certs.caFile)}`,
     );
-    const handle = await temporal.env.client.workflow.start(migrationWorkflow, { args: [plan], taskQueue, workflowId });
-    const child = temporal.env.client.workflow.getHandle(childIds(workflowId).database('app'));
-    const status = () => child.query(databaseStatusQuery).catch(() => null);
-    await waitFor(
-      'incremental',
-      async () => {
-        const s = await status();
-        if (s?.phase === 'failed') throw new Error(`the migration failed: ${s.error}`);
-        return s?.phase === 'incremental';
-      },
-      300_000,
-      status,
-    );
+    const { handle, status, incremental, caughtUp } = await startLive(temporal.env.client, taskQueue, plan);
+    await incremental();
 
     // The stream is open: its walsender, like every other pgtransit session, is encrypted.
     const onSource = await waitFor(
@@ -222,15 +211,7 @@ describe('TLS to both databases, the replication connection and pg_dump/pg_resto
     const writes = await writer.stop();
     assert.deepEqual(writes.errors, []);
     assert.ok(writes.transactions > 20, `the writer wrote ${writes.transactions} transactions`);
-    await waitFor(
-      'lag under the bound',
-      async () => {
-        const s = await status();
-        return s?.phase === 'incremental' && (s.cdc?.lagBytes ?? Infinity) <= plan.switchover.maxLagBytes;
-      },
-      120_000,
-      status,
-    );
+    await caughtUp(120_000);
     const { reports } = await handle.executeUpdate(switchoverUpdate);
     assert.equal(reports.length, 1);
     assert.equal(((await handle.result()) as { phase: string }).phase, 'completed');
