@@ -6,6 +6,7 @@ import { Context } from '@temporalio/activity';
 import { ErrorType, PgTransitError } from '../src/errors';
 import type * as model from '../src/model/activities';
 import { cdcProgressSignal, snapshotSignal } from '../src/model/messages';
+import type { NotifyInput } from '../src/model/notify';
 import { replicationNames } from '../src/model/names';
 import type { CheckItem, ServerSummary } from '../src/model/report';
 import type { Plan } from '../src/plan/plan';
@@ -23,8 +24,10 @@ import * as roles from '../src/postgres/roles';
 import * as snapshot from '../src/postgres/snapshot';
 import * as state from '../src/postgres/state';
 import * as switchover from '../src/postgres/switchover';
+import { postNotification } from '../src/notify/webhook';
+import { resolveSecretRef } from '../src/plan/secrets';
 import * as metrics from '../src/temporal/metrics';
-import { heartbeating, recovered, type Heartbeating } from './failures';
+import { heartbeating, recovered, toFailure, type Heartbeating } from './failures';
 
 /** Where the fence keeps the source's own read-only setting: the migration's state on the target. */
 const keeper = (input: model.DatabaseScope): switchover.FenceKeeper => ({
@@ -388,6 +391,23 @@ export function createActivities() {
         const { source, target } = endpoints(input.plan);
         return compare.compareTables(input.plan, source, target, input.database, input.targetDatabase, input.checksum);
       });
+    },
+
+    /**
+     * POSTs a notification to the plan's webhook. The reference is resolved here, on the worker:
+     * the URL never enters history, and no error or log line names it.
+     */
+    async notify(input: NotifyInput): Promise<void> {
+      const ctx = Context.current();
+      try {
+        const url = resolveSecretRef(input.webhook, 'notify.webhook', process.env, 'https://...');
+        const status = await postNotification(url, input.notification, ctx.cancellationSignal);
+        ctx.log.info('notification delivered', { kind: input.notification.kind, status });
+      } catch (e) {
+        const failure = toFailure(e);
+        ctx.log.warn('notification not delivered', { kind: input.notification.kind, error: failure.message });
+        throw failure;
+      }
     },
 
     /** Removes the target's state schema when the migration is complete. */

@@ -99,3 +99,19 @@ export const unfencing: ActivityOptions = {
 
 /** A drain round's own limit (seconds): the stream stops at the fence long before. */
 export const DRAIN_ROUND_SECONDS = 600;
+
+/**
+ * A notification to the webhook: a few tries within about 15 s, then it is given up with a
+ * warning in status. Never awaited by the migration: a failing webhook must not slow it.
+ */
+export const notifying: ActivityOptions = {
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '2 minutes',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '10 seconds',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+  },
+};

@@ -31,12 +31,14 @@ import {
   type SwitchoverOutcome,
 } from '../src/model/messages';
 import { childIds } from '../src/model/names';
+import { lagBucket, type SearchAttributeValues } from '../src/model/search-attributes';
 import type { MigrationStatus, SwitchoverReport } from '../src/model/status';
 import type { DatabaseResult, MigrationResult } from '../src/model/workflows';
 import type { PlanInput } from '../src/plan/plan';
 import { migrateDatabaseWorkflow } from './database';
 import { TWO_PHASE_SWITCHOVER } from './database/change-capture';
 import { messageOf, validatePlan } from './failures';
+import { Notifier, SearchAttributes, switchoverEnded } from './observe';
 import { precheckWorkflow } from './precheck';
 
 const now = () => new Date().toISOString();
@@ -55,12 +57,36 @@ export async function migrationWorkflow(input: PlanInput): Promise<MigrationResu
     plan,
   };
   setHandler(statusQuery, () => status);
+  const attributes = new SearchAttributes();
+  const notifier = new Notifier(plan, () => (status.warnings ??= []));
+  let servers: SearchAttributeValues = {};
+  let shownPhase = status.phase;
+  /** Search attributes and the phase's notification, whenever the phase or a database's lag may have changed. */
+  const observe = () => {
+    const lags = status.databases.flatMap((d) => (d.lagBytes === undefined ? [] : [d.lagBytes]));
+    attributes.show({
+      phase: status.phase,
+      ...servers,
+      lagBucket: lags.length ? lagBucket(Math.max(...lags)) : undefined,
+    });
+    if (status.phase === shownPhase) return;
+    const from = shownPhase;
+    shownPhase = status.phase;
+    notifier.send({
+      kind: 'phase',
+      phase: status.phase,
+      previousPhase: from,
+      message: `${from} -> ${status.phase}${status.error ? `: ${status.error}` : ''}`,
+    });
+  };
+  observe();
   const outcomes = new Map<string, SwitchoverOutcome>();
   setHandler(databaseStateSignal, (s) => {
     const d = status.databases.find((x) => x.database === s.database);
     if (d) Object.assign(d, { phase: s.phase, lagBytes: s.lagBytes, ready: s.ready, reason: s.reason });
     if (status.databases.length && status.databases.every((x) => x.phase === status.databases[0]!.phase))
       status.phase = status.databases[0]!.phase;
+    observe();
   });
   setHandler(switchoverDoneSignal, (r) => void outcomes.set(r.database, r));
   const prepared = new Map<string, { error?: string }>();
@@ -144,7 +170,28 @@ export async function migrationWorkflow(input: PlanInput): Promise<MigrationResu
     prepared.clear();
     try {
       twoPhase = patched(TWO_PHASE_SWITCHOVER);
-      return await (twoPhase ? runSwitchoverV2() : runSwitchoverV1());
+      const r = await (twoPhase ? runSwitchoverV2() : runSwitchoverV1());
+      switchoverEnded(plan.name, 'completed', r.reports);
+      const worst = Math.max(0, ...r.reports.map((x) => x.writeDowntimeMs));
+      notifier.send({
+        kind: 'switchover',
+        phase: status.phase,
+        outcome: 'completed',
+        reports: r.reports,
+        message: `switchover completed: the target has everything, write downtime ${worst} ms`,
+      });
+      return r;
+    } catch (e) {
+      switchoverEnded(plan.name, 'failed', []);
+      const error = status.switchover.error ?? messageOf(e);
+      notifier.send({
+        kind: 'switchover',
+        phase: status.phase,
+        outcome: 'failed',
+        error,
+        message: `switchover failed, the source was un-fenced and the migration is back in incremental: ${error}`,
+      });
+      throw e;
     } finally {
       // Whatever happened, the next request must not find a switchover "already running".
       if (status.switchover.state === 'running') status.switchover.state = 'failed';
@@ -176,6 +223,13 @@ export async function migrationWorkflow(input: PlanInput): Promise<MigrationResu
       ...report.summary,
       failing: failing.map((i) => `${i.id}${i.database ? ` [${i.database}]` : ''}: ${i.observed}`),
     };
+    servers = {
+      sourceHost: report.source.host,
+      targetHost: report.target.host,
+      sourceDatabase: report.databases.join(','),
+      targetDatabase: plan.databases ? report.databases.join(',') : report.target.database,
+    };
+    observe();
     if (!report.ok) {
       throw ApplicationFailure.create({
         type: ErrorType.PrecheckFailed,
@@ -184,6 +238,7 @@ export async function migrationWorkflow(input: PlanInput): Promise<MigrationResu
       });
     }
     status.phase = 'prepare';
+    observe();
     const children: Promise<DatabaseResult>[] = report.databases.map((database) => {
       const workflowId = ids.database(database);
       status.databases.push({ database, workflowId, phase: 'prepare' });
@@ -196,6 +251,7 @@ export async function migrationWorkflow(input: PlanInput): Promise<MigrationResu
             targetDatabase: plan.databases ? database : report.target.database,
             sourceMajor: report.source.major,
             targetMajor: report.target.major,
+            hosts: { source: report.source.host, target: report.target.host },
           },
         ],
         cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -209,10 +265,14 @@ export async function migrationWorkflow(input: PlanInput): Promise<MigrationResu
     status.phase = results.every((r) => r.phase === 'completed') ? 'completed' : results[0]!.phase;
     // The switchover Update returns its report before the workflow closes.
     await condition(allHandlersFinished);
+    observe();
+    await notifier.flush();
     return { phase: status.phase, databases: results };
   } catch (e) {
     status.phase = isCancellation(e) ? 'cancelled' : 'failed';
     status.error = messageOf(e);
+    observe();
+    await notifier.flush();
     throw e;
   }
 }

@@ -152,6 +152,7 @@ export function renderStatus(s: FullStatus): string {
   if (m.error) lines.push(`  error: ${m.error}`);
   if (m.switchover)
     lines.push(`  switchover: ${m.switchover.state}${m.switchover.error ? ` (${m.switchover.error})` : ''}`);
+  for (const w of m.warnings ?? []) lines.push(`  warning: ${w}`);
   for (const d of s.databases) {
     const t = d.totals;
     lines.push('');

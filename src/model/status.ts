@@ -76,6 +76,8 @@ export interface DatabaseStatus {
   /** Change capture (full+cdc), from the last round that ended. */
   cdc?: CdcStatus;
   switchover?: SwitchoverReport;
+  /** What notifications already told (carried across continue-as-new, so a crossing is told once). */
+  notified?: { lagAbove?: boolean; stalled?: boolean };
 }
 
 export interface CdcStatus {
@@ -135,6 +137,8 @@ export interface MigrationStatus {
     reason?: string;
   }[];
   error?: string;
+  /** What did not stop the migration but should be looked at (a notification not delivered). */
+  warnings?: string[];
   /** The plan as started (references only, no secrets): `pgtransit verify` reuses it. */
   plan?: Plan;
   switchover?: {

@@ -25,6 +25,8 @@ export interface DatabaseInput {
   targetDatabase: string;
   sourceMajor: number;
   targetMajor: number;
+  /** The servers' host names, from the precheck (shown as search attributes; no credentials). */
+  hosts?: { source: string; target: string };
   /** Set by continueAsNew during change capture: the status so far. */
   carried?: DatabaseStatus;
 }

@@ -204,6 +204,27 @@ export const planSchema = z
       })
       .prefault({})
       .describe('The switchover: when it is allowed, what it verifies, what it leaves on the source'),
+    notify: z
+      .strictObject({
+        webhook: z
+          .string()
+          .regex(
+            /^(env|file):.+$/,
+            'a reference to the webhook URL, env:NAME or file:PATH (resolved on the worker: a webhook URL is a secret)',
+          )
+          .optional()
+          .describe(
+            'Where notifications are POSTed as JSON: env:NAME or file:PATH holding the URL (phase changes, stalls, lag, repeating retries, the switchover)',
+          ),
+        lagBytes: z
+          .number()
+          .int()
+          .min(0)
+          .optional()
+          .describe('Notify once each time the change stream lag rises above this many bytes of WAL'),
+      })
+      .optional()
+      .describe('Notifications to a webhook (Slack, a pager, a chat bot)'),
   })
   .superRefine((plan, ctx) => {
     const databases = plan.databases ?? [];

@@ -5,14 +5,19 @@
 import { readFileSync } from 'node:fs';
 import { PgTransitError, ErrorType } from '../errors';
 
-export function resolveSecretRef(ref: string, what: string, env: NodeJS.ProcessEnv = process.env): string {
+export function resolveSecretRef(
+  ref: string,
+  what: string,
+  env: NodeJS.ProcessEnv = process.env,
+  example = 'postgres://...',
+): string {
   if (ref.startsWith('env:')) {
     const name = ref.slice(4);
     const value = env[name];
     if (!value) {
       throw new PgTransitError(
         ErrorType.SecretUnresolved,
-        `${what}: environment variable ${name} is not set on the worker; export ${name}=postgres://... in the worker's environment`,
+        `${what}: environment variable ${name} is not set on the worker; export ${name}=${example} in the worker's environment`,
       );
     }
     return value.trim();

@@ -5,7 +5,7 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
-import type { Activities } from '../../activities';
+import { createActivities, type Activities } from '../../activities';
 import { ErrorType, isRetryable } from '../../src/errors';
 import type { Chunk, CopyResult, RoundResult, TablePlan } from '../../src/model/activities';
 import { formatLsn } from '../../src/model/lsn';
@@ -295,6 +295,8 @@ export function createFakes(): Fakes {
       }));
     },
     async dropState() {},
+    // The real one: the workflow tests receive its calls on an HTTP server of their own.
+    notify: createActivities().notify,
   };
 
   const on: Partial<Activities> = {};

@@ -74,6 +74,7 @@ export class ChangeStream {
     cdc.largeTransaction = p.largeTransaction;
     cdc.reportedAt = now();
     run.status.updatedAt = now();
+    run.observe();
     if (run.status.phase === 'catch_up' && p.lagBytes <= run.plan.switchover.maxLagBytes) {
       run.phase('incremental');
       void run.notifyParent();
@@ -265,6 +266,7 @@ export async function changeCapture(run: DatabaseRun): Promise<DatabaseResult> {
     // History stays bounded however long the migration waits for its switchover.
     if ((workflowInfo().continueAsNewSuggested || roundsThisRun >= run.plan.cdc.roundsPerRun) && !switchoverRequested) {
       await condition(allHandlersFinished);
+      await run.notifier.flush();
       await continueAsNew<typeof migrateDatabaseWorkflow>({ ...run.input, carried: st });
     }
   }

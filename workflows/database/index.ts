@@ -19,7 +19,7 @@ export async function migrateDatabaseWorkflow(input: DatabaseInput): Promise<Dat
   const run = new DatabaseRun(input);
   try {
     // A continuation carries on with the change stream; everything before it is done.
-    if (input.carried) return await changeCapture(run);
+    if (input.carried) return await finish(run, await changeCapture(run));
     const handoff = await prepare(run);
     await restorePreData(run, handoff);
     await fullLoad(run, handoff);
@@ -27,14 +27,21 @@ export async function migrateDatabaseWorkflow(input: DatabaseInput): Promise<Dat
     if (run.plan.mode === 'full') {
       await run.step('dropState', () => preparing.dropState(run.scope));
       run.phase('completed');
-      return run.result();
+      return await finish(run, run.result());
     }
     // The slot and publication stay: the change stream starts at the snapshot's consistent point.
-    return await changeCapture(run);
+    return await finish(run, await changeCapture(run));
   } catch (e) {
     // Continuing as new is not an ending: the next run carries on with the same slot.
     if (e instanceof ContinueAsNew) throw e;
     await run.abandon(e);
+    await run.notifier.flush();
     throw e;
   }
+}
+
+/** The last notifications go out before the run ends. */
+async function finish(run: DatabaseRun, result: DatabaseResult): Promise<DatabaseResult> {
+  await run.notifier.flush();
+  return result;
 }

@@ -21,11 +21,14 @@ import {
   switchoverPreparedSignal,
   type SwitchoverOutcome,
 } from '../../src/model/messages';
+import { repeatingRetry } from '../../src/model/notify';
+import { lagBucket } from '../../src/model/search-attributes';
 import type { DatabaseState, DatabaseStatus, MigrationPhase, StepRecord } from '../../src/model/status';
 import type { DatabaseInput, DatabaseResult } from '../../src/model/workflows';
 import type { Plan } from '../../src/plan/plan';
 import { preparation } from '../activity-options';
 import { messageOf } from '../failures';
+import { DatabaseGauges, Notifier, SearchAttributes } from '../observe';
 import type { SnapshotHandoff } from './snapshot';
 
 const preparing = proxyActivities<Activities>(preparation);
@@ -41,6 +44,9 @@ export class DatabaseRun {
   handoff?: SnapshotHandoff;
   private readonly parent = workflowInfo().parent;
   private lastNotified = '';
+  private readonly attributes = new SearchAttributes();
+  private readonly gauges: DatabaseGauges;
+  readonly notifier: Notifier;
 
   constructor(readonly input: DatabaseInput) {
     const { plan, database, targetDatabase } = input;
@@ -58,6 +64,8 @@ export class DatabaseRun {
       steps: [],
       warnings: [],
     };
+    this.gauges = new DatabaseGauges({ migration: plan.name, database });
+    this.notifier = new Notifier(plan, () => this.status.warnings);
     setHandler(databaseStatusQuery, () => this.status);
     setHandler(activityRetrySignal, (r) => {
       const retrying = (this.status.retrying ??= {});
@@ -72,8 +80,64 @@ export class DatabaseRun {
           since,
           lastAt: r.at,
         };
+        if (repeatingRetry(r.attempt))
+          this.notifier.send({
+            kind: 'retrying',
+            database,
+            phase: this.status.phase,
+            activity: r.activity,
+            attempt: r.attempt,
+            error: r.error,
+            message: `${database}: ${r.activity} keeps failing (attempt ${r.attempt}): ${r.error ?? ''}`,
+          });
       }
     });
+    this.observe();
+  }
+
+  /**
+   * Search attributes, gauges and notifications from the status as it is now: called whenever the
+   * phase, the lag or a stall may have changed. A lag crossing notify.lagBytes and a stall are told
+   * once each time they begin.
+   */
+  observe(): void {
+    const { status, plan, scope, input } = this;
+    const cdc = status.cdc;
+    const lag = cdc?.lagBytes;
+    this.attributes.show({
+      phase: status.phase,
+      sourceHost: input.hosts?.source,
+      targetHost: input.hosts?.target,
+      sourceDatabase: scope.database,
+      targetDatabase: scope.targetDatabase,
+      lagBucket: lag === undefined ? undefined : lagBucket(lag),
+    });
+    this.gauges.set(status.phase, !!cdc?.stalled);
+    const told = (status.notified ??= {});
+    if (cdc?.stalled && !told.stalled) {
+      told.stalled = true;
+      this.notifier.send({
+        kind: 'stalled',
+        database: scope.database,
+        phase: status.phase,
+        error: cdc.stalled.reason,
+        message: `${scope.database}: applying changes stopped until the target is fixed and \`pgtransit resume\` runs: ${cdc.stalled.reason}`,
+      });
+    } else if (!cdc?.stalled) told.stalled = false;
+    const bound = plan.notify?.lagBytes;
+    if (bound !== undefined && lag !== undefined) {
+      if (lag > bound && !told.lagAbove) {
+        told.lagAbove = true;
+        this.notifier.send({
+          kind: 'lag',
+          database: scope.database,
+          phase: status.phase,
+          lagBytes: lag,
+          thresholdBytes: bound,
+          message: `${scope.database}: change capture lags ${lag} bytes, above notify.lagBytes ${bound}`,
+        });
+      } else if (lag <= bound) told.lagAbove = false;
+    }
   }
 
   /** Runs one step of the timeline in status; `detail` says what it did. */
@@ -89,6 +153,7 @@ export class DatabaseRun {
   phase(p: MigrationPhase): void {
     this.status.phase = p;
     this.status.updatedAt = now();
+    this.observe();
   }
 
   warn(message: string): void {
@@ -109,6 +174,7 @@ export class DatabaseRun {
 
   /** Tells the migration workflow the phase and readiness, when either changed. */
   async notifyParent(): Promise<void> {
+    this.observe();
     const reason = this.notReady();
     const state: DatabaseState = {
       database: this.scope.database,
