@@ -4,7 +4,7 @@
  * (so every clone on the machine reuses it).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { connect } from 'node:net';
@@ -67,6 +67,10 @@ export interface DevServerOptions {
   quiet?: boolean;
   /** A codec server the Web UI decodes payloads through (`--ui-codec-endpoint`). */
   uiCodecEndpoint?: string;
+  /** In a process group of its own: a Ctrl-C at the terminal reaches only its owner, which stops it in order. */
+  detached?: boolean;
+  /** Append the server's output here (instead of inheriting stdio, or dropping it with `quiet`). */
+  logFile?: string;
 }
 
 export interface DevServer {
@@ -115,7 +119,12 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     ...SEARCH_ATTRIBUTE_FLAGS.flatMap((f) => ['--search-attribute', f]),
     ...(options.uiCodecEndpoint ? ['--ui-codec-endpoint', options.uiCodecEndpoint] : []),
   ];
-  const child = spawn(bin, args, { stdio: options.quiet ? 'ignore' : ['ignore', 'inherit', 'inherit'] });
+  const log = options.logFile ? openSync(options.logFile, 'a') : undefined;
+  const child = spawn(bin, args, {
+    stdio: log !== undefined ? ['ignore', log, log] : options.quiet ? 'ignore' : ['ignore', 'inherit', 'inherit'],
+    detached: options.detached,
+  });
+  if (log !== undefined) closeSync(log);
   let exited: number | null = null;
   child.on('exit', (code) => (exited = code ?? -1));
   const deadline = Date.now() + 60_000;
