@@ -23,6 +23,7 @@ import {
   switchover,
   verifyMigration,
 } from './migration';
+import { migrate } from './standalone';
 import { pauseSignal, resumeSignal } from '../model/messages';
 import { workflowIds } from '../model/names';
 import type { Client } from '@temporalio/client';
@@ -34,6 +35,10 @@ Usage:
   pgtransit dev [--port 7233] [--ui-port 8233] [--db-file FILE] [--codec-port 8888]
                                    local Temporal dev server (SQLite state) and a worker, in the foreground;
                                    with PGTRANSIT_CODEC_KEY set, also the codec server for its Web UI
+  pgtransit migrate -f PLAN [--switchover ask|auto|manual] [--db-file FILE] [--ui-port 8233]
+                                   everything on this machine: the dev server (started unless one listens at
+                                   TEMPORAL_ADDRESS), a worker, the migration (resumed when running) with live
+                                   progress, the switchover (ask: y/N here; auto; manual: pgtransit switchover)
   pgtransit worker [--metrics-port PORT] [--log-json]
                                    a worker on TEMPORAL_ADDRESS / PGTRANSIT_TASK_QUEUE; Prometheus metrics on
                                    PORT (or host:port), JSON log lines on stdout
@@ -76,6 +81,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'dev':
       return dev(rest);
+    case 'migrate':
+      return migrate(rest);
     case 'worker':
       return workerCommand(rest);
     case 'plan':
