@@ -389,7 +389,15 @@ export function createActivities() {
     async compareTables(input: model.CompareInput): Promise<model.TableComparison[]> {
       return heartbeating(() => {
         const { source, target } = endpoints(input.plan);
-        return compare.compareTables(input.plan, source, target, input.database, input.targetDatabase, input.checksum);
+        return compare.compareTables(
+          input.plan,
+          source,
+          target,
+          input.database,
+          input.targetDatabase,
+          input.checksum,
+          input.rows,
+        );
       });
     },
 

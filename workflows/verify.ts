@@ -17,8 +17,13 @@ export async function verifyWorkflow(input: VerifyInput): Promise<VerifyReport> 
         database: d.database,
         targetDatabase: d.targetDatabase,
         checksum: input.checksum,
+        ...(input.rows ? { rows: input.rows } : {}),
       }),
     })),
   ).catch(surface);
-  return { equal: databases.every((d) => d.tables.every((t) => t.equal)), checksum: input.checksum, databases };
+  return {
+    equal: databases.every((d) => d.tables.every((t) => t.equal)),
+    checksum: input.checksum || input.rows !== undefined,
+    databases,
+  };
 }

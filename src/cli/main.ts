@@ -52,8 +52,9 @@ Usage:
   pgtransit abort NAME             cancel: copies stop, slot and publication dropped, target left as is
   pgtransit switchover NAME [--json]
                                    fence the source, drain, copy sequences, verify, finish; prints the report
-  pgtransit verify NAME [--json] [--checksum]
-                                   compare source and target per table; exit 2 on any difference
+  pgtransit verify NAME [--json] [--checksum] [--rows [--table T]... [--limit N]]
+                                   compare source and target per table; exit 2 on any difference;
+                                   --rows names the rows that differ (missing, extra, different)
   pgtransit pause NAME | resume NAME
                                    stop / restart applying changes (resume also retries after a conflict)
   pgtransit codec-server [--port 8888] [--host 127.0.0.1] [--cors-origin URL]... [--namespace NS]...
@@ -339,16 +340,30 @@ async function switchoverCmd(args: string[]): Promise<number> {
   });
 }
 
+const VERIFY_USAGE = 'pgtransit verify NAME [--json] [--checksum] [--rows [--table T]... [--limit N]]';
+
 async function verifyCmd(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { json: { type: 'boolean' }, checksum: { type: 'boolean' } },
+    options: {
+      json: { type: 'boolean' },
+      checksum: { type: 'boolean' },
+      rows: { type: 'boolean' },
+      table: { type: 'string', multiple: true },
+      limit: { type: 'string' },
+    },
   });
   const name = positionals[0];
-  if (!name) throw new Error('usage: pgtransit verify NAME [--json] [--checksum]');
+  if (!name) throw new CommandRefused(`usage: ${VERIFY_USAGE}`);
+  const limit = values.limit === undefined ? 10 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new CommandRefused(`--limit must be a whole number of rows, 1 or more (got ${values.limit})`);
+  if ((values.table || values.limit !== undefined) && !values.rows)
+    throw new CommandRefused(`--table and --limit go with --rows: ${VERIFY_USAGE}`);
+  const rows = values.rows ? { limit, ...(values.table ? { tables: values.table } : {}) } : undefined;
   return withClient(async (client, config) => {
-    const v = await verifyMigration(client, name, config.taskQueue, Boolean(values.checksum));
+    const v = await verifyMigration(client, name, config.taskQueue, Boolean(values.checksum), rows);
     console.log(values.json ? JSON.stringify(v, null, 2) : renderVerify(v));
     return v.report.equal ? 0 : 2;
   });
@@ -365,13 +380,20 @@ async function signalCmd(which: 'pause' | 'resume', args: string[]): Promise<num
   });
 }
 
+/** An error and what caused it (a failed workflow's message is only "Workflow execution failed"). */
+function withCauses(e: Error): string {
+  const messages = [e.message];
+  for (let c = e.cause; c instanceof Error && messages.length < 5; c = c.cause) messages.push(c.message);
+  return messages.filter((m, i) => m && m !== messages[i - 1]).join(': ');
+}
+
 /** Entry point of bin/pgtransit.js. */
 export function cli(): void {
   main(process.argv.slice(2)).then(
     (code) => (process.exitCode = code),
     (e) => {
       // An invalid plan is a failed check (2), a refused command too; anything else, Temporal unreachable included, is 1.
-      console.error(e instanceof Error ? e.message : e);
+      console.error(e instanceof Error ? withCauses(e) : e);
       process.exitCode =
         (e instanceof PgTransitError && e.type === 'InvalidPlan') || e instanceof CommandRefused ? 2 : 1;
     },

@@ -13,6 +13,7 @@ import { databaseStatusQuery, statusQuery, switchoverUpdate } from '../model/mes
 import { workflowIds } from '../model/names';
 import type { DatabaseStatus, MigrationStatus, SwitchoverReport } from '../model/status';
 import type { VerifyReport } from '../model/workflows';
+import type { RowDiff, RowsOption } from '../model/activities';
 import type { Plan } from '../plan/plan';
 import { migrationWorkflow, verifyWorkflow } from '../../workflows';
 
@@ -295,6 +296,7 @@ export async function verifyMigration(
   name: string,
   taskQueue: string,
   checksum: boolean,
+  rows?: RowsOption,
 ): Promise<VerifyOutcome> {
   const s = await migrationStatus(client, name);
   if (!s.migration.plan) throw new Error(`migration ${name} carries no plan in its status`);
@@ -306,10 +308,26 @@ export async function verifyMigration(
         plan: s.migration.plan,
         databases: s.databases.map((d) => ({ database: d.database, targetDatabase: d.targetDatabase })),
         checksum,
+        ...(rows ? { rows } : {}),
       },
     ],
   });
   return { report, lag: s.databases.map((d) => ({ database: d.database, lagBytes: d.cdc?.lagBytes, phase: d.phase })) };
+}
+
+/** The rows of a table that differ: counts, then the first ones by key. */
+function renderRows(r: RowDiff): string[] {
+  const key = Array.isArray(r.key) ? `key (${r.key.join(', ')})` : `no key: ${r.key}`;
+  const atLeast = r.exact ? '' : 'at least ';
+  const lines = [
+    `        ${atLeast}${r.missing} missing on the target, ${atLeast}${r.extra} extra on the target, ` +
+      `${atLeast}${r.different} different (${key})` +
+      (r.exact ? '' : `; ${r.bucketsDiffering} hash buckets differ, some too large to search row by row`),
+  ];
+  for (const d of r.samples) lines.push(`        ${d.kind.padEnd(9)} ${d.key}`);
+  const shown = r.missing + r.extra + r.different;
+  if (shown > r.samples.length) lines.push(`        ... ${shown - r.samples.length} more (--limit)`);
+  return lines;
 }
 
 export function renderVerify(v: VerifyOutcome): string {
@@ -324,6 +342,7 @@ export function renderVerify(v: VerifyOutcome): string {
           `${t.table}${t.targetTable !== t.table ? ` -> ${t.targetTable}` : ''}: ${t.sourceRows} / ` +
           `${t.targetRows} rows${t.sourceChecksum && !t.equal ? ` checksum ${t.sourceChecksum} / ${t.targetChecksum}` : ''}`,
       );
+      if (t.rows) lines.push(...renderRows(t.rows));
     }
   }
   const lagging = v.lag.filter(

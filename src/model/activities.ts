@@ -213,7 +213,37 @@ export interface LargeObjectSync {
   bytes: number;
 }
 
-export type CompareInput = DatabaseScope & { checksum: boolean };
+export type CompareInput = DatabaseScope & {
+  checksum: boolean;
+  /** Also find the rows that differ in each table that differs (`pgtransit verify --rows`). */
+  rows?: RowsOption;
+};
+
+export interface RowsOption {
+  /** How many differing rows to name per table. */
+  limit: number;
+  /** Only these tables (schema.name or name); all when absent. */
+  tables?: string[];
+}
+
+export interface RowDifference {
+  kind: 'missing' | 'extra' | 'different';
+  /** The row's key as text (the whole row for a table without a key). */
+  key: string;
+}
+
+export interface RowDiff {
+  /** The key columns, or 'the whole row'. */
+  key: string | string[];
+  missing: number;
+  extra: number;
+  different: number;
+  /** The first differing rows, at most RowsOption.limit. */
+  samples: RowDifference[];
+  /** False when some differing buckets were too large to match row by row: the counts are then lower bounds. */
+  exact: boolean;
+  bucketsDiffering: number;
+}
 
 export interface TableComparison {
   table: string;
@@ -223,4 +253,6 @@ export interface TableComparison {
   sourceChecksum?: string;
   targetChecksum?: string;
   equal: boolean;
+  /** With CompareInput.rows, for a table that differs: which rows. */
+  rows?: RowDiff;
 }

@@ -1,6 +1,6 @@
 /** Inputs and results of the workflows. Pure types, bundled into workflows. */
 import type { Plan, PlanInput } from '../plan/plan';
-import type { TableComparison } from './activities';
+import type { RowsOption, TableComparison } from './activities';
 import type { DatabaseStatus, MigrationPhase } from './status';
 
 export interface DatabaseResult {
@@ -35,6 +35,8 @@ export interface VerifyInput {
   plan: PlanInput;
   databases: { database: string; targetDatabase: string }[];
   checksum: boolean;
+  /** Also name the rows that differ (`pgtransit verify --rows`). */
+  rows?: RowsOption;
 }
 
 export interface VerifyReport {

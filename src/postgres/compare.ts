@@ -5,7 +5,7 @@
  * columns are compared too (the target recomputes them).
  */
 import type pg from 'pg';
-import type { TableComparison } from '../model/activities';
+import type { RowsOption, TableComparison } from '../model/activities';
 import type { Plan } from '../plan/plan';
 import { displayName, targetName, type QualifiedName } from '../plan/selection';
 import { serverMajor } from './inspect';
@@ -13,6 +13,7 @@ import { hasShortestFloatText } from './versions';
 import { LARGE_OBJECTS, listLoadTables } from './chunks';
 import { dumpScope } from './ddl';
 import { withConnection, type Endpoint } from './connect';
+import { diffRows } from './compare-rows';
 import { PORTABLE_TEXT_SETTINGS } from './session';
 
 async function measure(
@@ -48,7 +49,12 @@ export async function compareTables(
   database: string,
   targetDatabase: string,
   checksum: boolean,
+  rows?: RowsOption,
 ): Promise<TableComparison[]> {
+  // Rows are found by their checksums: asking for them asks for the checksums.
+  checksum ||= rows !== undefined;
+  const wanted = (x: QualifiedName) =>
+    !rows?.tables || rows.tables.some((n) => n === displayName(x) || n === `${x.schema}.${x.name}` || n === x.name);
   return withConnection(source, { database }, ({ client: s }) =>
     withConnection(target, { database: targetDatabase }, async ({ client: t }) => {
       // A row's text form depends on session settings, which each database may set its own way.
@@ -64,8 +70,11 @@ export async function compareTables(
         dest: QualifiedName,
         how: (c: pg.Client, x: QualifiedName) => Promise<Measured>,
         label = displayName(src),
+        byRow = false,
       ) => {
+        if (!wanted(src)) return;
         const [a, b] = await Promise.all([how(s, src), how(t, dest).catch(missing)]);
+        const equal = a.rows === b.rows && a.checksum === b.checksum;
         out.push({
           table: label,
           targetTable: displayName(dest),
@@ -73,11 +82,20 @@ export async function compareTables(
           targetRows: b.rows,
           sourceChecksum: a.checksum,
           targetChecksum: b.checksum,
-          equal: a.rows === b.rows && a.checksum === b.checksum,
+          equal,
+          ...(rows && byRow && !equal && b.rows >= 0
+            ? { rows: await diffRows({ client: s, table: src }, { client: t, table: dest }, rows.limit) }
+            : {}),
         });
       };
       for (const table of tables.sort((a, b) => `${a.schema}.${a.name}`.localeCompare(`${b.schema}.${b.name}`))) {
-        await compare(table, targetName(plan, table), (c, x) => measure(c, x.schema, x.name, checksum));
+        await compare(
+          table,
+          targetName(plan, table),
+          (c, x) => measure(c, x.schema, x.name, checksum),
+          undefined,
+          true,
+        );
       }
       // Each partitioned table as a whole too: a partition detached or dropped on the source keeps its rows on the target.
       const roots = new Map(
@@ -98,9 +116,10 @@ export async function compareTables(
           [schemas],
         )
       ).rows.filter((v) => !left.has(`${v.schema}.${v.name}`));
-      for (const v of views) await compare(v, targetName(plan, v), (c, x) => measure(c, x.schema, x.name, checksum));
+      for (const v of views)
+        await compare(v, targetName(plan, v), (c, x) => measure(c, x.schema, x.name, checksum), undefined, true);
       const [los, tlos] = await Promise.all([largeObjects(s, false), largeObjects(t, false)]);
-      if (los.rows > 0 || tlos.rows > 0)
+      if ((los.rows > 0 || tlos.rows > 0) && !rows?.tables)
         await compare(LARGE_OBJECTS, LARGE_OBJECTS, (c) => largeObjects(c, checksum), 'large objects');
       return out;
     }),

@@ -11,11 +11,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { stringify as toYaml } from 'yaml';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -28,12 +26,11 @@ import type { PrecheckReport } from '../../src/model/report';
 import { loadPlanFile } from '../../src/plan/load';
 import type { Plan } from '../../src/plan/plan';
 import { envRef, planFor, startPostgres, uniqueName, type PgServer } from '../helpers/postgres';
+import { runCli } from '../helpers/cli';
 import { useStack } from '../helpers/stack';
 import { assertUntouched, snapshotSource } from '../helpers/untouched';
 import { waitFor } from '../helpers/wait';
 
-const run = promisify(execFile);
-const root = join(__dirname, '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'pgtransit-bad-input-'));
 
 /** A refusal arrives within this: far above any honest answer, far below a retry loop's backoff. */
@@ -775,20 +772,7 @@ describe('bad input is refused at once, naming the problem and the fix, the sour
   });
 
   describe('an operator command that cannot be done (exit 2, nothing done)', () => {
-    const cli = async (...args: string[]) => {
-      const env = {
-        ...process.env,
-        TEMPORAL_ADDRESS: stack.temporal.env.address,
-        PGTRANSIT_TASK_QUEUE: stack.taskQueue,
-      };
-      try {
-        const { stdout, stderr } = await run(process.execPath, [join(root, 'bin', 'pgtransit.js'), ...args], { env });
-        return { code: 0, stdout, stderr };
-      } catch (e) {
-        const err = e as { code: number; stdout: string; stderr: string };
-        return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-      }
-    };
+    const cli = (...args: string[]) => runCli(stack, ...args);
     /** A full+cdc migration in incremental (switched over by one case), and a mode full one that completed. */
     let live: Plan;
     let done: Plan;
