@@ -96,9 +96,12 @@ describe(`a migration on a Temporal cluster with two workers (pgbench scale ${SC
   const note = (line: string) => process.stdout.write(`  [${((Date.now() - t0) / 1000).toFixed(1)} s] ${line}\n`);
 
   before(async () => {
-    const [c, pair] = await Promise.all([startCluster({ scratch }), startPair()]);
-    cluster = c;
-    ({ source, target, stop: stopPair } = pair);
+    // Whichever started is stopped by after(), even when the other failed.
+    const [c, pair] = await Promise.allSettled([startCluster({ scratch }), startPair()]);
+    if (c.status === 'fulfilled') cluster = c.value;
+    if (pair.status === 'fulfilled') ({ source, target, stop: stopPair } = pair.value);
+    if (c.status === 'rejected') throw c.reason;
+    if (pair.status === 'rejected') throw pair.reason;
     note(`cluster up: frontend ${cluster.address}, Temporal's PostgreSQL on port ${cluster.db.port}`);
     client = new Client({ connection: await Connection.connect({ address: cluster.address }) });
     await source.query(SAMPLE_SCHEMA_SQL + WRITER_TABLES_SQL, [], 'app');
