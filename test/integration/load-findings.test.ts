@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
 import { ErrorType, PgTransitError } from '../../src/errors';
@@ -64,6 +65,34 @@ describe('full load and role findings', () => {
       planned.tables.map((t) => t.table),
       ['public.old'],
     );
+  });
+
+  it('the schema dump in a snapshot whose holder is gone fails as SnapshotLost, so the workflow dumps it again outside', async () => {
+    const db = await databases('lostdump', `CREATE TABLE t (id int PRIMARY KEY)`, '');
+    const holder = new pg.Client({ connectionString: source.url({ database: db }) });
+    await holder.connect();
+    await holder.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+    const snapshot = (await holder.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
+    await holder.end();
+    const plan = planFor(source, target, { database: db });
+    const restore = (snap: string | null) =>
+      new MockActivityEnvironment().run(createActivities().restoreSchema, {
+        plan,
+        database: db,
+        targetDatabase: db,
+        section: 'pre-data' as const,
+        snapshot: snap,
+        sourceMajor: source.major,
+        targetMajor: target.major,
+      });
+    await assert.rejects(restore(snapshot), (e: unknown) => {
+      assert.ok(e instanceof ApplicationFailure, String(e));
+      assert.equal(e.type, ErrorType.SnapshotLost);
+      assert.match(e.message, /pg_dump --section=pre-data of lostdump_\w+: the exported snapshot is gone/);
+      return true;
+    });
+    await restore(null);
+    assert.equal((await target.query(`SELECT to_regclass('public.t')::text AS t`, [], db)).rows[0]!.t, 't');
   });
 
   it('F10: a late copy of a table in block ranges misses and doubles no row that moved between ranges', async () => {

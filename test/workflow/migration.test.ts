@@ -116,6 +116,42 @@ describe('migrationWorkflow with mocked activities', () => {
     });
   });
 
+  it('dumps the schema again outside the snapshot when it is lost before pre-data could read it, and copies every table late', async () => {
+    const fakes = createFakes();
+    fakes.on.restoreSchema = async (input) => {
+      if (input.section === 'pre-data' && input.snapshot !== null)
+        throw failure(
+          ErrorType.SnapshotLost,
+          `pg_dump --section=pre-data of app: the exported snapshot is gone (invalid snapshot identifier: "${input.snapshot}")`,
+        );
+      return fakes.defaults.restoreSchema(input);
+    };
+    const plan = makePlan('snap-lost-schema');
+    await migrate(temporal, fakes, plan, async ({ db, until }) => {
+      await until('the first round of change capture', async () => fakes.callsOf('applyChanges')[0]);
+      assert.deepEqual(
+        fakes.callsOf('restoreSchema').map((c) => [c.input.section, c.input.snapshot, c.outcome]),
+        [
+          ['pre-data', FAKE_SNAPSHOT.snapshot, 'failed'],
+          ['pre-data', null, 'completed'],
+          ['post-data', null, 'completed'],
+        ],
+      );
+      assert.ok(
+        fakes.callsOf('copyChunk').every((c) => c.input.snapshot === null),
+        'no chunk is copied in the lost snapshot',
+      );
+      const s = await db();
+      assert.equal(s.snapshot?.lost, true);
+      assert.equal(s.totals.lateChunks, FAKE_CHUNKS.length);
+      assert.match(
+        s.warnings.join('\n'),
+        /snapshot lost \(pg_dump --section=pre-data of app: the exported snapshot is gone/,
+      );
+      assert.equal(fakes.callsOf('dropReplication').length, 0, 'the migration goes on');
+    });
+  });
+
   describe('the switchover Update is refused when it cannot be done', () => {
     it('before incremental, and the refused request never fences later', async () => {
       const fakes = createFakes();

@@ -1,7 +1,9 @@
 /** schema and post_data: pg_dump sections restored on the target, then the name mapping. */
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
+import { ErrorType } from '../../src/errors';
 import type { Section } from '../../src/model/activities';
+import { failureOf } from '../failures';
 import { schemaChange } from '../activity-options';
 import type { DatabaseRun } from './run';
 import type { SnapshotHandoff } from './snapshot';
@@ -22,10 +24,21 @@ const restore = (run: DatabaseRun, section: Section, snapshot: () => string | nu
     (r) => `${r.restored} objects restored, ${r.skipped} already present`,
   );
 
-/** Pre-data, dumped inside the snapshot the load copies from. */
+/**
+ * Pre-data, dumped inside the snapshot the load copies from. When the snapshot is lost before
+ * the dump could read it, every table is copied late anyway: the schema is dumped as it is now.
+ */
 export async function restorePreData(run: DatabaseRun, handoff: SnapshotHandoff): Promise<void> {
   run.phase('schema');
-  await restore(run, 'pre-data', () => handoff.live());
+  const snapshot = handoff.live();
+  try {
+    await restore(run, 'pre-data', () => snapshot);
+  } catch (e) {
+    const f = failureOf(e);
+    if (snapshot === null || f?.type !== ErrorType.SnapshotLost) throw e;
+    handoff.lost(f.message);
+    await restore(run, 'pre-data', () => null);
+  }
 }
 
 /** Post-data (keys, indexes, FKs, triggers, materialized views, sequence values), then the renames. */

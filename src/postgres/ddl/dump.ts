@@ -2,6 +2,7 @@
 import type pg from 'pg';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ErrorType, PgTransitError } from '../../errors';
 import type { Section } from '../../model/activities';
 import type { Plan } from '../../plan/plan';
 import { resolveEndpoint, withConnection, type Endpoint } from '../connect';
@@ -56,13 +57,13 @@ export async function dumpSection(plan: Plan, o: DumpOptions): Promise<string | 
   if (o.snapshot) args.push(`--snapshot=${o.snapshot}`);
   for (const s of scope.schemas) args.push('-n', exact(s));
   for (const t of scope.excluded) args.push('-T', `${exact(t.schema)}.${exact(t.name)}`);
-  await runTool(
-    pgProgram('pg_dump', o.sourceMajor),
-    args,
-    libpqEnv,
-    `pg_dump --section=${o.section} of ${o.database}`,
-    o.signal,
-  );
+  const what = `pg_dump --section=${o.section} of ${o.database}`;
+  await runTool(pgProgram('pg_dump', o.sourceMajor), args, libpqEnv, what, o.signal).catch((e: Error) => {
+    // The holder of the exported snapshot is gone (its worker died, the source restarted).
+    if (o.snapshot && /invalid snapshot identifier/.test(e.message))
+      throw new PgTransitError(ErrorType.SnapshotLost, `${what}: the exported snapshot is gone (${e.message})`);
+    throw e;
+  });
   return file;
 }
 
