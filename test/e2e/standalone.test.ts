@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,7 +16,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { compareTables } from '../../src/postgres/compare';
 import { endpoints } from '../../src/postgres/connect';
 import { freePort } from '../../src/dev/embedded-postgres';
-import { portOpen, startDevServer } from '../../src/dev/temporal-cli';
+import { ensureTemporalCli, portOpen, startDevServer } from '../../src/dev/temporal-cli';
 import { startWriter, type Writer } from '../../src/dev/writer';
 import { SAMPLE_SCHEMA_SQL, WRITER_TABLES_SQL } from '../../src/dev/sample-data';
 import { databaseStatusQuery, statusQuery } from '../../src/model/messages';
@@ -91,6 +91,20 @@ async function exitCode(run: Run, timeoutMs = 240_000): Promise<number | null> {
   }
 }
 
+/** A state file as an older pgtransit left it: written by a dev server started without pgtransit's search attributes. */
+async function stateFileWithoutSearchAttributes(stateDir: string): Promise<void> {
+  mkdirSync(stateDir, { recursive: true });
+  const port = await freePort();
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless'];
+  const child = spawn(ensureTemporalCli(), [...args, '--db-filename', join(stateDir, 'temporal.sqlite')], {
+    stdio: 'ignore',
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await waitFor('the dev server of an older pgtransit', () => portOpen('127.0.0.1', port), 60_000);
+  child.kill('SIGTERM');
+  await exited;
+}
+
 describe('pgtransit migrate: the whole migration on one machine', () => {
   let source: PgServer;
   let target: PgServer;
@@ -156,10 +170,11 @@ describe('pgtransit migrate: the whole migration on one machine', () => {
     };
   }
 
-  it('--switchover auto: starts its dev server, shows per-table progress and the lag, switches over, exits 0', async () => {
+  it('--switchover auto: starts its dev server on an older state file, shows per-table progress and the lag, switches over, exits 0', async () => {
     const database = 'solo_auto';
     const { plan, file } = await prepare(database);
     const server = await ownServer(join(dir, 'auto'));
+    await stateFileWithoutSearchAttributes(join(dir, 'auto'));
     const writer = write(database);
     const run = migrate(['-f', file, '--switchover', 'auto', '--ui-port', server.uiPort], server.env);
     runs.push(run);
@@ -171,6 +186,7 @@ describe('pgtransit migrate: the whole migration on one machine', () => {
     assert.ok(writes.transactions > 10, `the writer wrote ${writes.transactions} transactions`);
 
     assert.match(out, /starting the Temporal dev server on 127\.0\.0\.1:\d+ \(state .*auto\/temporal\.sqlite/);
+    assert.match(out, /registered the search attributes PgtransitPhase, .*PgtransitLagBucket in namespace default/);
     assert.match(out, new RegExp(`started migration ${plan.name}: workflow ${workflowIds(plan.name).migration}, run `));
     // Not a terminal: plain lines, each stamped, one per change.
     assert.match(out, /^\d\d:\d\d:\d\d solo_auto: full_load, step /m);
@@ -329,5 +345,25 @@ describe('pgtransit migrate: the whole migration on one machine', () => {
     const writes = await writer.stop();
     assert.deepEqual(writes.errors, []);
     await assertTargetEqualsSource(plan, database);
+  });
+
+  it('a migration that fails exits 1 with its error', async () => {
+    const database = 'solo_fail';
+    await target.query(`CREATE DATABASE ${database}`);
+    await target.query('CREATE TABLE customers (id int)', [], database);
+    const { plan, file } = await prepare(database);
+    const env = { TEMPORAL_ADDRESS: temporal.env.address, PGTRANSIT_TASK_QUEUE: uniqueName('q') };
+    const run = migrate(['-f', file, '--switchover', 'auto'], env);
+    runs.push(run);
+    assert.equal(await exitCode(run), 1, run.output());
+    assert.match(run.stdout(), new RegExp(`started migration ${plan.name}`));
+    assert.match(
+      run.output(),
+      new RegExp(
+        `migration ${plan.name} ended FAILED in failed: the precheck failed; nothing was created.*\\n.*target\\.empty`,
+      ),
+    );
+    const { slot } = replicationNames(plan.name, database);
+    assert.equal((await source.query(`SELECT 1 FROM pg_replication_slots WHERE slot_name = $1`, [slot])).rowCount, 0);
   });
 });
