@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { ErrorType, PgTransitError } from '../../src/errors';
 import type { Fence } from '../../src/model/activities';
+import { compareLsn } from '../../src/model/lsn';
+import { LOCK_KEYS } from '../../src/model/names';
 import { Applier, type SourceTransaction } from '../../src/postgres/cdc/apply';
 import { streamRound } from '../../src/postgres/cdc/stream';
 import { endpoints } from '../../src/postgres/connect';
@@ -16,6 +18,7 @@ import { fenceSource } from '../../src/postgres/switchover';
 import { copyChunk } from '../../src/postgres/copy';
 import { listLoadTables, planChunks } from '../../src/postgres/chunks';
 import { pairMaker } from '../helpers/cdc-pair';
+import { sleep, waitFor } from '../helpers/wait';
 import { planFor, startPair, type PgServer } from '../helpers/postgres';
 
 let source: PgServer;
@@ -135,6 +138,38 @@ describe('change capture findings', () => {
       const again = await p.round({ fence, maxSeconds: 5 });
       assert.equal(again.fenceApplied, true, 'the retried drain knows the fence is applied');
     } finally {
+      await source.query(`ALTER DATABASE ${p.db} RESET default_transaction_read_only`);
+    }
+  });
+
+  it('F37: a drain that waited for the slot while a stale attempt applied the fence knows the fence is applied', async () => {
+    const p = await pair('f37', `CREATE TABLE t (id int PRIMARY KEY)`);
+    await p.round();
+    // An attempt Temporal timed out (its history service restarted) still streams and holds the
+    // slot; its apply is held back by the apply lock until the drain has read the applied position.
+    const lock = new pg.Client({ connectionString: target.url({ database: p.db }) });
+    await lock.connect();
+    await lock.query('BEGIN');
+    await lock.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [LOCK_KEYS.apply(p.plan.name, p.db)]);
+    const stale = p.round({ maxSeconds: 4 });
+    await waitFor('the stale attempt on the slot', async () => {
+      const { rows } = await source.query(`SELECT active FROM pg_replication_slots WHERE slot_name = $1`, [p.slot]);
+      return rows[0]?.active === true;
+    });
+    await p.src(`INSERT INTO t VALUES (1)`);
+    const f = await fenceSource(endpoints(p.plan).source, p.db, `test-${p.db}`, source.major);
+    const fence: Fence = { id: f.id, lsn: f.lsn };
+    try {
+      const drain = p.round({ fence, maxSeconds: 20 });
+      await sleep(1500);
+      await lock.query('COMMIT');
+      const old = await stale;
+      assert.ok(compareLsn(old.appliedLsn!, fence.lsn) >= 0, 'the stale attempt applied the fence');
+      const r = await drain;
+      assert.equal(r.fenceApplied, true, 'the drain sees the fence applied once it holds the slot');
+      assert.equal((await p.tgt(`SELECT count(*)::int AS n FROM t`)).rows[0].n, 1);
+    } finally {
+      await lock.end();
       await source.query(`ALTER DATABASE ${p.db} RESET default_transaction_read_only`);
     }
   });

@@ -125,6 +125,12 @@ export class Applier {
     return this.appliedLsn;
   }
 
+  /** Reads the applied position again (between transactions): another attempt may have moved it meanwhile. */
+  async refresh(): Promise<string | null> {
+    if (!this.inTransaction) this.appliedLsn = await readApplied(this.target, this.o.plan.name, this.o.database);
+    return this.appliedLsn;
+  }
+
   /** The copy of this source table already holds changes committed before its exact horizon. */
   private inExactCopy(rel: Relation, commitLsn: string): boolean {
     const horizon = this.exact.get(`${rel.schema}.${rel.name}`);

@@ -464,6 +464,16 @@ export async function streamRound(
         started = true;
         void running.catch(fail);
       }, fail);
+      // While this attempt waited for the slot, an attempt Temporal had given up on (it still held the
+      // slot) may have applied past the fence: the stream then starts beyond the marker, never to show it.
+      if (o.fence && started)
+        void serial(async () => {
+          await applier.refresh();
+          if (fenceReached()) {
+            fenceApplied = true;
+            finished();
+          }
+        });
     }
     await done;
     await flush();
