@@ -97,5 +97,7 @@ class LoadProgress {
       ? Math.round(Math.max(0, st.totals.estBytes - st.totals.bytes) / st.throughput)
       : undefined;
     st.updatedAt = now();
+    // The phase gauge again: a worker that took the workflow over after a restart shows it from here on.
+    this.run.observe();
   }
 }

@@ -20,6 +20,7 @@ import { startWriter } from '../../../src/dev/writer';
 import { planFor, startPair, type PgServer } from '../../helpers/postgres';
 import { startTemporal, type TemporalHarness } from '../../helpers/temporal';
 import { sleep, waitFor } from '../../helpers/wait';
+import { startWebhook } from '../../helpers/webhook';
 import { migrationWorkflow, verifyWorkflow } from '../../../workflows';
 import {
   databaseStatusQuery,
@@ -322,6 +323,34 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<void>> = {
     await save(ctx, 'two-phase-switchover-failed.parent', m.handle);
     await save(ctx, 'two-phase-switchover-failed.database', m.child);
     await unfence(ctx);
+  },
+
+  // Search attributes kept current and notify.webhook called: phases, a lag crossing, the switchover.
+  async observed(ctx) {
+    const hook = await startWebhook('record');
+    process.env.PGT_RECORD_WEBHOOK = hook.url;
+    try {
+      const plan = planFor(ctx.source, ctx.target, {
+        targetDatabase: 'app_obs',
+        exclude: { tables: ['public.audit_log'] },
+        cdc: { roundSeconds: 1, streamSeconds: 5 },
+        notify: { webhook: 'env:PGT_RECORD_WEBHOOK', lagBytes: 1 },
+      });
+      const m = await startMigration(ctx, plan);
+      await m.caughtUp();
+      const writer = startWriter(ctx.source.url({ database: 'app' }));
+      await waitFor('a lag notification', async () => hook.received.some((n) => n.kind === 'lag'), 60_000);
+      await writer.stop();
+      await m.caughtUp();
+      await m.handle.executeUpdate(switchoverUpdate);
+      await m.handle.result();
+      await save(ctx, 'observed.parent', m.handle);
+      await save(ctx, 'observed.database', m.child);
+      await unfence(ctx);
+    } finally {
+      delete process.env.PGT_RECORD_WEBHOOK;
+      await hook.close();
+    }
   },
 
   async verify(ctx) {
