@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveSecretRef } from '../../src/plan/secrets';
@@ -43,13 +43,34 @@ describe('connection settings', () => {
   it('honours libpq sslmode semantics', () => {
     assert.equal(resolve('postgres://u:p@h/db?sslmode=disable').config.ssl, false);
     assert.deepEqual(resolve('postgres://u:p@h/db?sslmode=require').config.ssl, { rejectUnauthorized: false });
-    const full = resolve('postgres://u:p@h/db?sslmode=verify-full').config.ssl as Record<string, unknown>;
-    assert.equal(full.rejectUnauthorized, undefined, 'verify-full verifies the certificate and the host');
-    assert.throws(() => resolve('postgres://u:p@h/db?sslmode=verify-ca'), /verify-ca requires specifying a CA/);
+    // No sslmode: libpq's default, prefer (TLS when offered, unverified), for pgtransit's sessions as for pg_dump's.
+    assert.deepEqual(resolve('postgres://u:p@h/db').config.ssl, { rejectUnauthorized: false });
+    assert.equal(resolve('postgres://u:p@h/db').libpqEnv.PGSSLMODE, 'prefer');
+    const home = mkdtempSync(join(tmpdir(), 'pgtransit-unit-home-'));
+    const before = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      // Without sslrootcert, libpq reads ~/.postgresql/root.crt; without that file the URL is refused.
+      for (const mode of ['verify-full', 'verify-ca'])
+        assert.throws(
+          () => resolve(`postgres://u:p@h/db?sslmode=${mode}`),
+          new RegExp(`has sslmode=${mode} but no sslrootcert.*add sslrootcert=`),
+        );
+      mkdirSync(join(home, '.postgresql'));
+      writeFileSync(join(home, '.postgresql', 'root.crt'), 'CA');
+      const r = resolve('postgres://u:p@h/db?sslmode=verify-full');
+      const full = r.config.ssl as Record<string, unknown>;
+      assert.equal(full.rejectUnauthorized, undefined, 'verify-full verifies the certificate and the host');
+      assert.equal(full.ca, 'CA', "the driver trusts libpq's CA file, as pg_dump does");
+      assert.equal(r.libpqEnv.PGSSLROOTCERT, join(home, '.postgresql', 'root.crt'));
+    } finally {
+      process.env.HOME = before;
+      rmSync(home, { recursive: true, force: true });
+    }
   });
   it('reports host, port, database and user, not the password', () => {
     const { facts } = resolve('postgres://app:secret@db.internal:6543/shop');
-    assert.deepEqual(facts, { host: 'db.internal', port: 6543, database: 'shop', user: 'app', sslmode: 'disable' });
+    assert.deepEqual(facts, { host: 'db.internal', port: 6543, database: 'shop', user: 'app', sslmode: 'prefer' });
   });
   it('classifies connection failures', () => {
     const facts = { host: 'h', port: 5432, database: 'd', user: 'u', sslmode: 'disable' };
