@@ -201,6 +201,16 @@ export const planSchema = z
           .describe(
             'The switchover fails, and un-fences the source, when the change stream has not reached the fence within this many seconds',
           ),
+        timeoutSeconds: z
+          .number()
+          .int()
+          .min(5)
+          .max(86400)
+          .default(60)
+          .describe(
+            'The time budget of the fenced window: when draining, sequences, large objects, views and verification take ' +
+              'longer, the switchover is abandoned, the source un-fenced, and the migration goes back to incremental',
+          ),
       })
       .prefault({})
       .describe('The switchover: when it is allowed, what it verifies, what it leaves on the source'),

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ErrorType } from '../../src/errors';
 import { switchoverUpdate } from '../../src/model/messages';
-import { createFakes, failure } from '../helpers/fake-activities';
+import { createFakes, failure, heartbeatFor } from '../helpers/fake-activities';
 import { answered, makePlan, migrate, rejection, updateFailure } from '../helpers/fake-migration';
 import { startTemporal, workflowBundle, type TemporalHarness } from '../helpers/temporal';
 
@@ -98,6 +98,34 @@ describe('switchover with mocked activities', () => {
       assert.equal(fakes.callsOf('unfenceSource').length, 1);
       assert.equal(fakes.callsOf('dropReplication').length, 0, 'nothing finished');
       await until('back in incremental', async () => (await db()).phase === 'incremental');
+    });
+  });
+
+  it('abandons the switchover past switchover.timeoutSeconds after the fence, naming the step, un-fences, and the next attempt completes', async () => {
+    const fakes = createFakes();
+    let slow = true;
+    fakes.on.compareTables = async (input) => {
+      if (slow) await heartbeatFor(Infinity);
+      return fakes.defaults.compareTables(input);
+    };
+    const plan = makePlan('budget', { switchover: { timeoutSeconds: 5 } });
+    await migrate(temporal, fakes, plan, async ({ handle, status, db, until }) => {
+      await until('ready', async () => (await status()).databases[0]?.ready === true);
+      const e = updateFailure(await rejection(answered(handle.executeUpdate(switchoverUpdate), 60_000)));
+      assert.match(
+        e.message,
+        /took longer than switchover\.timeoutSeconds \(5 s\) after the fence, in verify; it was abandoned/,
+      );
+      const verify = fakes.callsOf('compareTables')[0]!;
+      await until('the verification cancelled', async () => verify.outcome === 'cancelled', 15_000);
+      assert.equal(fakes.callsOf('unfenceSource').length, 1, 'un-fenced');
+      assert.equal(fakes.callsOf('dropReplication').length, 0, 'nothing finished');
+      await until('back in incremental', async () => (await db()).phase === 'incremental');
+      await until('ready again', async () => (await status()).databases[0]?.ready === true);
+      slow = false;
+      const { reports } = await answered(handle.executeUpdate(switchoverUpdate), 60_000);
+      assert.equal(reports.length, 1);
+      assert.equal((await handle.result()).phase, 'completed');
     });
   });
 

@@ -9,7 +9,14 @@
  * outcome, then tells each to commit (drop slot and state, report) or to abort (un-fence):
  * several databases switch over together or not at all.
  */
-import { ApplicationFailure, CancellationScope, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  patched,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { ErrorType } from '../../src/errors';
 import type { FenceResult, SequenceCopy, TableComparison } from '../../src/model/activities';
@@ -42,75 +49,106 @@ export async function prepareSwitchover(run: DatabaseRun, changes: ChangeStream)
         sw.fenceSource({ ...scope, id: `${workflowInfo().workflowId}@${now()}`, sourceMajor: run.input.sourceMajor }),
       (f) => `fenced at ${f.lsn}, ${f.terminatedSessions} sessions ended`,
     );
-    run.phase('draining');
-    await run.notifyParent();
-    const deadline = Date.now() + plan.switchover.drainTimeoutSeconds * 1000;
-    await run.step('drain', async () => {
-      for (;;) {
-        const left = Math.ceil((deadline - Date.now()) / 1000);
-        if (left <= 0) {
-          throw ApplicationFailure.create({
-            type: ErrorType.SwitchoverFailed,
-            nonRetryable: true,
-            message:
-              `the change stream did not reach the fence within switchover.drainTimeoutSeconds ` +
-              `(${plan.switchover.drainTimeoutSeconds} s); the lag was too large to drain`,
-          });
-        }
-        const r = await changes.round({ id: fence.id, lsn: fence.lsn }, left);
-        const stalled = changes.cdc.stalled;
-        if (stalled)
-          throw ApplicationFailure.create({ type: stalled.type, nonRetryable: true, message: stalled.reason });
-        if (r) {
-          changes.record(r);
-          if (r.fenceApplied) return;
-        }
-      }
-    });
-    run.phase('finalizing');
-    await run.notifyParent();
-    const sequences = await run.step(
-      'copySequences',
-      () => sw.copySequences(scope),
-      (x) => `${x.length} sequences`,
-    );
-    await run.step(
-      'syncLargeObjects',
-      () => sw.syncLargeObjects(scope),
-      (x) => `${x.created} created, ${x.unlinked} unlinked`,
-    );
-    if (plan.switchover.refreshMaterializedViews) {
-      await run.step(
-        'refreshMaterializedViews',
-        () => sw.refreshMaterializedViews(scope),
-        (x) => (x.length ? x.join(', ') : 'none'),
-      );
-    }
-    const checksum = plan.switchover.verify === 'checksum';
-    const verify = proxyActivities<Activities>(verifying(run.status.totals.estBytes));
-    const compared = await run.step(
-      'verify',
-      () => verify.compareTables({ ...scope, checksum }),
-      (x) => `${x.length} tables, ${x.filter((c) => !c.equal).length} differ`,
-    );
-    const differ = compared.filter((c) => !c.equal);
-    if (differ.length) {
-      throw ApplicationFailure.create({
-        type: ErrorType.SwitchoverFailed,
-        nonRetryable: true,
-        message: `verification found differences: ${differ.map((d) => describeDifference(d, checksum)).join('; ')}`,
-      });
-    }
-    await run.step(
-      'verifyFence',
-      () => sw.verifyFence({ ...scope, sourceMajor: run.input.sourceMajor, fence: { id: fence.id, lsn: fence.lsn } }),
-      (x) => `nothing committed after the fence (checked to ${x.checkedTo})`,
-    );
-    return { fence, sequences, compared };
+    // Since the time budget: everything after the fence runs within switchover.timeoutSeconds.
+    const budget = patched(SWITCHOVER_BUDGET) ? plan.switchover.timeoutSeconds : null;
+    return await withinBudget(run, budget, () => afterFence(run, changes, fence));
   } catch (e) {
     await CancellationScope.nonCancellable(() => unfenceSource(run));
     throw e;
   }
+}
+
+/** The patch that brought switchover.timeoutSeconds (patched() marker in history). */
+export const SWITCHOVER_BUDGET = 'switchover-budget';
+
+/** Runs `fn`, abandoning it after `seconds` (null: no budget) with a failure naming the step it was in. */
+async function withinBudget<T>(run: DatabaseRun, seconds: number | null, fn: () => Promise<T>): Promise<T> {
+  if (seconds === null) return fn();
+  const scope = new CancellationScope({ cancellable: true, timeout: seconds * 1000 });
+  try {
+    return await scope.run(fn);
+  } catch (e) {
+    if (isCancellation(e) && scope.consideredCancelled && !CancellationScope.current().consideredCancelled) {
+      const open = run.status.steps.filter((s) => !s.endedAt).pop();
+      throw ApplicationFailure.create({
+        type: ErrorType.SwitchoverFailed,
+        nonRetryable: true,
+        message:
+          `the switchover took longer than switchover.timeoutSeconds (${seconds} s) after the fence` +
+          `${open ? `, in ${open.step}` : ''}; it was abandoned`,
+      });
+    }
+    throw e;
+  }
+}
+
+/** Drain, sequences, large objects, views, verification, fence check. */
+async function afterFence(run: DatabaseRun, changes: ChangeStream, fence: FenceResult): Promise<PreparedSwitchover> {
+  const { plan, scope } = run;
+  run.phase('draining');
+  await run.notifyParent();
+  const deadline = Date.now() + plan.switchover.drainTimeoutSeconds * 1000;
+  await run.step('drain', async () => {
+    for (;;) {
+      const left = Math.ceil((deadline - Date.now()) / 1000);
+      if (left <= 0) {
+        throw ApplicationFailure.create({
+          type: ErrorType.SwitchoverFailed,
+          nonRetryable: true,
+          message:
+            `the change stream did not reach the fence within switchover.drainTimeoutSeconds ` +
+            `(${plan.switchover.drainTimeoutSeconds} s); the lag was too large to drain`,
+        });
+      }
+      const r = await changes.round({ id: fence.id, lsn: fence.lsn }, left);
+      const stalled = changes.cdc.stalled;
+      if (stalled) throw ApplicationFailure.create({ type: stalled.type, nonRetryable: true, message: stalled.reason });
+      if (r) {
+        changes.record(r);
+        if (r.fenceApplied) return;
+      }
+    }
+  });
+  run.phase('finalizing');
+  await run.notifyParent();
+  const sequences = await run.step(
+    'copySequences',
+    () => sw.copySequences(scope),
+    (x) => `${x.length} sequences`,
+  );
+  await run.step(
+    'syncLargeObjects',
+    () => sw.syncLargeObjects(scope),
+    (x) => `${x.created} created, ${x.unlinked} unlinked`,
+  );
+  if (plan.switchover.refreshMaterializedViews) {
+    await run.step(
+      'refreshMaterializedViews',
+      () => sw.refreshMaterializedViews(scope),
+      (x) => (x.length ? x.join(', ') : 'none'),
+    );
+  }
+  const checksum = plan.switchover.verify === 'checksum';
+  const verify = proxyActivities<Activities>(verifying(run.status.totals.estBytes));
+  const compared = await run.step(
+    'verify',
+    () => verify.compareTables({ ...scope, checksum }),
+    (x) => `${x.length} tables, ${x.filter((c) => !c.equal).length} differ`,
+  );
+  const differ = compared.filter((c) => !c.equal);
+  if (differ.length) {
+    throw ApplicationFailure.create({
+      type: ErrorType.SwitchoverFailed,
+      nonRetryable: true,
+      message: `verification found differences: ${differ.map((d) => describeDifference(d, checksum)).join('; ')}`,
+    });
+  }
+  await run.step(
+    'verifyFence',
+    () => sw.verifyFence({ ...scope, sourceMajor: run.input.sourceMajor, fence: { id: fence.id, lsn: fence.lsn } }),
+    (x) => `nothing committed after the fence (checked to ${x.checkedTo})`,
+  );
+  return { fence, sequences, compared };
 }
 
 /** Every database is prepared: finish this one. */
