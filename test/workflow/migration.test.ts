@@ -9,7 +9,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Context } from '@temporalio/activity';
 import { ErrorType } from '../../src/errors';
-import { pauseSignal, resumeSignal, switchoverRequestSignal, switchoverUpdate } from '../../src/model/messages';
+import {
+  cdcProgressSignal,
+  pauseSignal,
+  resumeSignal,
+  switchoverRequestSignal,
+  switchoverUpdate,
+} from '../../src/model/messages';
 import { replicationNames } from '../../src/model/names';
 import {
   FAKE_CHUNKS,
@@ -481,6 +487,51 @@ describe('migrationWorkflow with mocked activities', () => {
       );
     });
   }
+
+  it('tells the migration when a long stream’s reports cross the lag bound, so the switchover is refused up front', async () => {
+    const fakes = createFakes();
+    let lagBytes = 0;
+    fakes.on.applyChanges = async (input) => {
+      if (input.fence || !input.progress) return fakes.defaults.applyChanges(input);
+      const ctx = Context.current();
+      const { workflowId, runId } = ctx.info.workflowExecution;
+      const report = () =>
+        ctx.client.workflow.getHandle(workflowId, runId).signal(cdcProgressSignal, {
+          stream: input.progress!.stream,
+          attempt: ctx.info.attempt,
+          appliedLsn: '0/3000000',
+          processedLsn: '0/3000000',
+          sourceLsn: '0/3000000',
+          lagBytes,
+          lagSeconds: lagBytes ? 5 : 0,
+          transactions: 0,
+          counts: {},
+          largeTransaction: null,
+        });
+      // The stream stays open, reporting every 200 ms, until cancelled.
+      const beat = setInterval(() => void report().catch(() => undefined), 200);
+      try {
+        await heartbeatFor(Infinity);
+      } finally {
+        clearInterval(beat);
+      }
+      throw new Error('unreachable');
+    };
+    const plan = makePlan('ready-reports', { cdc: { roundSeconds: 1, streamSeconds: 600 } });
+    await migrate(temporal, fakes, plan, async ({ handle, status, until }) => {
+      await until('ready', async () => (await status()).databases[0]?.ready === true);
+      lagBytes = 50 * 1024 * 1024;
+      const entry = await until('the migration hears the lag', async () =>
+        (await status()).databases.find((d) => d.ready === false),
+      );
+      assert.match(entry.reason ?? '', /lag 52428800 bytes is above switchover\.maxLagBytes/);
+      const refused = updateFailure(await rejection(answered(handle.executeUpdate(switchoverUpdate))));
+      assert.match(refused.message, /switchover not possible now: app: lag 52428800 bytes is above/);
+      assert.equal(fakes.callsOf('fenceSource').length, 0, 'refused before anything was fenced');
+      lagBytes = 0;
+      await until('ready again', async () => (await status()).databases[0]?.ready === true);
+    });
+  });
 
   it('pause cancels the running round at once, and resume starts a new one', async () => {
     const fakes = createFakes();

@@ -38,6 +38,9 @@ const stream = proxyActivities<Activities>(streaming);
 /** Failures that stop applying until the operator fixes the target and resumes. */
 const STALLS: string[] = [ErrorType.ApplyConflict, ErrorType.SchemaDrift, ErrorType.ApplyFailed];
 
+/** The patch that tells the migration of readiness changes seen in a long stream's reports. */
+export const READINESS_REPORTS = 'readiness-reports';
+
 /** The patch that keeps one stream open for plan.cdc.streamSeconds, reporting every roundSeconds. */
 export const LONG_STREAM = 'long-stream';
 
@@ -77,6 +80,9 @@ export class ChangeStream {
     run.observe();
     if (run.status.phase === 'catch_up' && p.lagBytes <= run.plan.switchover.maxLagBytes) {
       run.phase('incremental');
+      void run.notifyParent();
+    } else if (patched(READINESS_REPORTS)) {
+      // The lag crossed the bound either way: the migration's readiness (its Update validator) follows.
       void run.notifyParent();
     }
   }
