@@ -26,7 +26,8 @@ import {
 import { migrate } from './standalone';
 import { pauseSignal, resumeSignal } from '../model/messages';
 import { workflowIds } from '../model/names';
-import type { Client } from '@temporalio/client';
+import { Connection, type Client } from '@temporalio/client';
+import { registerSearchAttributes } from '../temporal/search-attributes';
 import { join } from 'node:path';
 
 const USAGE = `pgtransit: live migration of PostgreSQL databases, run by Temporal
@@ -154,6 +155,15 @@ async function dev(args: string[]): Promise<number> {
   console.log(
     `Temporal dev server on ${server.address}, Web UI ${server.uiAddress}; worker on task queue ${config.taskQueue}. Ctrl-C stops both.`,
   );
+  // A state file from before the search attributes lacks them: the worker would refuse the namespace.
+  const connection = await Connection.connect({ address: server.address });
+  try {
+    const added = await registerSearchAttributes(connection, config.namespace);
+    if (added.length)
+      console.log(`registered the search attributes ${added.join(', ')} in namespace ${config.namespace}`);
+  } finally {
+    await connection.close();
+  }
   if (codecServer) {
     console.log(
       `Payloads are encrypted (key ${codec!.keyId}); the Web UI decodes them through the codec server on ${codecServer.url}, ` +

@@ -11,10 +11,9 @@ import { parseArgs } from 'node:util';
 import { dirname, join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { WorkflowNotFoundError, type Client, type Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { workflowIds } from '../model/names';
-import { SEARCH_ATTRIBUTES } from '../model/search-attributes';
+import { registerSearchAttributes } from '../temporal/search-attributes';
 import type { SwitchoverReport } from '../model/status';
 import type { Plan } from '../plan/plan';
 import { loadPlanFile } from '../plan/load';
@@ -185,7 +184,7 @@ export async function migrate(args: string[]): Promise<number> {
     const address = server?.address ?? config.address;
     client = await connectClient({ ...config, address });
     if (server) {
-      const added = await registerSearchAttributes(client, config.namespace);
+      const added = await registerSearchAttributes(client.connection as Connection, config.namespace);
       if (added.length)
         view.note(`registered the search attributes ${added.join(', ')} in namespace ${config.namespace}`);
     }
@@ -244,26 +243,6 @@ export async function migrate(args: string[]): Promise<number> {
 /** Whether something accepts connections there; an address that does not answer within a few seconds does not. */
 function listening(host: string, port: number): Promise<boolean> {
   return Promise.race([portOpen(host, port), new Promise<boolean>((r) => setTimeout(() => r(false), 3000).unref())]);
-}
-
-/**
- * The dev server registers pgtransit's search attributes only in a state file it creates: one
- * written by an older pgtransit lacks them, and a worker refuses such a namespace. This command
- * owns the server it started, so it adds what is missing.
- */
-async function registerSearchAttributes(client: Client, namespace: string): Promise<string[]> {
-  const operator = (client.connection as Connection).operatorService;
-  const listed = await operator.listSearchAttributes({ namespace });
-  const present = { ...listed.customAttributes, ...listed.systemAttributes };
-  const missing = SEARCH_ATTRIBUTES.map((k) => k.name).filter((name) => !(name in present));
-  if (missing.length) {
-    const keyword = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
-    await operator.addSearchAttributes({
-      namespace,
-      searchAttributes: Object.fromEntries(missing.map((n) => [n, keyword])),
-    });
-  }
-  return missing;
 }
 
 async function describeLatest(client: Client, name: string) {

@@ -3,6 +3,7 @@
  * starts, and checking them on a server it did not: an attribute the namespace lacks fails every
  * workflow task that sets it, which looks like a stuck migration, so the worker refuses to start.
  */
+import { temporal } from '@temporalio/proto';
 import type { NativeConnection } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../model/search-attributes';
 
@@ -35,6 +36,29 @@ export async function missingSearchAttributes(
     return null;
   }
   return SEARCH_ATTRIBUTES.map((k) => k.name).filter((name) => !(name in custom));
+}
+
+/**
+ * The dev server registers pgtransit's search attributes only in a state file it creates: one
+ * written by an older pgtransit lacks them, and a worker refuses such a namespace. A command that
+ * owns the server it started (pgtransit dev, pgtransit migrate) adds what is missing; returns the names added.
+ */
+export async function registerSearchAttributes(
+  connection: Pick<NativeConnection, 'operatorService'>,
+  namespace: string,
+): Promise<string[]> {
+  const operator = connection.operatorService;
+  const listed = await operator.listSearchAttributes({ namespace });
+  const present = { ...listed.customAttributes, ...listed.systemAttributes };
+  const missing = SEARCH_ATTRIBUTES.map((k) => k.name).filter((name) => !(name in present));
+  if (missing.length) {
+    const keyword = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+    await operator.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(missing.map((n) => [n, keyword])),
+    });
+  }
+  return missing;
 }
 
 /** Refuses to start a worker whose namespace would fail its workflow tasks, naming the fix. */

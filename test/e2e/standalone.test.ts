@@ -40,8 +40,8 @@ interface Run {
   answer(line: string): void;
 }
 
-function migrate(args: string[], env: NodeJS.ProcessEnv): Run {
-  const child = spawn(process.execPath, [bin, 'migrate', ...args], {
+function migrate(args: string[], env: NodeJS.ProcessEnv, command = 'migrate'): Run {
+  const child = spawn(process.execPath, [bin, command, ...args], {
     env: { ...process.env, PGTRANSIT_LOG_LEVEL: 'ERROR', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -345,6 +345,25 @@ describe('pgtransit migrate: the whole migration on one machine', () => {
     const writes = await writer.stop();
     assert.deepEqual(writes.errors, []);
     await assertTargetEqualsSource(plan, database);
+  });
+
+  it('pgtransit dev on an older state file registers the search attributes, so its worker starts', async () => {
+    const stateDir = join(dir, uniqueName('dev'));
+    await stateFileWithoutSearchAttributes(stateDir);
+    const [port, uiPort] = [await freePort(), await freePort()];
+    const args = ['--port', String(port), '--ui-port', String(uiPort), '--db-file', join(stateDir, 'temporal.sqlite')];
+    const run = migrate(args, {}, 'dev');
+    try {
+      await run.waitFor(
+        /registered the search attributes PgtransitPhase, .*PgtransitLagBucket in namespace default/,
+        120_000,
+      );
+      await run.waitFor(/Ctrl-C stops both/);
+      await sleep(3000);
+      assert.equal(run.child.exitCode, null, `the worker refused the namespace:\n${run.output()}`);
+    } finally {
+      await stop(run);
+    }
   });
 
   it('a migration that fails exits 1 with its error', async () => {
