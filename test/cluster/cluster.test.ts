@@ -12,20 +12,18 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { startWriter, type Writer } from '../../src/dev/writer';
 import { SAMPLE_SCHEMA_SQL, WRITER_TABLES_SQL } from '../../src/dev/sample-data';
-import { findTool } from '../../src/postgres/tools';
 import { parsePlan, type Plan } from '../../src/plan/plan';
 import type { DatabaseStatus } from '../../src/model/status';
 import { databaseStatusQuery, switchoverUpdate } from '../../src/model/messages';
 import { childIds, workflowIds } from '../../src/model/names';
 import { migrationWorkflow } from '../../workflows';
 import { envRef, startPair, uniqueName, type PgServer } from '../helpers/postgres';
+import { initPgbench, Workload } from '../helpers/pgbench';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 import { startCluster, type Cluster } from '../helpers/cluster';
 import { sleep, waitFor } from '../helpers/wait';
@@ -88,10 +86,7 @@ describe(`a migration on a Temporal cluster with two workers (pgbench scale ${SC
   let taskQueue = '';
   let finished = false;
   let supervisor: NodeJS.Timeout | undefined;
-  let writing = true;
-  let writer: Writer | null = null;
-  let pgbench: ChildProcess | null = null;
-  let workload: Promise<void> = Promise.resolve();
+  let load: Workload | null = null;
   const t0 = Date.now();
   const note = (line: string) => process.stdout.write(`  [${((Date.now() - t0) / 1000).toFixed(1)} s] ${line}\n`);
 
@@ -105,7 +100,7 @@ describe(`a migration on a Temporal cluster with two workers (pgbench scale ${SC
     note(`cluster up: frontend ${cluster.address}, Temporal's PostgreSQL on port ${cluster.db.port}`);
     client = new Client({ connection: await Connection.connect({ address: cluster.address }) });
     await source.query(SAMPLE_SCHEMA_SQL + WRITER_TABLES_SQL, [], 'app');
-    const code = await run(pgbenchPath(), ['-i', '-q', '-s', String(SCALE)], source);
+    const code = await initPgbench(source, SCALE);
     assert.equal(code, 0, 'pgbench -i');
     // The keyless tables are followed by all their old values.
     await source.query(
@@ -118,9 +113,7 @@ describe(`a migration on a Temporal cluster with two workers (pgbench scale ${SC
   after(async () => {
     finished = true;
     if (supervisor) clearInterval(supervisor);
-    writing = false;
-    pgbench?.kill('SIGKILL');
-    await writer?.stop().catch(() => undefined);
+    await load?.kill();
     await Promise.all(workers.map((w) => w?.kill()));
     await client?.connection.close().catch(() => undefined);
     await cluster?.stop();
@@ -128,38 +121,6 @@ describe(`a migration on a Temporal cluster with two workers (pgbench scale ${SC
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  const pgbenchPath = () => {
-    const found = findTool('pgbench').find((t) => t.major >= 15);
-    if (!found) throw new Error('pgbench 15 or newer is needed (postgresql-client-15)');
-    return found.path;
-  };
-  const libpq = (server: PgServer) => ({
-    ...process.env,
-    PGHOST: server.host,
-    PGPORT: String(server.port),
-    PGUSER: 'postgres',
-    PGPASSWORD: server.password,
-    PGDATABASE: 'app',
-  });
-  function run(cmd: string, args: string[], server: PgServer): Promise<number> {
-    return new Promise((resolve) => {
-      const child = spawn(cmd, args, { env: libpq(server), stdio: 'ignore' });
-      child.on('exit', (code) => resolve(code ?? -1));
-    });
-  }
-  function startWorkload(): void {
-    workload = (async () => {
-      while (writing) {
-        pgbench = spawn(pgbenchPath(), ['-n', '-c', '2', '-j', '1', '-R', '40', '-T', '5'], {
-          env: libpq(source),
-          stdio: 'ignore',
-        });
-        await new Promise((r) => pgbench!.once('exit', r));
-        if (writing) await sleep(200);
-      }
-    })();
-    writer = startWriter(source.url({ database: 'app' }));
-  }
   function startWorkerIn(slot: number): void {
     const w = spawnWorker(cluster.address, taskQueue);
     workers[slot] = w;
@@ -192,7 +153,7 @@ describe(`a migration on a Temporal cluster with two workers (pgbench scale ${SC
         }
       });
     }, 500);
-    startWorkload();
+    load = new Workload(source);
     await sleep(1000);
 
     const workflowId = workflowIds(plan.name).migration;
@@ -251,8 +212,8 @@ describe(`a migration on a Temporal cluster with two workers (pgbench scale ${SC
       900_000,
       status,
     );
-    const load = await status();
-    note(`incremental after a load of ${load?.totals.chunksTotal} chunks: restarting the history service`);
+    const loaded = await status();
+    note(`incremental after a load of ${loaded?.totals.chunksTotal} chunks: restarting the history service`);
     await sleep(2000);
     const restartedAt = Date.now();
     await cluster.restart('history', { signal: 'SIGKILL', downMs: 2000 });
@@ -271,9 +232,8 @@ describe(`a migration on a Temporal cluster with two workers (pgbench scale ${SC
       async () => ({ status: await status(), history: cluster.logTail('history', 10) }),
     );
 
-    writing = false;
-    await workload;
-    await writer?.stop();
+    await load.endPgbench();
+    await load.stopWriter();
     note('switchover');
     const reports = await handle.executeUpdate(switchoverUpdate);
     assert.ok(reports, 'the switchover update answered');

@@ -17,22 +17,20 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { freePort } from '../../src/dev/embedded-postgres';
 import { startDevServer, type DevServer } from '../../src/dev/temporal-cli';
-import { startWriter, type Writer } from '../../src/dev/writer';
 import { SAMPLE_SCHEMA_SQL, WRITER_TABLES_SQL } from '../../src/dev/sample-data';
-import { findTool } from '../../src/postgres/tools';
 import { parsePlan, type Plan } from '../../src/plan/plan';
 import type { DatabaseStatus, MigrationPhase } from '../../src/model/status';
 import { databaseStatusQuery, switchoverUpdate } from '../../src/model/messages';
 import { childIds, workflowIds } from '../../src/model/names';
 import { migrationWorkflow } from '../../workflows';
 import { envRef, startPair, uniqueName, type PgServer } from '../helpers/postgres';
+import { initPgbench, Workload } from '../helpers/pgbench';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 import { sleep, waitFor } from '../helpers/wait';
 import { diffDatabases, diffSequences } from './diff';
@@ -84,10 +82,7 @@ describe(`fault suite (seed ${SEED}, profile ${PROFILE})`, () => {
   const workers: (WorkerProcess | null)[] = [null, null];
   const injected: { kind: FaultKind; phase: string; at: number }[] = [];
   const t0 = Date.now();
-  let writing = true;
-  let writer: Writer | null = null;
-  let pgbench: ChildProcess | null = null;
-  let workload: Promise<void> = Promise.resolve();
+  let load: Workload | null = null;
 
   before(async () => {
     process.stdout.write(
@@ -105,7 +100,7 @@ describe(`fault suite (seed ${SEED}, profile ${PROFILE})`, () => {
     client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
     proxy = await startProxy(target.host, target.port);
     await source.query(SAMPLE_SCHEMA_SQL + WRITER_TABLES_SQL, [], 'app');
-    await run(pgbenchPath(), ['-i', '-q', '-s', String(SCALE)], source);
+    await initPgbench(source, SCALE);
     // The keyless tables are followed by all their old values.
     await source.query(
       `ALTER TABLE pgbench_history REPLICA IDENTITY FULL; ALTER TABLE audit_log REPLICA IDENTITY FULL`,
@@ -118,9 +113,7 @@ describe(`fault suite (seed ${SEED}, profile ${PROFILE})`, () => {
     // Nothing is started again from here on, whether the test passed or threw.
     finished = true;
     if (supervisor) clearInterval(supervisor);
-    writing = false;
-    pgbench?.kill('SIGKILL');
-    await writer?.stop().catch(() => undefined);
+    await load?.kill();
     await Promise.all(workers.map((w) => w?.kill()));
     await client?.connection.close().catch(() => undefined);
     await proxy?.close();
@@ -128,46 +121,6 @@ describe(`fault suite (seed ${SEED}, profile ${PROFILE})`, () => {
     await stopPair?.();
     rmSync(scratch, { recursive: true, force: true });
   });
-
-  const pgbenchPath = () => {
-    const found = findTool('pgbench').find((t) => t.major >= 15);
-    if (!found) throw new Error('pgbench 15 or newer is needed (postgresql-client-15)');
-    return found.path;
-  };
-  const libpq = (server: PgServer) => ({
-    ...process.env,
-    PGHOST: server.host,
-    PGPORT: String(server.port),
-    PGUSER: 'postgres',
-    PGPASSWORD: server.password,
-    PGDATABASE: 'app',
-  });
-  function run(cmd: string, args: string[], server: PgServer): Promise<number> {
-    return new Promise((resolve) => {
-      const child = spawn(cmd, args, { env: libpq(server), stdio: 'ignore' });
-      child.on('exit', (code) => resolve(code ?? -1));
-    });
-  }
-
-  /** pgbench in short runs, started again after each one (a restarted source ends a run), and the sample writer. */
-  function startWorkload(): void {
-    workload = (async () => {
-      while (writing) {
-        pgbench = spawn(pgbenchPath(), ['-n', '-c', '2', '-j', '1', '-R', '40', '-T', '5'], {
-          env: libpq(source),
-          stdio: 'ignore',
-        });
-        await new Promise((r) => pgbench!.once('exit', r));
-        if (!writing) break;
-        await sleep(200);
-      }
-    })();
-    writer = startWriter(source.url({ database: 'app' }));
-  }
-  async function restartWriter(): Promise<void> {
-    await writer?.stop().catch(() => undefined);
-    if (writing) writer = startWriter(source.url({ database: 'app' }));
-  }
 
   let phase: string = 'precheck';
   const note = (kind: FaultKind) => {
@@ -194,7 +147,7 @@ describe(`fault suite (seed ${SEED}, profile ${PROFILE})`, () => {
     await server.halt({ immediate: true });
     await sleep(between(500, 2000));
     await server.resume();
-    if (kind === 'source restart') await restartWriter();
+    if (kind === 'source restart') await load?.restartWriter();
   }
   async function restartTemporal(): Promise<void> {
     note('temporal restart');
@@ -249,7 +202,7 @@ describe(`fault suite (seed ${SEED}, profile ${PROFILE})`, () => {
           workers[i] = spawnWorker(temporal.address, taskQueue);
       }
     }, 500);
-    startWorkload();
+    load = new Workload(source);
     await sleep(1000);
 
     const workflowId = workflowIds(plan.name).migration;
@@ -343,7 +296,7 @@ describe(`fault suite (seed ${SEED}, profile ${PROFILE})`, () => {
     await caughtUp(Date.now());
 
     // The switchover, with workers killed while it runs; asked again if a fault made it refuse.
-    writing = false;
+    const pgbenchEnded = load.endPgbench();
     phase = 'switchover';
     let reports: unknown = null;
     for (let attempt = 1; !reports; attempt++) {
@@ -365,8 +318,8 @@ describe(`fault suite (seed ${SEED}, profile ${PROFILE})`, () => {
     finished = true;
     clearInterval(supervisor);
     const result = (await client.workflow.getHandle(workflowId).result()) as { phase: string };
-    await workload;
-    await writer?.stop();
+    await pgbenchEnded;
+    await load.stopWriter();
 
     const diffs = await diffDatabases(sourceUrl, target.url({ database: 'app' }));
     const sequences = await diffSequences(sourceUrl, target.url({ database: 'app' }));
