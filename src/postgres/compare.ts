@@ -65,14 +65,16 @@ export async function compareTables(
         await Promise.all([s.query('SET extra_float_digits = 0'), t.query('SET extra_float_digits = 0')]);
       const tables = await listLoadTables(s, plan);
       const out: TableComparison[] = [];
+      const measured = (c: pg.Client, x: QualifiedName) => measure(c, x.schema, x.name, checksum);
       const compare = async (
         src: QualifiedName,
         dest: QualifiedName,
         how: (c: pg.Client, x: QualifiedName) => Promise<Measured>,
         label = displayName(src),
-        byRow = false,
       ) => {
         if (!wanted(src)) return;
+        // Rows are searched in what has rows of its own: tables, partitions, materialized views.
+        const byRow = how === measured;
         const [a, b] = await Promise.all([how(s, src), how(t, dest).catch(missing)]);
         const equal = a.rows === b.rows && a.checksum === b.checksum;
         out.push({
@@ -89,13 +91,7 @@ export async function compareTables(
         });
       };
       for (const table of tables.sort((a, b) => `${a.schema}.${a.name}`.localeCompare(`${b.schema}.${b.name}`))) {
-        await compare(
-          table,
-          targetName(plan, table),
-          (c, x) => measure(c, x.schema, x.name, checksum),
-          undefined,
-          true,
-        );
+        await compare(table, targetName(plan, table), measured);
       }
       // Each partitioned table as a whole too: a partition detached or dropped on the source keeps its rows on the target.
       const roots = new Map(
@@ -116,8 +112,7 @@ export async function compareTables(
           [schemas],
         )
       ).rows.filter((v) => !left.has(`${v.schema}.${v.name}`));
-      for (const v of views)
-        await compare(v, targetName(plan, v), (c, x) => measure(c, x.schema, x.name, checksum), undefined, true);
+      for (const v of views) await compare(v, targetName(plan, v), measured);
       const [los, tlos] = await Promise.all([largeObjects(s, false), largeObjects(t, false)]);
       if ((los.rows > 0 || tlos.rows > 0) && !rows?.tables)
         await compare(LARGE_OBJECTS, LARGE_OBJECTS, (c) => largeObjects(c, checksum), 'large objects');

@@ -16,14 +16,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { SAMPLE_SCHEMA_SQL, WRITER_TABLES_SQL } from '../../src/dev/sample-data';
 import { parsePlan, type Plan } from '../../src/plan/plan';
 import type { DatabaseStatus } from '../../src/model/status';
 import { databaseStatusQuery, switchoverUpdate } from '../../src/model/messages';
 import { childIds, workflowIds } from '../../src/model/names';
 import { migrationWorkflow } from '../../workflows';
 import { envRef, startPair, uniqueName, type PgServer } from '../helpers/postgres';
-import { initPgbench, Workload } from '../helpers/pgbench';
+import { prepareSource, Workload } from '../helpers/pgbench';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 import { startCluster, type Cluster } from '../helpers/cluster';
 import { sleep, waitFor } from '../helpers/wait';
@@ -99,15 +98,7 @@ describe(`a migration on a Temporal cluster with two workers (pgbench scale ${SC
     if (pair.status === 'rejected') throw pair.reason;
     note(`cluster up: frontend ${cluster.address}, Temporal's PostgreSQL on port ${cluster.db.port}`);
     client = new Client({ connection: await Connection.connect({ address: cluster.address }) });
-    await source.query(SAMPLE_SCHEMA_SQL + WRITER_TABLES_SQL, [], 'app');
-    const code = await initPgbench(source, SCALE);
-    assert.equal(code, 0, 'pgbench -i');
-    // The keyless tables are followed by all their old values.
-    await source.query(
-      `ALTER TABLE pgbench_history REPLICA IDENTITY FULL; ALTER TABLE audit_log REPLICA IDENTITY FULL`,
-      [],
-      'app',
-    );
+    assert.equal(await prepareSource(source, SCALE), 0, 'pgbench -i');
   });
 
   after(async () => {

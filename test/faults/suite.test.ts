@@ -23,14 +23,13 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { freePort } from '../../src/dev/embedded-postgres';
 import { startDevServer, type DevServer } from '../../src/dev/temporal-cli';
-import { SAMPLE_SCHEMA_SQL, WRITER_TABLES_SQL } from '../../src/dev/sample-data';
 import { parsePlan, type Plan } from '../../src/plan/plan';
 import type { DatabaseStatus, MigrationPhase } from '../../src/model/status';
 import { databaseStatusQuery, switchoverUpdate } from '../../src/model/messages';
 import { childIds, workflowIds } from '../../src/model/names';
 import { migrationWorkflow } from '../../workflows';
 import { envRef, startPair, uniqueName, type PgServer } from '../helpers/postgres';
-import { initPgbench, Workload } from '../helpers/pgbench';
+import { prepareSource, Workload } from '../helpers/pgbench';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 import { sleep, waitFor } from '../helpers/wait';
 import { diffDatabases, diffSequences } from './diff';
@@ -99,14 +98,7 @@ describe(`fault suite (seed ${SEED}, profile ${PROFILE})`, () => {
     });
     client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
     proxy = await startProxy(target.host, target.port);
-    await source.query(SAMPLE_SCHEMA_SQL + WRITER_TABLES_SQL, [], 'app');
-    await initPgbench(source, SCALE);
-    // The keyless tables are followed by all their old values.
-    await source.query(
-      `ALTER TABLE pgbench_history REPLICA IDENTITY FULL; ALTER TABLE audit_log REPLICA IDENTITY FULL`,
-      [],
-      'app',
-    );
+    await prepareSource(source, SCALE);
   });
 
   after(async () => {

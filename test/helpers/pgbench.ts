@@ -4,6 +4,7 @@
  * after it ends (a restarted source ends a run), and the sample writer beside it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { SAMPLE_SCHEMA_SQL, WRITER_TABLES_SQL } from '../../src/dev/sample-data';
 import { startWriter, type Writer } from '../../src/dev/writer';
 import { findTool } from '../../src/postgres/tools';
 import type { PgServer } from './postgres';
@@ -30,6 +31,21 @@ export function initPgbench(server: PgServer, scale: number): Promise<number> {
     const child = spawn(pgbenchPath(), ['-i', '-q', '-s', String(scale)], { env: libpq(server), stdio: 'ignore' });
     child.on('exit', (code) => resolve(code ?? -1));
   });
+}
+
+/**
+ * The source of the long suites: the sample schema and a pgbench database of `scale` in `app`,
+ * the keyless tables followed by all their old values. Resolves with pgbench -i's exit code.
+ */
+export async function prepareSource(source: PgServer, scale: number): Promise<number> {
+  await source.query(SAMPLE_SCHEMA_SQL + WRITER_TABLES_SQL, [], 'app');
+  const code = await initPgbench(source, scale);
+  await source.query(
+    `ALTER TABLE pgbench_history REPLICA IDENTITY FULL; ALTER TABLE audit_log REPLICA IDENTITY FULL`,
+    [],
+    'app',
+  );
+  return code;
 }
 
 export class Workload {
