@@ -14,10 +14,11 @@
  * duplicated and different, and the outcome; anything but 0/0/0 and completed fails it.
  *
  *   FAULT_SEED (random, printed)  FAULT_PROFILE (full: 20+ kills, 30 s cut; ci: a bounded run)
+ *   FAULT_KEEP_HISTORY=PATH keeps the Temporal server's SQLite state there (for `temporal workflow show`)
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -111,6 +112,7 @@ describe(`fault suite (seed ${SEED}, profile ${PROFILE})`, () => {
     await proxy?.close();
     await temporal?.stop();
     await stopPair?.();
+    if (process.env.FAULT_KEEP_HISTORY) copyFileSync(join(scratch, 'temporal.db'), process.env.FAULT_KEEP_HISTORY);
     rmSync(scratch, { recursive: true, force: true });
   });
 

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { streamRound, type RoundOptions } from '../../src/postgres/cdc/stream';
 import { endpoints } from '../../src/postgres/connect';
+import { lsnToBigInt } from '../../src/model/lsn';
 import { ensureStateSchema } from '../../src/postgres/state';
 import { planFor, startPair, type PgServer } from '../helpers/postgres';
 
@@ -147,6 +148,58 @@ describe('streamRound', () => {
     } finally {
       await long.end();
     }
+  });
+
+  it('reports the lag from the source’s current position, not from how far the walsender has decoded', async () => {
+    await source.query(`CREATE TABLE IF NOT EXISTS unpublished (id int, pad text)`, [], 'app');
+    await round({ maxSeconds: 1 });
+    const reports: { at: number; processedLsn: string; lagBytes: number }[] = [];
+    // The source's position as the test sees it while the stream runs: a lower bound of any later report's.
+    const seen: { at: number; lsn: string }[] = [];
+    const watcher = new pg.Client({ connectionString: source.url({ database: 'app' }) });
+    await watcher.connect();
+    let watching = true;
+    const polling = (async () => {
+      while (watching) {
+        const { rows } = await watcher.query<{ lsn: string }>(`SELECT pg_current_wal_lsn()::text AS lsn`);
+        seen.push({ at: Date.now(), lsn: rows[0]!.lsn });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const writing = (async () => {
+      await new Promise((r) => setTimeout(r, 1000));
+      // WAL the walsender must read through before it gets past it (nothing of it is published).
+      await source.query(
+        `INSERT INTO unpublished SELECT g, repeat('x', 300) FROM generate_series(1, 400000) g`,
+        [],
+        'app',
+      );
+    })();
+    try {
+      await round({
+        maxSeconds: 6,
+        reportEverySeconds: 0.1,
+        onReport: (p) => reports.push({ at: Date.now(), processedLsn: p.processedLsn, lagBytes: p.lagBytes }),
+      });
+      await writing;
+    } finally {
+      watching = false;
+      await polling;
+      await watcher.end();
+    }
+    let behindSeen = 0;
+    for (const r of reports) {
+      const known = seen.filter((s) => s.at < r.at - 100).pop();
+      if (!known) continue;
+      const behind = Number(lsnToBigInt(known.lsn) - lsnToBigInt(r.processedLsn));
+      if (behind > 0) behindSeen++;
+      assert.ok(
+        r.lagBytes >= behind,
+        `a report with lag ${r.lagBytes} bytes, while the source was ${behind} bytes ahead`,
+      );
+    }
+    assert.ok(behindSeen > 0, 'some report came while the stream was behind the source');
+    await source.query(`DROP TABLE unpublished`, [], 'app');
   });
 
   it('stops the stream with a schema drift error naming the table and columns', async () => {

@@ -429,27 +429,36 @@ export async function streamRound(
   }, 100);
   // Ask for a keepalive every second: it carries the server's position, so an idle stream shows lag 0.
   const pinger = setInterval(() => ack(processedLsn, true), KEEPALIVE_REQUEST_MS);
-  const lagNow = () => {
-    const bytes = serverLsn ? Math.max(0, Number(lsnToBigInt(serverLsn) - lsnToBigInt(processedLsn))) : 0;
+  // A keepalive carries how far the walsender has decoded, not how far the source has written:
+  // a walsender reading through WAL behind the source would show no lag. Reports read the source.
+  const position = sourcePosition(o.source, o.database);
+  let reporting = false;
+  let closed = false;
+  const report = async () => {
+    const now = await position.read();
+    // Unmeasured (the source does not answer now): no report rather than one understating the lag.
+    if (!now || closed || failure) return;
+    const sourceLsn = serverLsn && compareLsn(serverLsn, now) > 0 ? serverLsn : now;
+    const bytes = Math.max(0, Number(lsnToBigInt(sourceLsn) - lsnToBigInt(processedLsn)));
     const secs = bytes > 0 && lastCommitTime ? Math.max(0, (Date.now() - Date.parse(lastCommitTime)) / 1000) : 0;
-    return { bytes, secs };
+    o.onReport!({
+      appliedLsn: applier.appliedLsn,
+      processedLsn,
+      sourceLsn,
+      lagBytes: bytes,
+      lagSeconds: secs,
+      transactions,
+      counts: structuredClone(Object.fromEntries(applier.counts)),
+      largeTransaction: current?.large ? { commitLsn: current.commitLsn, changesApplied: largeApplied } : null,
+    });
   };
   const reporter =
     o.onReport && o.reportEverySeconds
       ? setInterval(() => {
           // Reports start once the walsender streams: a report says source and target both work.
-          if (failure || !started) return;
-          const lag = lagNow();
-          o.onReport!({
-            appliedLsn: applier.appliedLsn,
-            processedLsn,
-            sourceLsn: serverLsn,
-            lagBytes: lag.bytes,
-            lagSeconds: lag.secs,
-            transactions,
-            counts: structuredClone(Object.fromEntries(applier.counts)),
-            largeTransaction: current?.large ? { commitLsn: current.commitLsn, changesApplied: largeApplied } : null,
-          });
+          if (failure || !started || reporting) return;
+          reporting = true;
+          void report().finally(() => (reporting = false));
         }, o.reportEverySeconds * 1000)
       : null;
 
@@ -482,6 +491,8 @@ export async function streamRound(
     clearInterval(timer);
     clearInterval(pinger);
     if (reporter) clearInterval(reporter);
+    closed = true;
+    await position.close();
     if (flushTimer) clearTimeout(flushTimer);
     o.signal?.removeEventListener('abort', onAbort);
     // A large transaction cut off by a stop or an error is sent again from its start.
@@ -629,6 +640,44 @@ export interface SlotStats {
   sourceLsn: string;
   confirmedLsn: string | null;
   retainedWalBytes: number;
+}
+
+/** The source's current WAL position, on one monitoring session kept while the stream runs (null when unreadable). */
+function sourcePosition(
+  source: Endpoint,
+  database: string,
+): { read(): Promise<string | null>; close(): Promise<void> } {
+  let client: pg.Client | null = null;
+  let closed = false;
+  const drop = async () => {
+    const c = client;
+    client = null;
+    await c?.end().catch(() => undefined);
+  };
+  return {
+    async read() {
+      try {
+        if (!client) {
+          const c = (await connect(source, { database, applicationName: APPLICATION_NAME.monitor })).client;
+          // Closed while connecting: the session is not kept.
+          if (closed) {
+            await c.end().catch(() => undefined);
+            return null;
+          }
+          client = c;
+        }
+        const { rows } = await client.query<{ lsn: string }>(`SELECT pg_current_wal_lsn()::text AS lsn`);
+        return rows[0]!.lsn;
+      } catch {
+        await drop();
+        return null;
+      }
+    },
+    async close() {
+      closed = true;
+      await drop();
+    },
+  };
 }
 
 export async function slotStats(source: Endpoint, database: string, slot: string): Promise<SlotStats> {
