@@ -35,6 +35,16 @@ export function replicationNames(name: string, database: string): { slot: string
   return { slot, publication: slot };
 }
 
+/**
+ * The slot and publication of the reverse stream (switchover.reverse), on the target, one per
+ * target database: the forward name of that database with `_rev`, kept whole however long the
+ * rest (slots are named per server, and source and target may be one server).
+ */
+export function reverseReplicationNames(name: string, targetDatabase: string): { slot: string; publication: string } {
+  const slot = `${replicationNames(name, targetDatabase).slot.slice(0, 59)}_rev`;
+  return { slot, publication: slot };
+}
+
 /** The target's schema holding the migration's state (chunk markers, applied position). */
 export const STATE_SCHEMA = 'pgtransit';
 
