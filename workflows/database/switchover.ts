@@ -23,6 +23,7 @@ import type { FenceResult, SequenceCopy, TableComparison } from '../../src/model
 import type { SwitchoverReport } from '../../src/model/status';
 import { preparation, switching, unfencing, verifying } from '../activity-options';
 import type { ChangeStream } from './change-capture';
+import { abandonReverse, prepareReverse } from './reverse';
 import { now, type DatabaseRun } from './run';
 
 const sw = proxyActivities<Activities>(switching);
@@ -148,6 +149,7 @@ async function afterFence(run: DatabaseRun, changes: ChangeStream, fence: FenceR
     () => sw.verifyFence({ ...scope, sourceMajor: run.input.sourceMajor, fence: { id: fence.id, lsn: fence.lsn } }),
     (x) => `nothing committed after the fence (checked to ${x.checkedTo})`,
   );
+  await prepareReverse(run);
   return { fence, sequences, compared };
 }
 
@@ -173,7 +175,10 @@ export async function commitSwitchover(run: DatabaseRun, p: PreparedSwitchover):
     verify: plan.switchover.verify,
     sequencesCopied: p.sequences.length,
     slotKept: plan.switchover.keepSlot,
-    sourceNote: `the source database ${scope.database} stays read-only; ALTER DATABASE ${scope.database} RESET default_transaction_read_only undoes it`,
+    sourceNote: run.status.reverse
+      ? `the source database ${scope.database} stays read-only, taking the target's writes from the reverse stream ` +
+        `(slot ${run.status.reverse.slot} on the target) until pgtransit rollback or pgtransit finish`
+      : `the source database ${scope.database} stays read-only; ALTER DATABASE ${scope.database} RESET default_transaction_read_only undoes it`,
   };
   run.status.switchover = report;
   run.phase('completed');
@@ -183,6 +188,7 @@ export async function commitSwitchover(run: DatabaseRun, p: PreparedSwitchover):
 /** Lets the application write to the source again; it retries until it succeeds. */
 export async function unfenceSource(run: DatabaseRun): Promise<void> {
   await run.step('unfenceSource', () => unfence.unfenceSource(run.scope));
+  await abandonReverse(run);
 }
 
 function describeDifference(d: TableComparison, checksum: boolean): string {
