@@ -2,6 +2,7 @@
 import type { Plan } from '../plan/plan';
 import { listLoadTables } from './chunks';
 import { withConnection, type Endpoint } from './connect';
+import { dropDdlCapture } from './cdc/ddl-capture';
 import { serverMajor } from './inspect';
 import { SLOT_RELEASE_WAIT, pollUntil } from './limits';
 import { SqlState, codeOf } from './sqlstate';
@@ -44,15 +45,19 @@ export async function createPublication(
   });
 }
 
-/** Drops the slot (waiting for its walsender to let go) and the publication; absent ones are fine. */
+/**
+ * Drops the DDL capture (event triggers first, so none fires while its functions go), the slot
+ * (waiting for its walsender to let go) and the publication; absent ones are fine.
+ */
 export async function dropReplication(
   source: Endpoint,
   database: string,
   slot: string | null,
   publication: string | null,
+  migration?: string,
 ): Promise<string[]> {
   return withConnection(source, { database, writable: true }, async ({ client }) => {
-    const dropped: string[] = [];
+    const dropped: string[] = migration ? await dropDdlCapture(client, migration, database) : [];
     if (slot) {
       const released = await pollUntil(async () => {
         const r = await client.query<{ active_pid: number | null }>(

@@ -29,16 +29,23 @@ import { compareLsn } from '../../model/lsn';
 import { classify } from '../classify';
 import { replayedIdempotently } from '../snapshot';
 import { exactHorizons } from '../state';
+import { applyDdl, type DdlEvent } from './ddl-apply';
 import type { Relation, Tuple } from './pgoutput';
 import { alreadyApplied, readApplied, writeApplied } from './position';
 import { SetBatch, type SetTable } from './setwise';
 
 /** A row change as decoded, with the relation layout it was decoded under. */
-export type Change =
+export type RowChange =
   | { tag: 'insert'; relation: Relation; new: Tuple }
   | { tag: 'update'; relation: Relation; key: Tuple | null; old: Tuple | null; new: Tuple }
   | { tag: 'delete'; relation: Relation; key: Tuple | null; old: Tuple | null }
   | { tag: 'truncate'; relations: Relation[]; cascade: boolean; restartIdentity: boolean };
+
+/** What a source transaction carries: row changes, and (cdc.ddl: replicate) its DDL in place. */
+export type Change =
+  | RowChange
+  /** A DDL statement of the source (cdc.ddl: replicate), in its place among the changes. */
+  | { tag: 'ddl'; ddl: DdlEvent };
 
 export interface SourceTransaction {
   /** Commit LSN (from Begin): the transaction's position in the stream. */
@@ -99,7 +106,7 @@ const emptyCounts = (): TableCounts => ({ insert: 0, update: 0, delete: 0, trunc
 type Param = string | null | Buffer;
 
 export class Applier {
-  private readonly tables = new WeakMap<Relation, TargetTable>();
+  private tables = new WeakMap<Relation, TargetTable>();
   readonly counts = new Map<string, TableCounts>();
   /** Highest commit LSN applied and committed on the target. */
   appliedLsn: string | null = null;
@@ -109,6 +116,8 @@ export class Applier {
   private readonly set = new SetBatch();
   /** Set-wise writes, and those the target refused (applied one by one instead). */
   readonly setwise = { writes: 0, fallbacks: 0 };
+  /** DDL statements of the source replayed on the target. */
+  ddl = 0;
 
   constructor(
     private readonly target: pg.Client,
@@ -237,7 +246,17 @@ export class Applier {
   /** Folds each change into the set-wise batch, or writes the batch and applies the change alone. */
   private async applyChanges(txn: SourceTransaction, changes: Change[]): Promise<void> {
     const idempotent = replayedIdempotently(txn.commitLsn, this.o.lateHorizonLsn);
-    for (let c of changes) {
+    for (const change of changes) {
+      if (change.tag === 'ddl') {
+        // The changes before it are written under the old layout, those after it find the new one.
+        await this.writeSet();
+        if (await applyDdl(this.target, this.o.plan, this.o.database, change.ddl)) {
+          this.tables = new WeakMap();
+          this.ddl++;
+        }
+        continue;
+      }
+      let c: RowChange = change;
       if (c.tag === 'truncate') {
         const relations = c.relations.filter((r) => !this.inExactCopy(r, txn.commitLsn));
         if (relations.length === 0) continue;
@@ -474,7 +493,7 @@ export class Applier {
     );
   }
 
-  private async applyChange(m: Change, lateIdempotent: boolean): Promise<void> {
+  private async applyChange(m: RowChange, lateIdempotent: boolean): Promise<void> {
     if (m.tag === 'truncate') {
       const tables: TargetTable[] = [];
       for (const r of m.relations) tables.push(await this.table(r));

@@ -1,0 +1,145 @@
+/**
+ * DDL capture and replay (cdc.ddl: replicate) against real servers: the event triggers
+ * pgtransit installs on the source, the stream and the apply as the activity runs them.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ErrorType, PgTransitError } from '../../src/errors';
+import { ddlCaptureNames } from '../../src/model/names';
+import { dropDdlCapture, installDdlCapture } from '../../src/postgres/cdc/ddl-capture';
+import { endpoints, withConnection } from '../../src/postgres/connect';
+import { dropReplication } from '../../src/postgres/replication';
+import { pairMaker, type Pair } from '../helpers/cdc-pair';
+import { startPair, type PgServer } from '../helpers/postgres';
+
+let source: PgServer;
+let target: PgServer;
+let stopPair: () => Promise<void>;
+const pair = pairMaker(() => ({ source, target }));
+
+async function captured(prefix: string, sql: string, plan = {}): Promise<Pair> {
+  const p = await pair(prefix, sql, sql, plan);
+  await installDdlCapture(endpoints(p.plan).source, p.plan, p.db, p.publication);
+  return p;
+}
+
+const rejection = async (p: Promise<unknown>): Promise<PgTransitError> => {
+  try {
+    await p;
+  } catch (e) {
+    return e as PgTransitError;
+  }
+  throw new Error('expected a rejection');
+};
+
+describe('DDL during change capture', () => {
+  before(async () => {
+    ({ source, target, stop: stopPair } = await startPair());
+  });
+  after(() => stopPair());
+
+  it('applies data before and after an ALTER of one source transaction in order, with the new layout', async () => {
+    const p = await captured('ddl_order', `CREATE TABLE t (id int PRIMARY KEY, a text, b int)`);
+    await p.src(`BEGIN;
+      INSERT INTO t VALUES (1, 'one', 10);
+      ALTER TABLE t ADD COLUMN c text DEFAULT 'dflt';
+      INSERT INTO t VALUES (2, 'two', 20, 'cee');
+      ALTER TABLE t DROP COLUMN b;
+      ALTER TABLE t RENAME COLUMN a TO name;
+      UPDATE t SET name = 'uno' WHERE id = 1;
+      INSERT INTO t VALUES (3, 'three', 'c3');
+      COMMIT`);
+    // Several statements in one query: only the DDL statement of each firing is replayed.
+    await p.src(`ALTER TABLE t ALTER COLUMN id TYPE bigint USING id::bigint; INSERT INTO t VALUES (4, 'four', 'c4')`);
+    const r = await p.round();
+    assert.ok(r.transactions >= 2);
+    const rows = (await p.tgt(`SELECT id, name, c FROM t ORDER BY id`)).rows;
+    assert.deepEqual(rows, [
+      { id: '1', name: 'uno', c: 'dflt' },
+      { id: '2', name: 'two', c: 'cee' },
+      { id: '3', name: 'three', c: 'c3' },
+      { id: '4', name: 'four', c: 'c4' },
+    ]);
+    const cols = await p.tgt(
+      `SELECT string_agg(attname || ':' || format_type(atttypid, atttypmod), ',' ORDER BY attnum) AS c
+         FROM pg_attribute WHERE attrelid = 't'::regclass AND attnum > 0 AND NOT attisdropped`,
+    );
+    assert.equal(cols.rows[0]!.c, 'id:bigint,name:text,c:text');
+  });
+
+  it('follows a table created on the source: rows of its own and later transactions arrive', async () => {
+    const p = await captured('ddl_new', `CREATE TABLE t (id int PRIMARY KEY)`);
+    await p.src(`CREATE TABLE fresh (id serial PRIMARY KEY, v text NOT NULL); INSERT INTO fresh (v) VALUES ('same')`);
+    await p.src(`INSERT INTO fresh (v) VALUES ('later')`);
+    await p.src(`CREATE INDEX CONCURRENTLY fresh_v ON fresh (v)`);
+    await p.src(`CREATE TABLE parts (id int, at date, PRIMARY KEY (id, at)) PARTITION BY RANGE (at)`);
+    await p.src(`CREATE TABLE parts_2025 PARTITION OF parts FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')`);
+    await p.src(`INSERT INTO parts VALUES (1, '2025-05-05')`);
+    await p.round();
+    assert.deepEqual((await p.tgt(`SELECT id, v FROM fresh ORDER BY id`)).rows, [
+      { id: 1, v: 'same' },
+      { id: 2, v: 'later' },
+    ]);
+    assert.equal((await p.tgt(`SELECT 1 FROM pg_indexes WHERE indexname = 'fresh_v'`)).rowCount, 1);
+    assert.equal((await p.tgt(`SELECT count(*)::int AS n FROM parts_2025`)).rows[0]!.n, 1);
+    // Detached, the partition is a table of its own: it stays in the stream.
+    await p.src(`ALTER TABLE parts DETACH PARTITION parts_2025`);
+    await p.src(`INSERT INTO parts_2025 VALUES (2, '2025-06-06')`);
+    await p.round();
+    assert.equal((await p.tgt(`SELECT count(*)::int AS n FROM parts_2025`)).rows[0]!.n, 2);
+    assert.equal((await p.tgt(`SELECT count(*)::int AS n FROM parts`)).rows[0]!.n, 0);
+  });
+
+  it('skips DDL outside the selection, and stops on a statement it does not replay, naming it, until marked done', async () => {
+    const p = await captured('ddl_sel', `CREATE SCHEMA other; CREATE TABLE t (id int PRIMARY KEY)`, {
+      include: { schemas: ['public'] },
+    });
+    await p.src(`CREATE TABLE other.x (id int PRIMARY KEY); INSERT INTO other.x VALUES (1)`);
+    await p.src(`INSERT INTO t VALUES (1)`);
+    await p.round();
+    assert.equal((await p.tgt(`SELECT to_regclass('other.x') IS NULL AS gone`)).rows[0]!.gone, true);
+    assert.equal((await p.tgt(`SELECT count(*)::int AS n FROM t`)).rows[0]!.n, 1);
+
+    await p.src(`CREATE STATISTICS t_stats ON id, (id + 1) FROM t`);
+    await p.src(`INSERT INTO t VALUES (2)`);
+    const e = await rejection(p.round());
+    assert.equal(e.type, ErrorType.SchemaDrift);
+    assert.match(e.message, /CREATE STATISTICS is not replayed .*CREATE STATISTICS t_stats ON id/);
+    assert.equal((await p.tgt(`SELECT count(*)::int AS n FROM t`)).rows[0]!.n, 1, 'nothing after it applied');
+    const lsn = /ddl_skipped .* VALUES \('[^']+', '[^']+', '([0-9A-F/]+)'\)/.exec(e.message)![1]!;
+    await p.tgt(`INSERT INTO pgtransit.ddl_skipped VALUES ($1, $2, $3)`, [p.plan.name, p.db, lsn]);
+    await p.round();
+    assert.equal((await p.tgt(`SELECT count(*)::int AS n FROM t`)).rows[0]!.n, 2);
+  });
+
+  it('stops on DDL naming a table the mapping renames', async () => {
+    const p = await captured('ddl_map', `CREATE TABLE t (id int PRIMARY KEY)`, {
+      mapping: { tables: { 'public.t': 'public.t2' } },
+    });
+    await p.tgt(`ALTER TABLE t RENAME TO t2`);
+    await p.src(`ALTER TABLE t ADD COLUMN n int`);
+    const e = await rejection(p.round());
+    assert.equal(e.type, ErrorType.SchemaDrift);
+    assert.match(
+      e.message,
+      /ALTER TABLE \(ALTER TABLE t ADD COLUMN n int\) names public\.t, which the plan's mapping renames/,
+    );
+  });
+
+  it('removes triggers, functions and schema with the slot and publication', async () => {
+    const p = await captured('ddl_drop', `CREATE TABLE t (id int PRIMARY KEY)`);
+    const n = ddlCaptureNames(p.plan.name, p.db);
+    const dropped = await dropReplication(endpoints(p.plan).source, p.db, p.slot, p.publication, p.plan.name);
+    assert.ok(dropped.includes(`schema ${n.schema}`), dropped.join(', '));
+    const left = await p.src(
+      `SELECT (SELECT count(*)::int FROM pg_event_trigger) AS triggers,
+              (SELECT count(*)::int FROM pg_namespace WHERE nspname LIKE 'pgtransit%') AS schemas,
+              (SELECT count(*)::int FROM pg_proc p JOIN pg_namespace s ON s.oid = p.pronamespace WHERE s.nspname LIKE 'pgtransit%') AS functions`,
+    );
+    assert.deepEqual(left.rows[0], { triggers: 0, schemas: 0, functions: 0 });
+    await p.src(`ALTER TABLE t ADD COLUMN after_cleanup int`); // DDL works without the capture
+    await withConnection(endpoints(p.plan).source, { database: p.db }, ({ client }) =>
+      dropDdlCapture(client, p.plan.name, p.db),
+    );
+  });
+});
