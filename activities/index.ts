@@ -13,6 +13,7 @@ import type { Plan } from '../src/plan/plan';
 import { displayName, targetName } from '../src/plan/selection';
 import * as assess from '../src/postgres/assess';
 import * as cdc from '../src/postgres/cdc/stream';
+import * as ddlCapture from '../src/postgres/cdc/ddl-capture';
 import * as chunks from '../src/postgres/chunks';
 import * as compare from '../src/postgres/compare';
 import { endpoints, withConnection } from '../src/postgres/connect';
@@ -271,8 +272,31 @@ export function createActivities() {
     async dropReplication(input: model.DatabaseScope): Promise<string[]> {
       return heartbeating(() => {
         const { slot, publication } = replicationNames(input.plan.name, input.database);
-        return replication.dropReplication(endpoints(input.plan).source, input.database, slot, publication);
+        return replication.dropReplication(
+          endpoints(input.plan).source,
+          input.database,
+          slot,
+          publication,
+          input.plan.name,
+        );
       });
+    },
+
+    /** DDL capture (cdc.ddl: replicate): the event triggers on the source, installed before the publication and slot. */
+    async installDdlCapture(input: model.DatabaseScope): Promise<model.DdlCaptureResult> {
+      return heartbeating(() => {
+        const { publication } = replicationNames(input.plan.name, input.database);
+        return ddlCapture.installDdlCapture(endpoints(input.plan).source, input.plan, input.database, publication);
+      });
+    },
+
+    /** Removes the DDL capture alone (completion with switchover.keepSlot keeps the slot, not the triggers). */
+    async dropDdlCapture(input: model.DatabaseScope): Promise<string[]> {
+      return heartbeating(() =>
+        withConnection(endpoints(input.plan).source, { database: input.database, writable: true }, ({ client }) =>
+          ddlCapture.dropDdlCapture(client, input.plan.name, input.database),
+        ),
+      );
     },
 
     /**

@@ -42,6 +42,13 @@ export interface PublicationResult {
   tables: number;
 }
 
+/** What DDL capture installed on the source (nothing when an earlier attempt did). */
+export interface DdlCaptureResult {
+  installed: boolean;
+  schema: string;
+  triggers: string[];
+}
+
 export interface SnapshotInfo {
   /** Name for SET TRANSACTION SNAPSHOT. */
   snapshot: string;

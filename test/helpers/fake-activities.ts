@@ -10,7 +10,7 @@ import { ErrorType, isRetryable } from '../../src/errors';
 import type { Chunk, CopyResult, RoundResult, TablePlan } from '../../src/model/activities';
 import { formatLsn } from '../../src/model/lsn';
 import { snapshotSignal } from '../../src/model/messages';
-import { replicationNames } from '../../src/model/names';
+import { ddlCaptureNames, replicationNames } from '../../src/model/names';
 import type { CheckItem, ServerSummary } from '../../src/model/report';
 
 export type ActivityName = keyof Activities;
@@ -217,6 +217,13 @@ export function createFakes(): Fakes {
         created: true,
         tables: FAKE_TABLES.length,
       };
+    },
+    async installDdlCapture({ plan, database }) {
+      const n = ddlCaptureNames(plan.name, database);
+      return { installed: true, schema: n.schema, triggers: [n.dropTrigger, n.endTrigger] };
+    },
+    async dropDdlCapture({ plan, database }) {
+      return [`schema ${ddlCaptureNames(plan.name, database).schema}`];
     },
     async holdSnapshot({ plan, database }) {
       const ctx = Context.current();

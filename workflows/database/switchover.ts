@@ -24,6 +24,7 @@ import type { SwitchoverReport } from '../../src/model/status';
 import { preparation, switching, unfencing, verifying } from '../activity-options';
 import type { ChangeStream } from './change-capture';
 import { now, type DatabaseRun } from './run';
+import { DDL_CAPTURE } from './prepare';
 
 const sw = proxyActivities<Activities>(switching);
 const preparing = proxyActivities<Activities>(preparation);
@@ -159,6 +160,13 @@ export async function commitSwitchover(run: DatabaseRun, p: PreparedSwitchover):
       'dropReplication',
       () => preparing.dropReplication(scope),
       (x) => x.join(', '),
+    );
+  // A kept slot keeps the stream, not the event triggers: nothing of pgtransit's stays in the source's DDL path.
+  else if (plan.cdc.ddl === 'replicate' && patched(DDL_CAPTURE))
+    await run.step(
+      'dropDdlCapture',
+      () => preparing.dropDdlCapture(scope),
+      (x) => x.join(', ') || 'nothing to drop',
     );
   await run.step('dropState', () => preparing.dropState(scope));
   const doneAt = now();
