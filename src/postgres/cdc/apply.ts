@@ -161,6 +161,20 @@ export class Applier {
    * the new applied position. Returns how many were applied (the rest were applied before).
    */
   async applyBatch(txns: SourceTransaction[]): Promise<number> {
+    // A transaction with DDL ends its target transaction: what follows may need the DDL committed
+    // (a value ALTER TYPE ... ADD VALUE added cannot be used in the transaction that added it).
+    let applied = 0;
+    let from = 0;
+    for (let i = 0; i < txns.length; i++) {
+      if (i === txns.length - 1 || txns[i]!.changes.some((c) => c.tag === 'ddl')) {
+        applied += await this.applyTransactions(txns.slice(from, i + 1));
+        from = i + 1;
+      }
+    }
+    return applied;
+  }
+
+  private async applyTransactions(txns: SourceTransaction[]): Promise<number> {
     if (txns.every((t) => alreadyApplied(t.commitLsn, this.appliedLsn))) return 0;
     try {
       await this.begin();

@@ -253,6 +253,15 @@ function schemaSelected(plan: Plan, schema: string): boolean {
   return includes.length === 0 || includes.some((p) => globToRegExp(p).test(schema));
 }
 
+/** The plan selects only some objects, or renames some. */
+function partialSelection(plan: Plan): boolean {
+  const n = (x?: { schemas?: string[]; tables?: string[] }) => (x?.schemas?.length ?? 0) + (x?.tables?.length ?? 0);
+  const m = plan.mapping;
+  return (
+    n(plan.include) + n(plan.exclude) + Object.keys(m?.schemas ?? {}).length + Object.keys(m?.tables ?? {}).length > 0
+  );
+}
+
 export type DdlDecision =
   { action: 'skip'; why: string } | { action: 'apply'; sql: string } | { action: 'stop'; why: string; fix: string };
 
@@ -293,7 +302,7 @@ export function decide(plan: Plan, ev: DdlEvent): DdlDecision {
           `the target; the statement is not rewritten`,
         fix: handled,
       };
-  } else if (plan.include || plan.exclude || plan.mapping) {
+  } else if (partialSelection(plan)) {
     // GRANT and REVOKE name no object to the event trigger: with a partial selection or a mapping, their target is unknown.
     return {
       action: 'stop',
