@@ -112,6 +112,35 @@ describe('DDL during change capture', () => {
     assert.equal((await p.tgt(`SELECT count(*)::int AS n FROM t`)).rows[0]!.n, 2);
   });
 
+  it('stops on a column whose values for existing rows the target would compute differently', async () => {
+    const p = await captured(
+      'ddl_volatile',
+      `CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 5)`,
+    );
+    await p.src(`ALTER TABLE t ADD COLUMN fixed text DEFAULT 'user'`);
+    await p.round();
+    assert.equal(
+      (await p.tgt(`SELECT count(*)::int AS n FROM t WHERE fixed = 'user'`)).rows[0]!.n,
+      5,
+      'a constant default replays',
+    );
+    await p.src(`ALTER TABLE t ADD COLUMN seen timestamptz DEFAULT now()`);
+    const e = await rejection(p.round());
+    assert.equal(e.type, ErrorType.SchemaDrift);
+    assert.match(e.message, /fills existing rows of t\.seen \(a default that is not immutable: DEFAULT now\(\)\)/);
+    assert.equal(
+      (await p.tgt(`SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'seen'`))
+        .rows[0]!.n,
+      0,
+    );
+    const lsn = /VALUES \('[^']+', '[^']+', '([0-9A-F/]+)'\)/.exec(e.message)![1]!;
+    await p.tgt(`INSERT INTO pgtransit.ddl_skipped VALUES ($1, $2, $3)`, [p.plan.name, p.db, lsn]);
+    await p.tgt(`ALTER TABLE t ADD COLUMN seen timestamptz`); // by hand, as the message says
+    await p.src(`ALTER TABLE t ADD COLUMN n serial`);
+    const serial = await rejection(p.round());
+    assert.match(serial.message, /t\.n \(a default that is not immutable: DEFAULT nextval/);
+  });
+
   it('stops on DDL naming a table the mapping renames', async () => {
     const p = await captured('ddl_map', `CREATE TABLE t (id int PRIMARY KEY)`, {
       mapping: { tables: { 'public.t': 'public.t2' } },

@@ -10,6 +10,8 @@
  * 5. The statement cannot be told apart in current_query() (DDL run by a function or a DO
  *    block, or a multi-statement query whose n-th DDL is not of the firing's kind): stop.
  * 6. The operator marked it done (pgtransit.ddl_skipped): skipped.
+ * 7. Once run: an ALTER TABLE that added a column whose values for the existing rows the target
+ *    computed itself (identity, serial, a default that is not immutable): stop, they would differ.
  * A stop never leaves the target diverged silently: the batch holding it rolls back, the
  * database's apply stalls with the statement in status, and resumes once handled.
  */
@@ -341,6 +343,7 @@ export async function applyDdl(target: pg.Client, plan: Plan, database: string, 
     );
   }
   const { rows: sp } = await target.query<{ path: string }>(`SELECT current_setting('search_path') AS path`);
+  const altered = ev.tag === 'ALTER TABLE' ? await columnCounts(target, ev) : [];
   await target.query(`SELECT set_config('search_path', $1, true)`, [ev.searchPath]);
   try {
     await target.query(d.sql);
@@ -355,5 +358,66 @@ export async function applyDdl(target: pg.Client, plan: Plan, database: string, 
     );
   }
   await target.query(`SELECT set_config('search_path', $1, true)`, [sp[0]!.path]);
+  const computed = await computedHere(target, altered);
+  if (computed.length > 0) {
+    throw new PgTransitError(
+      ErrorType.SchemaDrift,
+      `DDL on the source at ${ev.lsn} stopped the apply: ${ev.tag} (${d.sql}) fills existing rows of ${computed.join('; ')}, ` +
+        `which the target would compute itself, differently from the source; add the column on the target by hand and copy ` +
+        `its values from the source, then record it: INSERT INTO ${STATE_SCHEMA}.ddl_skipped (migration, database, lsn) ` +
+        `VALUES ('${plan.name}', '${database}', '${ev.lsn}'); and resume`,
+      { lsn: ev.lsn, tag: ev.tag, statement: d.sql },
+    );
+  }
   return true;
+}
+
+/** The tables an ALTER TABLE names that exist on the target, with their highest column number before it runs. */
+async function columnCounts(target: pg.Client, ev: DdlEvent): Promise<{ oid: number; attnum: number }[]> {
+  const tables = ev.commands.filter((c) => c.type === 'table' && c.identity).map((c) => c.identity!);
+  if (tables.length === 0) return [];
+  const { rows } = await target.query<{ oid: number; attnum: number }>(
+    `SELECT c.oid::int AS oid, coalesce(max(a.attnum), 0)::int AS attnum
+       FROM unnest($1::text[]) t(name) JOIN pg_class c ON c.oid = to_regclass(t.name)
+       LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0
+      GROUP BY c.oid`,
+    [tables],
+  );
+  return rows;
+}
+
+/**
+ * Columns an ALTER TABLE added to tables holding rows whose values the target computes itself and that
+ * can differ from the source's: an identity or a serial numbers the rows in their physical order, and
+ * a default that is not immutable (now(), random(), CURRENT_TIMESTAMP) is evaluated at the target's time.
+ */
+async function computedHere(target: pg.Client, before: { oid: number; attnum: number }[]): Promise<string[]> {
+  if (before.length === 0) return [];
+  const { rows } = await target.query<{
+    rel: string;
+    attname: string;
+    expr: string | null;
+    identity: boolean;
+    volatile: boolean;
+  }>(
+    `SELECT a.attrelid::regclass::text AS rel, a.attname, pg_get_expr(d.adbin, d.adrelid) AS expr,
+            a.attidentity <> '' AS identity,
+            -- Built-in functions are pinned, without pg_depend rows: the stored expression names them.
+            EXISTS (SELECT 1 FROM regexp_matches(d.adbin::text, ':(?:funcid|opfuncid) (\\d+)', 'g') m
+                      JOIN pg_proc p ON p.oid = m[1]::oid WHERE p.provolatile <> 'i')
+              OR d.adbin::text ~ '\\{(SQLVALUEFUNCTION|NEXTVALUEEXPR)' AS volatile
+       FROM unnest($1::int[], $2::int[]) b(oid, attnum)
+       JOIN pg_attribute a ON a.attrelid = b.oid AND a.attnum > b.attnum AND NOT a.attisdropped
+       LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+      WHERE a.attgenerated = '' AND (a.attidentity <> '' OR d.oid IS NOT NULL)`,
+    [before.map((b) => b.oid), before.map((b) => b.attnum)],
+  );
+  const out: string[] = [];
+  for (const r of rows) {
+    const reason = r.identity ? 'an identity' : r.volatile ? 'a default that is not immutable' : null;
+    if (!reason) continue;
+    const { rowCount } = await target.query(`SELECT 1 FROM ${r.rel} LIMIT 1`);
+    if (rowCount) out.push(`${r.rel}.${r.attname} (${reason}${r.expr ? `: DEFAULT ${r.expr}` : ''})`);
+  }
+  return out;
 }
