@@ -731,6 +731,42 @@ describe('migration assessment on real servers', () => {
     });
   });
 
+  describe('source.ddl_capture', () => {
+    it('names what cdc.ddl: replicate installs; fails without a superuser or before 14, naming cdc.ddl: stop', async () => {
+      const { plan, db } = await prepared('ddlcap', 'CREATE TABLE t (id int PRIMARY KEY)');
+      const schema = `pgtransit_ddl_${plan.name.replace(/-/g, '_')}_${db}`;
+      const ok = await assessOne(plan, db, 'source.ddl_capture');
+      assert.equal(ok.status, 'pass', ok.observed);
+      assert.match(
+        ok.observed,
+        new RegExp(`installs schema ${schema} .*event triggers ${schema}_end \\(ddl_command_end\\)`),
+      );
+
+      const role = await loginRole(source, 'ddlcap', 'REPLICATION');
+      const plain = await assessOne(
+        planFor(source, target, { database: db, sourceUser: role }),
+        db,
+        'source.ddl_capture',
+      );
+      assert.equal(plain.status, 'fail');
+      assert.match(plain.observed, new RegExp(`event triggers need a superuser and ${role.user} is not one`));
+      assert.match(plain.fix ?? '', /cdc\.ddl: stop/);
+
+      const stop = await assessOne(
+        planFor(source, target, { database: db, sourceUser: role, cdc: { ddl: 'stop' } }),
+        db,
+        'source.ddl_capture',
+      );
+      assert.equal(stop.status, 'pass');
+      assert.match(stop.observed, /nothing installed on the source/);
+
+      const v13 = await assessOne(planFor(old, target, { database: 'app' }), 'app', 'source.ddl_capture');
+      assert.equal(v13.status, 'fail');
+      assert.match(v13.observed, /the source is 13/);
+      assert.match(v13.fix ?? '', /cdc\.ddl: stop/);
+    });
+  });
+
   describe('source.fence_rights', () => {
     it('fails without ownership of the database, warns without pg_signal_backend naming who has sessions', async () => {
       const role = await loginRole(source, 'fencer', 'REPLICATION');

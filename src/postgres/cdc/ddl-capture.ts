@@ -12,7 +12,10 @@
  * - current_query() holds every statement of a multi-statement query: the message carries
  *   the whole text and the ordinal of this firing within it; the apply picks that statement.
  * - New tables the plan selects (and partitions detached from a published root) are added to
- *   the publication in the same transaction, so their rows from then on are in the stream.
+ *   the publication in the same transaction, so their rows from then on are in the stream. As for
+ *   the tables selected at the start, a table without a key or replica identity then refuses UPDATE
+ *   and DELETE on the source until it has one (PostgreSQL's rule for published tables): loud, where
+ *   leaving it out would lose its changes silently.
  * - Abort and completion drop triggers, functions and schema (dropDdlCapture).
  */
 import type pg from 'pg';
@@ -57,6 +60,10 @@ GRANT USAGE ON SCHEMA ${schema} TO PUBLIC;
 CREATE FUNCTION ${schema}.follow() RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f$
 DECLARE r record;
 BEGIN
+  -- Installed just before the publication: a table created in between is listed by the publication itself.
+  IF NOT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = ${lit(publication)}) THEN
+    RETURN;
+  END IF;
   FOR r IN
     SELECT c.relkind, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS qname
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
