@@ -141,6 +141,29 @@ describe('DDL during change capture', () => {
     assert.match(serial.message, /t\.n \(a default that is not immutable: DEFAULT nextval/);
   });
 
+  it('keeps the text of DDL that may hold a password out of the stream and the stop', async () => {
+    const p = await captured(
+      'ddl_secret',
+      `CREATE TABLE t (id int PRIMARY KEY); CREATE FOREIGN DATA WRAPPER nowhere_fdw`,
+    );
+    await p.src(`CREATE SERVER far FOREIGN DATA WRAPPER nowhere_fdw OPTIONS (host 'nowhere')`);
+    await p.src(`CREATE USER MAPPING FOR CURRENT_USER SERVER far OPTIONS (user 'u', password 'hunter2-secret')`);
+    const e = await rejection(p.round());
+    assert.equal(e.type, ErrorType.SchemaDrift);
+    assert.match(e.message, /CREATE SERVER is not replayed by change capture \(its text is not captured/);
+    const lsn = /VALUES \('[^']+', '[^']+', '([0-9A-F/]+)'\)/.exec(e.message)![1]!;
+    await p.tgt(`INSERT INTO pgtransit.ddl_skipped VALUES ($1, $2, $3)`, [p.plan.name, p.db, lsn]);
+    const mapping = await rejection(p.round());
+    assert.match(mapping.message, /CREATE USER MAPPING is not replayed/);
+    assert.doesNotMatch(JSON.stringify({ m: mapping.message, d: mapping.details }), /hunter2/);
+    const wal = await p.src(
+      `SELECT count(*)::int AS n FROM pg_logical_slot_peek_binary_changes($1, NULL, NULL, 'proto_version', '1',
+         'publication_names', $2, 'messages', 'true') WHERE position('hunter2' in encode(data, 'escape')) > 0`,
+      [p.slot, p.publication],
+    );
+    assert.equal(wal.rows[0]!.n, 0, 'the password is not in the stream');
+  });
+
   it('stops on DDL naming a table the mapping renames', async () => {
     const p = await captured('ddl_map', `CREATE TABLE t (id int PRIMARY KEY)`, {
       mapping: { tables: { 'public.t': 'public.t2' } },

@@ -278,7 +278,12 @@ export function decide(plan: Plan, ev: DdlEvent): DdlDecision {
     return rel ? selectTables(plan, [rel]).selected.length > 0 : schemaSelected(plan, o.schema!);
   };
   const statement = pickStatement(ev);
-  const named = 'sql' in statement ? statement.sql : ev.query;
+  const named =
+    ev.query === ''
+      ? 'its text is not captured: it may hold a password'
+      : 'sql' in statement
+        ? statement.sql
+        : ev.query;
   const handled =
     `handle it on the target by hand if it concerns the migrated objects, then record it: INSERT INTO ` +
     `${STATE_SCHEMA}.ddl_skipped (migration, database, lsn) VALUES ('${plan.name}', '<database>', '${ev.lsn}'); and resume`;

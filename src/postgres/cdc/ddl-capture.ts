@@ -117,7 +117,11 @@ BEGIN
   END IF;
   PERFORM set_config('pgtransit_ddl.statement', key || '#' || ordinal, false);
   PERFORM pg_logical_emit_message(true, ${lit(n.prefix)}, jsonb_build_object(
-    'v', 1, 'tag', tag, 'query', query, 'ordinal', ordinal, 'searchPath', search_path, 'role', session_user::text,
+    'v', 1, 'tag', tag,
+    -- Foreign servers, user mappings and subscriptions take passwords in their options:
+    -- their text stays out of the WAL.
+    'query', CASE WHEN tag ~ '(SERVER|USER MAPPING|SUBSCRIPTION)$' THEN '' ELSE query END,
+    'ordinal', ordinal, 'searchPath', search_path, 'role', session_user::text,
     'commands', cmds, 'dropped', dropped)::text);
   IF tag IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE TABLE AS', 'SELECT INTO') THEN
     PERFORM ${schema}.follow();
