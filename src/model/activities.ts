@@ -47,6 +47,8 @@ export interface DdlCaptureResult {
   installed: boolean;
   schema: string;
   triggers: string[];
+  /** cdc.ddl unset and the source cannot capture DDL: why nothing was installed (DDL then stops as drift). */
+  skipped?: string;
 }
 
 export interface SnapshotInfo {

@@ -169,12 +169,13 @@ export const planSchema = z
           .describe('Rounds before the workflow continues as new, keeping its history bounded'),
         ddl: z
           .enum(['replicate', 'stop'])
-          .default('replicate')
+          .optional()
           .describe(
             'DDL on the source during change capture. replicate: event triggers on the source (a schema pgtransit_ddl_*, ' +
               'removed at the end; needs superuser and a 14+ source) write each statement into the stream and it is replayed ' +
               'on the target in order, new selected tables followed; a statement that cannot be replayed stops the apply ' +
-              'naming it. stop: a column change stops that table as schema drift until the operator repeats it on the target',
+              'naming it. stop: a column change stops that table as schema drift until the operator repeats it on the target. ' +
+              'Unset: replicate where the source allows it, else stop (the assessment says which)',
           ),
       })
       .prefault({})

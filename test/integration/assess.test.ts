@@ -732,7 +732,7 @@ describe('migration assessment on real servers', () => {
   });
 
   describe('source.ddl_capture', () => {
-    it('names what cdc.ddl: replicate installs; fails without a superuser or before 14, naming cdc.ddl: stop', async () => {
+    it('names what cdc.ddl: replicate installs; asked for, fails without a superuser or before 14; unset, warns and falls back', async () => {
       const { plan, db } = await prepared('ddlcap', 'CREATE TABLE t (id int PRIMARY KEY)');
       const schema = `pgtransit_ddl_${plan.name.replace(/-/g, '_')}_${db}`;
       const ok = await assessOne(plan, db, 'source.ddl_capture');
@@ -743,14 +743,26 @@ describe('migration assessment on real servers', () => {
       );
 
       const role = await loginRole(source, 'ddlcap', 'REPLICATION');
+      const asked = { ddl: 'replicate' as const };
       const plain = await assessOne(
-        planFor(source, target, { database: db, sourceUser: role }),
+        planFor(source, target, { database: db, sourceUser: role, cdc: asked }),
         db,
         'source.ddl_capture',
       );
       assert.equal(plain.status, 'fail');
-      assert.match(plain.observed, new RegExp(`event triggers need a superuser and ${role.user} is not one`));
+      assert.match(plain.observed, new RegExp(`event triggers need a superuser and ${role.user} is not one$`));
       assert.match(plain.fix ?? '', /cdc\.ddl: stop/);
+      // Unset: the migration runs, DDL stopping as drift, and the assessment says so.
+      const unset = await assessOne(
+        planFor(source, target, { database: db, sourceUser: role }),
+        db,
+        'source.ddl_capture',
+      );
+      assert.equal(unset.status, 'warn');
+      assert.match(
+        unset.observed,
+        /is not one; cdc\.ddl is unset, so DDL on the source will stop that table as schema drift/,
+      );
 
       const stop = await assessOne(
         planFor(source, target, { database: db, sourceUser: role, cdc: { ddl: 'stop' } }),
@@ -760,10 +772,13 @@ describe('migration assessment on real servers', () => {
       assert.equal(stop.status, 'pass');
       assert.match(stop.observed, /nothing installed on the source/);
 
-      const v13 = await assessOne(planFor(old, target, { database: 'app' }), 'app', 'source.ddl_capture');
+      const v13 = await assessOne(planFor(old, target, { database: 'app', cdc: asked }), 'app', 'source.ddl_capture');
       assert.equal(v13.status, 'fail');
-      assert.match(v13.observed, /the source is 13/);
+      assert.match(v13.observed, /the source is 13$/);
       assert.match(v13.fix ?? '', /cdc\.ddl: stop/);
+      const v13unset = await assessOne(planFor(old, target, { database: 'app' }), 'app', 'source.ddl_capture');
+      assert.equal(v13unset.status, 'warn');
+      assert.match(v13unset.observed, /the source is 13; cdc\.ddl is unset/);
     });
   });
 

@@ -30,12 +30,14 @@ export async function prepare(run: DatabaseRun): Promise<SnapshotHandoff> {
     );
   }
   // Before the publication and the slot: DDL between the snapshot and the triggers would be lost.
-  if (plan.mode === 'full+cdc' && plan.cdc.ddl === 'replicate' && patched(DDL_CAPTURE))
+  if (plan.mode === 'full+cdc' && plan.cdc.ddl !== 'stop' && patched(DDL_CAPTURE))
     await run.step(
       'installDdlCapture',
       () => preparing.installDdlCapture(scope),
       (r) =>
-        `${r.installed ? 'installed' : 'found'} schema ${r.schema}, event triggers ${r.triggers.join(', ')} on the source`,
+        r.skipped
+          ? `not installed: ${r.skipped}; DDL on the source stops that table as schema drift`
+          : `${r.installed ? 'installed' : 'found'} schema ${r.schema}, event triggers ${r.triggers.join(', ')} on the source`,
     );
   // Before the slot: pgoutput reads publications through the slot's historic snapshot.
   if (plan.mode === 'full+cdc')

@@ -162,7 +162,7 @@ export async function commitSwitchover(run: DatabaseRun, p: PreparedSwitchover):
       (x) => x.join(', '),
     );
   // A kept slot keeps the stream, not the event triggers: nothing of pgtransit's stays in the source's DDL path.
-  else if (plan.cdc.ddl === 'replicate' && patched(DDL_CAPTURE))
+  else if (plan.cdc.ddl !== 'stop' && patched(DDL_CAPTURE))
     await run.step(
       'dropDdlCapture',
       () => preparing.dropDdlCapture(scope),

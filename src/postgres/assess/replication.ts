@@ -48,19 +48,24 @@ export const databaseChecks: Check<DatabaseContext>[] = [
         [n.endTrigger, n.dropTrigger, n.schema],
       );
       const { major, superuser, taken } = rows[0]!;
+      // Unset: replicate where the source allows it; otherwise the capture is not installed and DDL stops as drift.
+      const asked = plan.cdc.ddl === 'replicate';
+      const fallback = 'cdc.ddl is unset, so DDL on the source will stop that table as schema drift (as cdc.ddl: stop)';
       const installs =
         `schema ${n.schema} (functions on_end, on_drop, emit, dropped, follow) and event triggers ` +
         `${n.endTrigger} (ddl_command_end), ${n.dropTrigger} (sql_drop)`;
       if (!supportsLogicalMessages(major))
         return finding(
-          'fail',
-          `cdc.ddl: replicate needs logical messages in the change stream (pgoutput 14+); the source is ${major}`,
+          asked ? 'fail' : 'warn',
+          `cdc.ddl: replicate needs logical messages in the change stream (pgoutput 14+); the source is ${major}` +
+            (asked ? '' : `; ${fallback}`),
           'set cdc.ddl: stop in the plan (a column change on the source then stops that table until it is repeated on the target)',
         );
       if (!superuser)
         return finding(
-          'fail',
-          `cdc.ddl: replicate installs ${installs} on the source; event triggers need a superuser and ${await currentUser(source.client)} is not one`,
+          asked ? 'fail' : 'warn',
+          `cdc.ddl: replicate installs ${installs} on the source; event triggers need a superuser and ${await currentUser(source.client)} is not one` +
+            (asked ? '' : `; ${fallback}`),
           `run the migration as a superuser of the source (ALTER ROLE ... SUPERUSER), or set cdc.ddl: stop in the plan`,
         );
       if (taken)

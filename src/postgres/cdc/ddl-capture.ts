@@ -18,6 +18,7 @@
  *   leaving it out would lose its changes silently.
  * - Abort and completion drop triggers, functions and schema (dropDdlCapture).
  */
+import { supportsLogicalMessages } from '../versions';
 import type pg from 'pg';
 import { ddlCaptureNames } from '../../model/names';
 import type { Plan } from '../../plan/plan';
@@ -153,12 +154,26 @@ export async function installDdlCapture(
   plan: Plan,
   database: string,
   publication: string,
-): Promise<{ installed: boolean; schema: string; triggers: string[] }> {
+): Promise<{ installed: boolean; schema: string; triggers: string[]; skipped?: string }> {
   const n = ddlCaptureNames(plan.name, database);
   return withConnection(source, { database, writable: true }, async ({ client }) => {
     const triggers = [n.dropTrigger, n.endTrigger];
     const { rowCount } = await client.query('SELECT 1 FROM pg_event_trigger WHERE evtname = $1', [n.endTrigger]);
     if (rowCount) return { installed: false, schema: n.schema, triggers };
+    if (plan.cdc.ddl === undefined) {
+      // Unset: replicate where the source allows it (the assessment warned otherwise); DDL then stops as drift.
+      const { rows } = await client.query<{ major: number; superuser: boolean }>(
+        `SELECT current_setting('server_version_num')::int / 10000 AS major,
+                (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser`,
+      );
+      const { major, superuser } = rows[0]!;
+      const why = !supportsLogicalMessages(major)
+        ? `the source is ${major} (logical messages need 14+)`
+        : !superuser
+          ? 'the source role is not a superuser'
+          : null;
+      if (why) return { installed: false, schema: n.schema, triggers: [], skipped: why };
+    }
     await client.query('BEGIN');
     try {
       // A half-made capture (an earlier attempt died before COMMIT cannot leave one: one transaction).
