@@ -14,6 +14,7 @@ import { displayName, targetName } from '../src/plan/selection';
 import * as assess from '../src/postgres/assess';
 import * as cdc from '../src/postgres/cdc/stream';
 import * as ddlCapture from '../src/postgres/cdc/ddl-capture';
+import * as poolers from '../src/postgres/pooler';
 import * as chunks from '../src/postgres/chunks';
 import * as compare from '../src/postgres/compare';
 import { endpoints, withConnection } from '../src/postgres/connect';
@@ -383,6 +384,37 @@ export function createActivities() {
         retryAll: true,
       });
       Context.current().log.info('source un-fenced: writable again');
+    },
+
+    /** Switchover through PgBouncer, step 1: the application's entry paused (transactions in flight finish first). */
+    async pausePooler(input: model.DatabaseScope): Promise<{ pausedAt: string }> {
+      const pooler = input.plan.switchover.pooler!;
+      await heartbeating(() => poolers.pause(pooler, input.database));
+      Context.current().log.info('pooler paused', { entry: poolers.poolerEntry(pooler, input.database) });
+      return { pausedAt: new Date().toISOString() };
+    },
+
+    /** The pooler's entry pointed at the target (or back at the source), then RELOAD. */
+    async repointPooler(
+      input: model.DatabaseScope & { to: 'source' | 'target' },
+    ): Promise<{ changed: boolean; now: string }> {
+      const pooler = input.plan.switchover.pooler!;
+      return heartbeating(
+        () =>
+          poolers.repoint(pooler, input.database, input.to, {
+            endpoint: endpoints(input.plan).target,
+            database: input.targetDatabase,
+          }),
+        { waitForServers: true, retryAll: input.to === 'source' },
+      );
+    },
+
+    /** The pooler's entry resumed: the waiting clients go on. Retried until it succeeds. */
+    async resumePooler(input: model.DatabaseScope): Promise<{ resumedAt: string }> {
+      const pooler = input.plan.switchover.pooler!;
+      await heartbeating(() => poolers.resume(pooler, input.database), { waitForServers: true, retryAll: true });
+      Context.current().log.info('pooler resumed', { entry: poolers.poolerEntry(pooler, input.database) });
+      return { resumedAt: new Date().toISOString() };
     },
 
     /** Every sequence's value copied to the target. */

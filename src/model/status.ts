@@ -116,6 +116,8 @@ export interface SwitchoverReport {
   verify: 'count' | 'checksum';
   sequencesCopied: number;
   slotKept: boolean;
+  /** Through PgBouncer: PAUSE to RESUME, the time the application's transactions waited in the pooler. */
+  poolerPauseMs?: number;
   /** The source stays read-only; this undoes it. */
   sourceNote: string;
 }

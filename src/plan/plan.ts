@@ -221,6 +221,28 @@ export const planSchema = z
             'The time budget of the fenced window: when draining, sequences, large objects, views and verification take ' +
               'longer, the switchover is abandoned, the source un-fenced, and the migration goes back to incremental',
           ),
+        pooler: z
+          .strictObject({
+            admin: connectionUrl.describe(
+              'PgBouncer’s admin console: env:NAME or file:PATH holding postgres://USER@HOST:PORT/pgbouncer (USER in admin_users)',
+            ),
+            configFile: z
+              .string()
+              .min(1)
+              .describe(
+                'The file on the worker’s host holding the application’s [databases] entry (pgbouncer.ini or a file it ' +
+                  '%includes): the switchover rewrites its host, port and dbname to the target’s, then RELOADs',
+              ),
+            databases: z
+              .record(z.string(), z.string().min(1))
+              .optional()
+              .describe('The pooler’s entry for a source database, when it is not named like the database'),
+          })
+          .optional()
+          .describe(
+            'The application reaches the source through PgBouncer: the switchover PAUSEs its entry before the fence, ' +
+              'repoints it at the target and RESUMEs, so clients wait instead of failing; on failure it resumes on the source',
+          ),
       })
       .prefault({})
       .describe('The switchover: when it is allowed, what it verifies, what it leaves on the source'),

@@ -273,6 +273,15 @@ export function createFakes(): Fakes {
       return { id, lsn: nextLsn(), fencedAt: new Date().toISOString(), terminatedSessions: 2 };
     },
     async unfenceSource() {},
+    async pausePooler() {
+      return { pausedAt: new Date().toISOString() };
+    },
+    async repointPooler() {
+      return { changed: true, now: 'app = host=target' };
+    },
+    async resumePooler() {
+      return { resumedAt: new Date().toISOString() };
+    },
     async refreshMaterializedViews() {
       return [];
     },

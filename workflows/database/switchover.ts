@@ -43,7 +43,19 @@ export async function prepareSwitchover(run: DatabaseRun, changes: ChangeStream)
   if (why) throw ApplicationFailure.create({ type: ErrorType.SwitchoverRejected, nonRetryable: true, message: why });
   run.phase('fencing');
   await run.notifyParent();
+  run.pooler = undefined;
   try {
+    // Through PgBouncer: the application's transactions wait in the pooler from here to RESUME.
+    if (plan.switchover.pooler && patched(POOLER_SWITCHOVER)) {
+      // Marked first: a PAUSE whose answer was lost is resumed by the un-fence all the same.
+      run.pooler = { pausedAt: now(), repointed: false };
+      const { pausedAt } = await run.step(
+        'pausePooler',
+        () => sw.pausePooler(scope),
+        () => `entry ${poolerEntryOf(run)} paused: new transactions wait in PgBouncer`,
+      );
+      run.pooler = { pausedAt, repointed: false };
+    }
     const fence = await run.step(
       'fenceSource',
       () =>
@@ -58,6 +70,12 @@ export async function prepareSwitchover(run: DatabaseRun, changes: ChangeStream)
     throw e;
   }
 }
+
+/** The patch that brought the switchover through PgBouncer (plan switchover.pooler). */
+export const POOLER_SWITCHOVER = 'pooler-switchover';
+
+const poolerEntryOf = (run: DatabaseRun) =>
+  run.plan.switchover.pooler?.databases?.[run.scope.database] ?? run.scope.database;
 
 /** The patch that brought switchover.timeoutSeconds (patched() marker in history). */
 export const SWITCHOVER_BUDGET = 'switchover-budget';
@@ -149,12 +167,32 @@ async function afterFence(run: DatabaseRun, changes: ChangeStream, fence: FenceR
     () => sw.verifyFence({ ...scope, sourceMajor: run.input.sourceMajor, fence: { id: fence.id, lsn: fence.lsn } }),
     (x) => `nothing committed after the fence (checked to ${x.checkedTo})`,
   );
+  if (run.pooler) {
+    // Marked first: a repoint that dies half-way is undone by the un-fence all the same.
+    run.pooler.repointed = true;
+    await run.step(
+      'repointPooler',
+      () => sw.repointPooler({ ...scope, to: 'target' }),
+      (x) => `${poolerEntryOf(run)} now ${x.now.replace(/^[^=]*=\s*/, '')}; reloaded`,
+    );
+  }
   return { fence, sequences, compared };
 }
 
 /** Every database is prepared: finish this one. */
 export async function commitSwitchover(run: DatabaseRun, p: PreparedSwitchover): Promise<{ report: SwitchoverReport }> {
   const { plan, scope } = run;
+  let poolerPauseMs: number | undefined;
+  if (run.pooler) {
+    const { pausedAt } = run.pooler;
+    const { resumedAt } = await run.step(
+      'resumePooler',
+      () => sw.resumePooler(scope),
+      () => `entry ${poolerEntryOf(run)} resumed on the target`,
+    );
+    run.pooler = undefined;
+    poolerPauseMs = Math.max(0, Date.parse(resumedAt) - Date.parse(pausedAt));
+  }
   if (!plan.switchover.keepSlot)
     await run.step(
       'dropReplication',
@@ -181,6 +219,7 @@ export async function commitSwitchover(run: DatabaseRun, p: PreparedSwitchover):
     verify: plan.switchover.verify,
     sequencesCopied: p.sequences.length,
     slotKept: plan.switchover.keepSlot,
+    ...(poolerPauseMs !== undefined ? { poolerPauseMs } : {}),
     sourceNote: `the source database ${scope.database} stays read-only; ALTER DATABASE ${scope.database} RESET default_transaction_read_only undoes it`,
   };
   run.status.switchover = report;
@@ -191,6 +230,21 @@ export async function commitSwitchover(run: DatabaseRun, p: PreparedSwitchover):
 /** Lets the application write to the source again; it retries until it succeeds. */
 export async function unfenceSource(run: DatabaseRun): Promise<void> {
   await run.step('unfenceSource', () => unfence.unfenceSource(run.scope));
+  // Through PgBouncer: back on the source (when it was repointed), then the waiting clients go on there.
+  const pooler = run.pooler;
+  if (!pooler) return;
+  if (pooler.repointed)
+    await run.step(
+      'repointPooler',
+      () => unfence.repointPooler({ ...run.scope, to: 'source' }),
+      (x) => `${poolerEntryOf(run)} back to ${x.now.replace(/^[^=]*=\s*/, '')}; reloaded`,
+    );
+  await run.step(
+    'resumePooler',
+    () => unfence.resumePooler(run.scope),
+    () => `entry ${poolerEntryOf(run)} resumed on the source`,
+  );
+  run.pooler = undefined;
 }
 
 function describeDifference(d: TableComparison, checksum: boolean): string {
