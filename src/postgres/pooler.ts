@@ -5,7 +5,7 @@
  * entry's own options (user, pool sizes, a password the operator put there) are kept: only
  * host, port and dbname change, and the line as it was stays beside it to repoint back.
  */
-import { chownSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chownSync, constants, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { ErrorType, PgTransitError } from '../errors';
 import type { Plan } from '../plan/plan';
@@ -85,6 +85,20 @@ export async function describeEntry(
 }
 
 const MARK = '; pgtransit was: ';
+
+/** Why the worker could not repoint `entry` in the plan's file; null when it can. */
+export function checkPoolerFile(pooler: Pooler, entry: string): string | null {
+  let text: string;
+  try {
+    text = readFileSync(pooler.configFile, 'utf8');
+    accessSync(pooler.configFile, constants.W_OK);
+  } catch (e) {
+    return `switchover.pooler.configFile ${pooler.configFile} cannot be read and written on the worker (${(e as NodeJS.ErrnoException).code})`;
+  }
+  return entryLine(text.split('\n'), entry) < 0
+    ? `switchover.pooler.configFile ${pooler.configFile} has no line for ${entry} in its [databases] section`
+    : null;
+}
 
 /** The entry's line in the [databases] section of `text`, by index; -1 when absent. */
 function entryLine(lines: string[], entry: string): number {

@@ -17,6 +17,7 @@ import type { Plan } from '../../src/plan/plan';
 import { assessDatabase, assessServers, probeServer } from '../../src/postgres/assess';
 import { findTool } from '../../src/postgres/tools';
 import { envRef, planFor, startPair, startPostgres, type PgServer } from '../helpers/postgres';
+import { startPgbouncer } from '../helpers/pgbouncer';
 
 type PlanOverrides = Parameters<typeof planFor>[2];
 
@@ -728,6 +729,51 @@ describe('migration assessment on real servers', () => {
         new RegExp(`^${role.user} may not SET session_replication_role .*only a superuser may before 15`),
       );
       assert.ok(i.fix?.startsWith(`ALTER ROLE ${role.user} SUPERUSER;`), i.fix);
+    });
+  });
+
+  describe('plan.pooler', () => {
+    it('passes with the entry and its file; fails naming an unknown entry, an admin console that does not answer, a file it cannot rewrite', async () => {
+      const { plan, db } = await prepared('pooler', 'CREATE TABLE t (id int PRIMARY KEY)');
+      const bouncer = await startPgbouncer(source, [db]);
+      try {
+        const withPooler = (pooler: NonNullable<Plan['switchover']['pooler']>) =>
+          planFor(source, target, { name: plan.name, database: db, switchover: { pooler } });
+        const admin = envRef(bouncer.adminUrl);
+        const ok = await assessOne(withPooler({ admin, configFile: bouncer.databasesFile }), db, 'plan.pooler');
+        assert.equal(ok.status, 'pass', ok.observed);
+        assert.match(ok.observed, new RegExp(`PgBouncer entry ${db} points at .*:${source.port}/${db}`));
+        const unknown = await assessOne(
+          withPooler({ admin, configFile: bouncer.databasesFile, databases: { [db]: 'shop' } }),
+          db,
+          'plan.pooler',
+        );
+        assert.equal(unknown.status, 'fail');
+        assert.match(unknown.observed, /PgBouncer has no database entry shop/);
+        assert.match(unknown.fix ?? '', /switchover\.pooler\.databases/);
+        const silent = await assessOne(
+          withPooler({
+            admin: envRef(`postgres://postgres@127.0.0.1:${await freePort()}/pgbouncer`),
+            configFile: bouncer.databasesFile,
+          }),
+          db,
+          'plan.pooler',
+        );
+        assert.equal(silent.status, 'fail');
+        assert.match(silent.observed, /admin console \(switchover\.pooler\.admin\) did not answer/);
+        const nofile = await assessOne(
+          withPooler({ admin, configFile: '/nonexistent/databases.ini' }),
+          db,
+          'plan.pooler',
+        );
+        assert.equal(nofile.status, 'fail');
+        assert.match(
+          nofile.observed,
+          /configFile \/nonexistent\/databases\.ini cannot be read and written on the worker \(ENOENT\)/,
+        );
+      } finally {
+        await bouncer.stop();
+      }
     });
   });
 
