@@ -2,7 +2,7 @@
 import type { Plan } from '../plan/plan';
 import { listLoadTables } from './chunks';
 import { withConnection, type Endpoint } from './connect';
-import { dropDdlCapture } from './cdc/ddl-capture';
+import { dropDdlCapture, ownDdl } from './cdc/ddl-capture';
 import { serverMajor } from './inspect';
 import { SLOT_RELEASE_WAIT, pollUntil } from './limits';
 import { SqlState, codeOf } from './sqlstate';
@@ -40,7 +40,7 @@ export async function createPublication(
     }
     // A database whose data is large objects only has no table to publish: an empty publication.
     const tables = names.size ? ` FOR TABLE ${[...names.values()].join(', ')}` : '';
-    await client.query(`CREATE PUBLICATION ${client.escapeIdentifier(publication)}${tables}`);
+    await client.query(`${ownDdl(false)}; CREATE PUBLICATION ${client.escapeIdentifier(publication)}${tables}`);
     return { created: true, tables: names.size };
   });
 }
@@ -84,7 +84,7 @@ export async function dropReplication(
       publication &&
       ((await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [publication])).rowCount ?? 0) > 0
     ) {
-      await client.query(`DROP PUBLICATION ${client.escapeIdentifier(publication)}`);
+      await client.query(`${ownDdl(false)}; DROP PUBLICATION ${client.escapeIdentifier(publication)}`);
       dropped.push(`publication ${publication}`);
     }
     return dropped;

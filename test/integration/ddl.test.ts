@@ -5,12 +5,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorType, PgTransitError } from '../../src/errors';
-import { ddlCaptureNames } from '../../src/model/names';
 import { dropDdlCapture, installDdlCapture } from '../../src/postgres/cdc/ddl-capture';
 import { endpoints, withConnection } from '../../src/postgres/connect';
-import { dropReplication } from '../../src/postgres/replication';
+import { createPublication, dropReplication } from '../../src/postgres/replication';
+import { ddlCaptureNames, replicationNames } from '../../src/model/names';
 import { pairMaker, type Pair } from '../helpers/cdc-pair';
-import { startPair, type PgServer } from '../helpers/postgres';
+import { planFor, startPair, type PgServer } from '../helpers/postgres';
 
 let source: PgServer;
 let target: PgServer;
@@ -65,6 +65,24 @@ describe('DDL during change capture', () => {
          FROM pg_attribute WHERE attrelid = 't'::regclass AND attnum > 0 AND NOT attisdropped`,
     );
     assert.equal(cols.rows[0]!.c, 'id:bigint,name:text,c:text');
+  });
+
+  it('never replays pgtransit’s own DDL: another migration’s capture, publication and cleanup on the same database', async () => {
+    const p = await captured('ddl_own', `CREATE TABLE t (id int PRIMARY KEY)`);
+    const other = planFor(source, target, { database: p.db });
+    const names = replicationNames(other.name, p.db);
+    const e = endpoints(other).source;
+    await installDdlCapture(e, other, p.db, names.publication);
+    await createPublication(e, other, p.db, names.publication);
+    await dropReplication(e, p.db, null, names.publication);
+    await withConnection(e, { database: p.db, writable: true }, ({ client }) =>
+      dropDdlCapture(client, other.name, p.db),
+    );
+    await p.src(`CREATE TABLE later (id int PRIMARY KEY); INSERT INTO later VALUES (1)`);
+    await p.round();
+    assert.deepEqual((await p.tgt(`SELECT id FROM later`)).rows, [{ id: 1 }]);
+    const left = await p.tgt(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'pgtransit_ddl_%'`);
+    assert.deepEqual(left.rows, [], 'no capture schema replayed onto the target');
   });
 
   it('follows a table created on the source: rows of its own and later transactions arrive', async () => {

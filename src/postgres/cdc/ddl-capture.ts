@@ -46,6 +46,17 @@ export function selectionPredicate(client: pg.Client, plan: Plan, capture: strin
 }
 
 /** The statements that create the capture: schema, functions, then the event triggers (last: nothing fires before). */
+/**
+ * The setting that marks a session's DDL as pgtransit's own: the capture of every migration
+ * from this database skips it (another migration's capture schema, publication, cleanup).
+ */
+export const OWN_DDL = 'pgtransit_ddl.own';
+
+/** Marks this transaction's (`local`) or session's DDL as pgtransit's own. */
+export function ownDdl(local: boolean): string {
+  return `SELECT set_config('${OWN_DDL}', 'on', ${local})`;
+}
+
 export function captureSql(client: pg.Client, plan: Plan, database: string, publication: string): string {
   const n = ddlCaptureNames(plan.name, database);
   const id = (s: string) => client.escapeIdentifier(s);
@@ -100,7 +111,8 @@ DECLARE
   key text := md5(query) || ' ' || statement_timestamp()::text || ' ' || pg_backend_pid();
   ordinal int := 1;
 BEGIN
-  IF current_setting('pgtransit_ddl.following', true) = 'on' THEN
+  -- pgtransit's own DDL on the source (any migration's capture, publication, cleanup): nothing to replay.
+  IF current_setting('pgtransit_ddl.following', true) = 'on' OR current_setting('${OWN_DDL}', true) = 'on' THEN
     RETURN;
   END IF;
   PERFORM set_config('pgtransit_ddl.dropped', '', true);
@@ -177,7 +189,7 @@ export async function installDdlCapture(
     await client.query('BEGIN');
     try {
       // A half-made capture (an earlier attempt died before COMMIT cannot leave one: one transaction).
-      await client.query(captureSql(client, plan, database, publication));
+      await client.query(`${ownDdl(true)}; ${captureSql(client, plan, database, publication)}`);
       await client.query('COMMIT');
     } catch (e) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -190,6 +202,7 @@ export async function installDdlCapture(
 /** Drops the event triggers, then the functions and the schema; absent ones are fine. */
 export async function dropDdlCapture(client: pg.Client, migration: string, database: string): Promise<string[]> {
   const n = ddlCaptureNames(migration, database);
+  await client.query(ownDdl(false));
   const dropped: string[] = [];
   for (const t of [n.endTrigger, n.dropTrigger]) {
     const { rowCount } = await client.query('SELECT 1 FROM pg_event_trigger WHERE evtname = $1', [t]);
