@@ -421,3 +421,8 @@ function describeIssue(issue: z.core.$ZodIssue): PlanIssue {
 export function formatPlanIssues(issues: PlanIssue[]): string {
   return issues.map((i) => `${i.path}: ${i.message}`).join('\n');
 }
+
+/** The PgBouncer entry of a source database (switchover.pooler): its `databases` map, else the same name. */
+export function poolerEntry(pooler: NonNullable<Plan['switchover']['pooler']>, database: string): string {
+  return pooler.databases?.[database] ?? database;
+}

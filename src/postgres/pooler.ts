@@ -8,16 +8,13 @@
 import { accessSync, chownSync, constants, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { ErrorType, PgTransitError } from '../errors';
-import type { Plan } from '../plan/plan';
+import { poolerEntry, type Plan } from '../plan/plan';
 import { resolveSecretRef } from '../plan/secrets';
 import { resolveEndpoint, type Endpoint } from './connect';
 
 export type Pooler = NonNullable<Plan['switchover']['pooler']>;
 
-/** The pooler's entry for a source database: the plan's `databases` map, else the same name. */
-export function poolerEntry(pooler: Pooler, database: string): string {
-  return pooler.databases?.[database] ?? database;
-}
+export { poolerEntry };
 
 /** One command on PgBouncer's admin console (simple protocol, the only one it speaks). */
 async function admin<T extends pg.QueryResultRow>(pooler: Pooler, sql: string): Promise<T[]> {
@@ -86,18 +83,36 @@ export async function describeEntry(
 
 const MARK = '; pgtransit was: ';
 
-/** Why the worker could not repoint `entry` in the plan's file; null when it can. */
-export function checkPoolerFile(pooler: Pooler, entry: string): string | null {
+/** The lines of the plan's configFile and the entry's among them, or why the worker cannot rewrite it. */
+function readPoolerFile(
+  pooler: Pooler,
+  entry: string,
+): { lines: string[]; at: number } | { problem: string; fix: string } {
+  const file = pooler.configFile;
   let text: string;
   try {
-    text = readFileSync(pooler.configFile, 'utf8');
-    accessSync(pooler.configFile, constants.W_OK);
+    text = readFileSync(file, 'utf8');
+    accessSync(file, constants.W_OK);
   } catch (e) {
-    return `switchover.pooler.configFile ${pooler.configFile} cannot be read and written on the worker (${(e as NodeJS.ErrnoException).code})`;
+    return {
+      problem: `switchover.pooler.configFile ${file} cannot be read and written on the worker (${(e as NodeJS.ErrnoException).code})`,
+      fix: "run the worker where PgBouncer's configuration is, with the right to write it",
+    };
   }
-  return entryLine(text.split('\n'), entry) < 0
-    ? `switchover.pooler.configFile ${pooler.configFile} has no line for ${entry} in its [databases] section`
-    : null;
+  const lines = text.split('\n');
+  const at = entryLine(lines, entry);
+  if (at < 0)
+    return {
+      problem: `switchover.pooler.configFile ${file} has no line for the database ${entry} in its [databases] section`,
+      fix: 'add it there (or name the entry in switchover.pooler.databases)',
+    };
+  return { lines, at };
+}
+
+/** Why the worker could not repoint `entry` in the plan's file; null when it can. */
+export function checkPoolerFile(pooler: Pooler, entry: string): string | null {
+  const read = readPoolerFile(pooler, entry);
+  return 'problem' in read ? read.problem : null;
 }
 
 /** The entry's line in the [databases] section of `text`, by index; -1 when absent. */
@@ -136,24 +151,9 @@ export async function repoint(
 ): Promise<{ changed: boolean; now: string }> {
   const entry = poolerEntry(pooler, database);
   const file = pooler.configFile;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new PgTransitError(
-      ErrorType.InvalidPlan,
-      `switchover.pooler.configFile ${file} cannot be read on the worker (${(e as NodeJS.ErrnoException).code}); ` +
-        `run the worker where PgBouncer's configuration is, with the right to write it`,
-    );
-  }
-  const lines = text.split('\n');
-  const at = entryLine(lines, entry);
-  if (at < 0)
-    throw new PgTransitError(
-      ErrorType.InvalidPlan,
-      `switchover.pooler.configFile ${file} has no line for the database ${entry} in its [databases] section; ` +
-        `add it there (or name the entry in switchover.pooler.databases)`,
-    );
+  const read = readPoolerFile(pooler, entry);
+  if ('problem' in read) throw new PgTransitError(ErrorType.InvalidPlan, `${read.problem}; ${read.fix}`);
+  const { lines, at } = read;
   const saved = at > 0 && lines[at - 1]!.startsWith(MARK) ? at - 1 : -1;
   let changed = false;
   if (to === 'target' && saved < 0) {

@@ -10,6 +10,7 @@ import { endpoints, withConnection } from '../../src/postgres/connect';
 import { createPublication, dropReplication } from '../../src/postgres/replication';
 import { ddlCaptureNames, replicationNames } from '../../src/model/names';
 import { pairMaker, type Pair } from '../helpers/cdc-pair';
+import { rejection } from '../helpers/fake-migration';
 import { planFor, startPair, type PgServer } from '../helpers/postgres';
 
 let source: PgServer;
@@ -22,15 +23,6 @@ async function captured(prefix: string, sql: string, plan = {}): Promise<Pair> {
   await installDdlCapture(endpoints(p.plan).source, p.plan, p.db, p.publication);
   return p;
 }
-
-const rejection = async (p: Promise<unknown>): Promise<PgTransitError> => {
-  try {
-    await p;
-  } catch (e) {
-    return e as PgTransitError;
-  }
-  throw new Error('expected a rejection');
-};
 
 describe('DDL during change capture', () => {
   before(async () => {
@@ -120,7 +112,7 @@ describe('DDL during change capture', () => {
 
     await p.src(`CREATE STATISTICS t_stats ON id, (id + 1) FROM t`);
     await p.src(`INSERT INTO t VALUES (2)`);
-    const e = await rejection(p.round());
+    const e = await rejection<PgTransitError>(p.round());
     assert.equal(e.type, ErrorType.SchemaDrift);
     assert.match(e.message, /CREATE STATISTICS is not replayed .*CREATE STATISTICS t_stats ON id/);
     assert.equal((await p.tgt(`SELECT count(*)::int AS n FROM t`)).rows[0]!.n, 1, 'nothing after it applied');
@@ -143,7 +135,7 @@ describe('DDL during change capture', () => {
       'a constant default replays',
     );
     await p.src(`ALTER TABLE t ADD COLUMN seen timestamptz DEFAULT now()`);
-    const e = await rejection(p.round());
+    const e = await rejection<PgTransitError>(p.round());
     assert.equal(e.type, ErrorType.SchemaDrift);
     assert.match(e.message, /fills existing rows of t\.seen \(a default that is not immutable: DEFAULT now\(\)\)/);
     assert.equal(
@@ -155,7 +147,7 @@ describe('DDL during change capture', () => {
     await p.tgt(`INSERT INTO pgtransit.ddl_skipped VALUES ($1, $2, $3)`, [p.plan.name, p.db, lsn]);
     await p.tgt(`ALTER TABLE t ADD COLUMN seen timestamptz`); // by hand, as the message says
     await p.src(`ALTER TABLE t ADD COLUMN n serial`);
-    const serial = await rejection(p.round());
+    const serial = await rejection<PgTransitError>(p.round());
     assert.match(serial.message, /t\.n \(a default that is not immutable: DEFAULT nextval/);
   });
 
@@ -166,12 +158,12 @@ describe('DDL during change capture', () => {
     );
     await p.src(`CREATE SERVER far FOREIGN DATA WRAPPER nowhere_fdw OPTIONS (host 'nowhere')`);
     await p.src(`CREATE USER MAPPING FOR CURRENT_USER SERVER far OPTIONS (user 'u', password 'hunter2-secret')`);
-    const e = await rejection(p.round());
+    const e = await rejection<PgTransitError>(p.round());
     assert.equal(e.type, ErrorType.SchemaDrift);
     assert.match(e.message, /CREATE SERVER is not replayed by change capture \(its text is not captured/);
     const lsn = /VALUES \('[^']+', '[^']+', '([0-9A-F/]+)'\)/.exec(e.message)![1]!;
     await p.tgt(`INSERT INTO pgtransit.ddl_skipped VALUES ($1, $2, $3)`, [p.plan.name, p.db, lsn]);
-    const mapping = await rejection(p.round());
+    const mapping = await rejection<PgTransitError>(p.round());
     assert.match(mapping.message, /CREATE USER MAPPING is not replayed/);
     assert.doesNotMatch(JSON.stringify({ m: mapping.message, d: mapping.details }), /hunter2/);
     const wal = await p.src(
@@ -188,7 +180,7 @@ describe('DDL during change capture', () => {
     });
     await p.tgt(`ALTER TABLE t RENAME TO t2`);
     await p.src(`ALTER TABLE t ADD COLUMN n int`);
-    const e = await rejection(p.round());
+    const e = await rejection<PgTransitError>(p.round());
     assert.equal(e.type, ErrorType.SchemaDrift);
     assert.match(
       e.message,

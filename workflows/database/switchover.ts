@@ -21,6 +21,7 @@ import type { Activities } from '../../activities';
 import { ErrorType } from '../../src/errors';
 import type { FenceResult, SequenceCopy, TableComparison } from '../../src/model/activities';
 import type { SwitchoverReport } from '../../src/model/status';
+import { poolerEntry } from '../../src/plan/plan';
 import { preparation, switching, unfencing, verifying } from '../activity-options';
 import type { ChangeStream } from './change-capture';
 import { now, type DatabaseRun } from './run';
@@ -74,8 +75,7 @@ export async function prepareSwitchover(run: DatabaseRun, changes: ChangeStream)
 /** The patch that brought the switchover through PgBouncer (plan switchover.pooler). */
 export const POOLER_SWITCHOVER = 'pooler-switchover';
 
-const poolerEntryOf = (run: DatabaseRun) =>
-  run.plan.switchover.pooler?.databases?.[run.scope.database] ?? run.scope.database;
+const poolerEntryOf = (run: DatabaseRun) => poolerEntry(run.plan.switchover.pooler!, run.scope.database);
 
 /** The patch that brought switchover.timeoutSeconds (patched() marker in history). */
 export const SWITCHOVER_BUDGET = 'switchover-budget';

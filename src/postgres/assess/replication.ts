@@ -1,5 +1,6 @@
 /** The source's logical replication: settings, capacity, the migration's own names, long transactions. */
 import { ddlCaptureNames, replicationNames } from '../../model/names';
+import { captureFacts } from '../cdc/ddl-capture';
 import { supportsLogicalMessages } from '../versions';
 import * as inspect from '../inspect';
 import { finding, listNames, type Check } from './check';
@@ -40,14 +41,7 @@ export const databaseChecks: Check<DatabaseContext>[] = [
           'cdc.ddl: stop: nothing installed on the source; a column change there stops that table as schema drift until it is repeated on the target',
         );
       const n = ddlCaptureNames(plan.name, database);
-      const { rows } = await source.client.query<{ major: number; superuser: boolean; taken: boolean }>(
-        `SELECT current_setting('server_version_num')::int / 10000 AS major,
-                (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser,
-                EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname IN ($1, $2))
-                  OR EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $3) AS taken`,
-        [n.endTrigger, n.dropTrigger, n.schema],
-      );
-      const { major, superuser, taken } = rows[0]!;
+      const { major, superuser, taken } = await captureFacts(source.client, plan.name, database);
       // Unset: replicate where the source allows it; otherwise the capture is not installed and DDL stops as drift.
       const asked = plan.cdc.ddl === 'replicate';
       const fallback = 'cdc.ddl is unset, so DDL on the source will stop that table as schema drift (as cdc.ddl: stop)';

@@ -46,6 +46,23 @@ export function selectionPredicate(client: pg.Client, plan: Plan, capture: strin
 }
 
 /** The statements that create the capture: schema, functions, then the event triggers (last: nothing fires before). */
+/** What decides whether DDL capture can be installed: the source's major, superuser, and a capture already there. */
+export async function captureFacts(
+  client: Pick<pg.Client, 'query'>,
+  migration: string,
+  database: string,
+): Promise<{ major: number; superuser: boolean; taken: boolean }> {
+  const n = ddlCaptureNames(migration, database);
+  const { rows } = await client.query<{ major: number; superuser: boolean; taken: boolean }>(
+    `SELECT current_setting('server_version_num')::int / 10000 AS major,
+            (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser,
+            EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname IN ($1, $2))
+              OR EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $3) AS taken`,
+    [n.endTrigger, n.dropTrigger, n.schema],
+  );
+  return rows[0]!;
+}
+
 /**
  * The setting that marks a session's DDL as pgtransit's own: the capture of every migration
  * from this database skips it (another migration's capture schema, publication, cleanup).
@@ -174,11 +191,7 @@ export async function installDdlCapture(
     if (rowCount) return { installed: false, schema: n.schema, triggers };
     if (plan.cdc.ddl === undefined) {
       // Unset: replicate where the source allows it (the assessment warned otherwise); DDL then stops as drift.
-      const { rows } = await client.query<{ major: number; superuser: boolean }>(
-        `SELECT current_setting('server_version_num')::int / 10000 AS major,
-                (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser`,
-      );
-      const { major, superuser } = rows[0]!;
+      const { major, superuser } = await captureFacts(client, plan.name, database);
       const why = !supportsLogicalMessages(major)
         ? `the source is ${major} (logical messages need 14+)`
         : !superuser
