@@ -107,7 +107,10 @@ type Param = string | null | Buffer;
 
 export class Applier {
   private tables = new WeakMap<Relation, TargetTable>();
+  /** Rows changed per table by committed target transactions (reports never count a batch that may roll back). */
   readonly counts = new Map<string, TableCounts>();
+  /** Rows changed in the open target transaction, counted once it commits. */
+  private uncommitted = new Map<string, TableCounts>();
   /** Highest commit LSN applied and committed on the target. */
   appliedLsn: string | null = null;
   /** A large source transaction being applied in parts: its target transaction is open. */
@@ -188,6 +191,7 @@ export class Applier {
       const last = todo[todo.length - 1]!;
       await writeApplied(this.target, this.o.plan.name, this.o.database, last.commitLsn);
       await this.target.query('COMMIT');
+      this.settle(true);
       this.appliedLsn = last.commitLsn;
       return todo.length;
     } catch (e) {
@@ -226,6 +230,7 @@ export class Applier {
       }
       await writeApplied(this.target, this.o.plan.name, this.o.database, txn.commitLsn);
       await this.target.query('COMMIT');
+      this.settle(true);
       this.appliedLsn = txn.commitLsn;
       return 1;
     } catch (e) {
@@ -245,6 +250,8 @@ export class Applier {
 
   /** BEGIN, the apply lock, and the applied position as it is now (another attempt may have moved it). */
   private async begin(): Promise<void> {
+    // Rows of a transaction that rolled back before this one never count.
+    this.settle(false);
     await this.target.query('BEGIN; SET LOCAL session_replication_role = replica');
     await this.target.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [
       LOCK_KEYS.apply(this.o.plan.name, this.o.database),
@@ -397,9 +404,21 @@ export class Applier {
   }
 
   private count(t: { display: string }, kind: keyof TableCounts, n = 1) {
-    let c = this.counts.get(t.display);
-    if (!c) this.counts.set(t.display, (c = emptyCounts()));
+    let c = this.uncommitted.get(t.display);
+    if (!c) this.uncommitted.set(t.display, (c = emptyCounts()));
     c[kind] += n;
+  }
+
+  /** The open target transaction ended: its rows count when it committed, and are forgotten when it rolled back. */
+  private settle(committed: boolean): void {
+    if (committed) {
+      for (const [table, n] of this.uncommitted) {
+        let c = this.counts.get(table);
+        if (!c) this.counts.set(table, (c = emptyCounts()));
+        for (const k of Object.keys(n) as (keyof TableCounts)[]) c[k] += n[k];
+      }
+    }
+    this.uncommitted = new Map();
   }
 
   /** What a conflict message says of the row: the key columns and values, never a whole row. */
