@@ -10,7 +10,6 @@ import type { NotifyInput } from '../src/model/notify';
 import { replicationNames } from '../src/model/names';
 import type { CheckItem, ServerSummary } from '../src/model/report';
 import type { Plan } from '../src/plan/plan';
-import { displayName, targetName } from '../src/plan/selection';
 import * as assess from '../src/postgres/assess';
 import * as cdc from '../src/postgres/cdc/stream';
 import * as chunks from '../src/postgres/chunks';
@@ -187,40 +186,7 @@ export function createActivities() {
               await client.query('ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
             });
           }
-          const tables = await chunks.listLoadTables(client, input.plan);
-          const major =
-            Number(
-              (await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]!.v,
-            ) / 10000;
-          const large = await chunks.largeObjectChunks(client);
-          const planned: model.LoadPlan = {
-            tables: tables.map((t) => ({
-              table: `${t.schema}.${t.name}`,
-              root: `${t.root.schema}.${t.root.name}`,
-              targetTable: displayName(targetName(input.plan, t)),
-              estRows: t.rows,
-              estBytes: t.bytes,
-            })),
-            chunks: [
-              ...(await chunks.planChunks(
-                client,
-                tables,
-                input.plan.fullLoad.chunkSizeMB * 1024 * 1024,
-                Math.floor(major),
-              )),
-              ...large.chunks,
-            ],
-          };
-          if (large.count > 0) {
-            const name = `${chunks.LARGE_OBJECTS.schema}.${chunks.LARGE_OBJECTS.name}`;
-            planned.tables.push({
-              table: name,
-              root: name,
-              targetTable: name,
-              estRows: large.count,
-              estBytes: large.bytes,
-            });
-          }
+          const planned = await chunks.planLoad(client, input.plan);
           await client.query('COMMIT');
           return snapshotLost ? { ...planned, snapshotLost } : planned;
         }),
