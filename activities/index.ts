@@ -7,6 +7,7 @@ import { ErrorType, PgTransitError } from '../src/errors';
 import type * as model from '../src/model/activities';
 import { cdcProgressSignal, snapshotSignal } from '../src/model/messages';
 import type { NotifyInput } from '../src/model/notify';
+import type { DatabasePreview } from '../src/model/plan-diff';
 import { replicationNames } from '../src/model/names';
 import type { CheckItem, ServerSummary } from '../src/model/report';
 import type { Plan } from '../src/plan/plan';
@@ -17,6 +18,7 @@ import * as compare from '../src/postgres/compare';
 import { endpoints, withConnection } from '../src/postgres/connect';
 import * as copy from '../src/postgres/copy';
 import * as largeObjects from '../src/postgres/large-objects';
+import * as preview from '../src/postgres/preview';
 import * as ddl from '../src/postgres/ddl';
 import * as replication from '../src/postgres/replication';
 import * as roles from '../src/postgres/roles';
@@ -70,6 +72,25 @@ export function createActivities() {
     /** Server-wide items: versions, pg_dump, replication capacity and rights, target role and space. */
     async assessServers(input: { plan: Plan; databases: string[]; selectedBytes: number }): Promise<CheckItem[]> {
       return heartbeating(() => assess.assessServers(input.plan, input.databases, input.selectedBytes), ASSESSING);
+    },
+
+    /**
+     * The dry run of one database (pgtransit plan diff): what the schema step would create on the
+     * target after mapping, what the load would copy, what is left out, roles, what the source gets.
+     * Reads only.
+     */
+    async previewDatabase(input: model.DatabaseScope & { sourceMajor: number }): Promise<DatabasePreview> {
+      return heartbeating(
+        (signal) =>
+          preview.previewDatabase({
+            plan: input.plan,
+            database: input.database,
+            targetDatabase: input.targetDatabase,
+            sourceMajor: input.sourceMajor,
+            signal,
+          }),
+        ASSESSING,
+      );
     },
 
     /** Target database (created when missing), the state schema, and the source's extensions. */

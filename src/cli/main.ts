@@ -28,6 +28,7 @@ import {
   verifyMigration,
 } from './migration';
 import { migrate } from './standalone';
+import { planDiffExitCode, renderPlanDiff, runPlanDiff } from './plan-diff';
 import { pauseSignal, resumeSignal } from '../model/messages';
 import { formatSeconds } from '../model/format';
 import { workflowIds } from '../model/names';
@@ -49,6 +50,11 @@ Usage:
                                    a worker on TEMPORAL_ADDRESS / PGTRANSIT_TASK_QUEUE; Prometheus metrics on
                                    PORT (or host:port), JSON log lines on stdout
   pgtransit plan check -f PLAN     validate a plan file (JSON or YAML)
+  pgtransit plan diff -f PLAN [--json]
+                                   dry run, changing nothing: what would be created on the target (after
+                                   mapping), copied (rows, bytes, chunks), left out and by which pattern,
+                                   renamed, roles, what the source gets; the assessment's failing items;
+                                   exit 0 the plan would run, 2 it would not
   pgtransit plan schema [-o FILE]  print the plan's JSON Schema
   pgtransit precheck -f PLAN [--json]
                                    run the assessment; exit 0 ready, 2 some check failed, 1 other error
@@ -251,7 +257,23 @@ async function plan(args: string[]): Promise<number> {
     else process.stdout.write(text);
     return 0;
   }
-  console.error('usage: pgtransit plan check -f PLAN | pgtransit plan schema [-o FILE]');
+  if (sub === 'diff') {
+    const { values } = parseArgs({
+      args: rest,
+      options: { file: { type: 'string', short: 'f' }, json: { type: 'boolean' } },
+    });
+    if (!values.file) throw new PgTransitError('InvalidPlan', 'plan diff needs -f PLAN');
+    const p = loadPlanFile(values.file);
+    return withClient(async (client, config) => {
+      const outcome = await runPlanDiff(client, p, config.taskQueue);
+      if (values.json) console.log(JSON.stringify(outcome.diff ?? { ok: false, failure: outcome.failure }, null, 2));
+      else console.log(outcome.diff ? renderPlanDiff(outcome.diff) : renderFailure(outcome.failure));
+      return planDiffExitCode(outcome);
+    });
+  }
+  console.error(
+    'usage: pgtransit plan check -f PLAN | pgtransit plan diff -f PLAN [--json] | pgtransit plan schema [-o FILE]',
+  );
   return 1;
 }
 
