@@ -51,6 +51,10 @@ ANALYZE;
 const KEYLESS_SQL = `CREATE TABLE events (at timestamptz NOT NULL DEFAULT now(), message text);
 INSERT INTO events (message) SELECT 'e' || g FROM generate_series(1, 50) g; ANALYZE;`;
 
+/** A view over a table the plan excludes: plan.dependencies fails, and the schema objects cannot be listed. */
+const DEPS_SQL = `CREATE TABLE base (id int PRIMARY KEY); CREATE TABLE kept (id int PRIMARY KEY);
+CREATE VIEW base_view AS SELECT id FROM base; INSERT INTO kept SELECT generate_series(1, 10); ANALYZE;`;
+
 const names = (objects: TargetObject[], type: string) =>
   objects
     .filter((o) => o.type === type)
@@ -66,6 +70,8 @@ describe('pgtransit plan diff: a dry run of the plan, nothing changed anywhere',
     await stack.source.query(SHOP_SQL, [], 'shop');
     await stack.source.query('CREATE DATABASE logs');
     await stack.source.query(KEYLESS_SQL, [], 'logs');
+    await stack.source.query('CREATE DATABASE deps');
+    await stack.source.query(DEPS_SQL, [], 'deps');
     await stack.target.query('CREATE DATABASE shop');
   });
 
@@ -230,5 +236,35 @@ describe('pgtransit plan diff: a dry run of the plan, nothing changed anywhere',
 
     await assertUntouched(stack.source, 'logs', source);
     await assertUntouched(stack.target, 'postgres', target, 'the target');
+  });
+
+  it('a plan that leaves out what a view needs fails plan.dependencies and says why the objects cannot be listed', async () => {
+    const { file } = planFile({ database: 'deps', mode: 'full', exclude: { tables: ['public.base'] } });
+    const source = await snapshotSource(stack.source, 'deps');
+    const json = await cli('plan', 'diff', '-f', file, '--json');
+    assert.equal(json.code, 2, json.stderr + json.stdout);
+    const diff = planDiffSchema.parse(JSON.parse(json.stdout));
+    assert.deepEqual(
+      diff.assessment.failing.map((i) => i.id),
+      ['plan.dependencies'],
+    );
+    const d = diff.databases[0]!;
+    assert.match(d.target.objectsError ?? '', /view public\.base_view needs table public\.base/);
+    assert.deepEqual(d.target.objects, []);
+    assert.deepEqual(
+      d.copy.tables.map((t) => t.table),
+      ['public.kept'],
+    );
+    assert.deepEqual(d.excluded, [
+      { relation: 'public.base', kind: 'table', by: 'exclude.tables.0', pattern: 'public.base' },
+    ]);
+    assert.deepEqual(d.source, {
+      publication: null,
+      publishedTables: [],
+      slot: null,
+      notes: [d.source.notes[0]!],
+    });
+    assert.match(d.source.notes[0]!, /mode full/);
+    await assertUntouched(stack.source, 'deps', source);
   });
 });
