@@ -102,6 +102,14 @@ function scheduledOf(d: WorkflowExecutionDescription): ScheduledStart | null {
   };
 }
 
+/** Refuses a command that needs the migration under way while it waits for its start time. */
+function notStarted(name: string, s: ScheduledStart, what: string): CommandRefused {
+  return new CommandRefused(
+    `migration ${name} is scheduled to start at ${s.at} and has not started: there is nothing to ${what} yet, and ` +
+      `nothing was done. pgtransit status ${name} shows when it starts; pgtransit abort ${name} cancels it`,
+  );
+}
+
 /** The migration when it is scheduled and has not started; null when it has (or never was scheduled). */
 export async function scheduledStart(client: Client, name: string): Promise<ScheduledStart | null> {
   return scheduledOf((await describeMigration(client, name)).description);
@@ -162,6 +170,8 @@ export async function runningMigration(
 ): Promise<WorkflowHandle<typeof migrationWorkflow>> {
   const { handle, description } = await describeMigration(client, name);
   if (description.status.name !== RUNNING) throw finished(name, description, what);
+  const scheduled = scheduledOf(description);
+  if (scheduled && what !== 'abort') throw notStarted(name, scheduled, what);
   return handle;
 }
 
@@ -176,6 +186,9 @@ export interface FullStatus {
 
 export async function migrationStatus(client: Client, name: string): Promise<FullStatus> {
   const { handle, description } = await describeMigration(client, name);
+  const scheduled = scheduledOf(description);
+  // No worker has run it yet: a query would wait for the start time.
+  if (scheduled) throw notStarted(name, scheduled, 'show or compare');
   const execution = description.status.name;
   const migration = await handle.query(statusQuery);
   const databases = await Promise.all(
@@ -309,6 +322,8 @@ export function renderStatus(s: FullStatus): string {
 const NOT_POSSIBLE_NOW = 'switchover not possible now';
 
 export async function switchover(client: Client, name: string): Promise<{ reports: SwitchoverReport[] }> {
+  const scheduled = await scheduledStart(client, name).catch(() => null);
+  if (scheduled) throw notStarted(name, scheduled, 'switch over');
   const handle = client.workflow.getHandle(workflowIds(name).migration);
   try {
     return await handle.executeUpdate(switchoverUpdate);

@@ -84,6 +84,13 @@ describe('pgtransit start --at: a migration scheduled for later', () => {
     const status = await cli('status', plan.name);
     assert.match(status.stdout, new RegExp(`scheduled to start at ${at}`));
 
+    // Commands that need the migration under way are refused while it waits, and do nothing.
+    for (const command of ['verify', 'switchover', 'pause'] as const) {
+      const r = await cli(command, plan.name);
+      assert.equal(r.code, 2, `${command}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`migration ${plan.name} is scheduled to start at ${at} and has not started`));
+    }
+
     const aborted = await cli('abort', plan.name);
     assert.equal(aborted.code, 0, aborted.stderr);
     assert.match(aborted.stdout, new RegExp(`migration ${plan.name} was scheduled for ${at} and had not started`));
