@@ -7,10 +7,10 @@ import { ErrorType, PgTransitError } from '../src/errors';
 import type * as model from '../src/model/activities';
 import { cdcProgressSignal, snapshotSignal } from '../src/model/messages';
 import type { NotifyInput } from '../src/model/notify';
+import type { DatabasePreview } from '../src/model/plan-diff';
 import { replicationNames } from '../src/model/names';
 import type { CheckItem, ServerSummary } from '../src/model/report';
 import type { Plan } from '../src/plan/plan';
-import { displayName, targetName } from '../src/plan/selection';
 import * as assess from '../src/postgres/assess';
 import * as cdc from '../src/postgres/cdc/stream';
 import * as ddlCapture from '../src/postgres/cdc/ddl-capture';
@@ -20,6 +20,7 @@ import * as compare from '../src/postgres/compare';
 import { endpoints, withConnection } from '../src/postgres/connect';
 import * as copy from '../src/postgres/copy';
 import * as largeObjects from '../src/postgres/large-objects';
+import * as preview from '../src/postgres/preview';
 import * as ddl from '../src/postgres/ddl';
 import * as replication from '../src/postgres/replication';
 import * as roles from '../src/postgres/roles';
@@ -73,6 +74,25 @@ export function createActivities() {
     /** Server-wide items: versions, pg_dump, replication capacity and rights, target role and space. */
     async assessServers(input: { plan: Plan; databases: string[]; selectedBytes: number }): Promise<CheckItem[]> {
       return heartbeating(() => assess.assessServers(input.plan, input.databases, input.selectedBytes), ASSESSING);
+    },
+
+    /**
+     * The dry run of one database (pgtransit plan diff): what the schema step would create on the
+     * target after mapping, what the load would copy, what is left out, roles, what the source gets.
+     * Reads only.
+     */
+    async previewDatabase(input: model.DatabaseScope & { sourceMajor: number }): Promise<DatabasePreview> {
+      return heartbeating(
+        (signal) =>
+          preview.previewDatabase({
+            plan: input.plan,
+            database: input.database,
+            targetDatabase: input.targetDatabase,
+            sourceMajor: input.sourceMajor,
+            signal,
+          }),
+        ASSESSING,
+      );
     },
 
     /** Target database (created when missing), the state schema, and the source's extensions. */
@@ -189,40 +209,7 @@ export function createActivities() {
               await client.query('ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
             });
           }
-          const tables = await chunks.listLoadTables(client, input.plan);
-          const major =
-            Number(
-              (await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]!.v,
-            ) / 10000;
-          const large = await chunks.largeObjectChunks(client);
-          const planned: model.LoadPlan = {
-            tables: tables.map((t) => ({
-              table: `${t.schema}.${t.name}`,
-              root: `${t.root.schema}.${t.root.name}`,
-              targetTable: displayName(targetName(input.plan, t)),
-              estRows: t.rows,
-              estBytes: t.bytes,
-            })),
-            chunks: [
-              ...(await chunks.planChunks(
-                client,
-                tables,
-                input.plan.fullLoad.chunkSizeMB * 1024 * 1024,
-                Math.floor(major),
-              )),
-              ...large.chunks,
-            ],
-          };
-          if (large.count > 0) {
-            const name = `${chunks.LARGE_OBJECTS.schema}.${chunks.LARGE_OBJECTS.name}`;
-            planned.tables.push({
-              table: name,
-              root: name,
-              targetTable: name,
-              estRows: large.count,
-              estBytes: large.bytes,
-            });
-          }
+          const planned = await chunks.planLoad(client, input.plan);
           await client.query('COMMIT');
           return snapshotLost ? { ...planned, snapshotLost } : planned;
         }),

@@ -11,6 +11,8 @@ export function workflowIds(name: string) {
     migration,
     /** The assessment started on its own (`pgtransit precheck`). */
     precheck: `precheck-${name}`,
+    /** The dry run of the plan (`pgtransit plan diff`); its assessment is the child `<id>/precheck`. */
+    planDiff: `plan-diff-${name}`,
     /** A comparison started by `pgtransit verify` at `at` (epoch ms). */
     verify: (at: number) => `verify-${name}-${at}`,
     ...childIds(migration),

@@ -1,4 +1,5 @@
 /** The publication and the slot a migration owns on the source. */
+import type pg from 'pg';
 import type { Plan } from '../plan/plan';
 import { listLoadTables } from './chunks';
 import { withConnection, type Endpoint } from './connect';
@@ -29,20 +30,26 @@ export async function createPublication(
   return withConnection(source, { database }, async ({ client }) => {
     if (((await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [publication])).rowCount ?? 0) > 0)
       return { created: false, tables: 0 };
-    const major = await serverMajor(client);
-    const q = (t: { schema: string; name: string }) =>
-      `${client.escapeIdentifier(t.schema)}.${client.escapeIdentifier(t.name)}`;
-    const names = new Map<string, string>();
-    for (const t of await listLoadTables(client, plan)) {
-      const partition = t.root.schema !== t.schema || t.root.name !== t.name;
-      if (partition && supportsPartitionedPublication(major)) names.set(`${t.root.schema}.${t.root.name}`, q(t.root));
-      else names.set(`${t.schema}.${t.name}`, `ONLY ${q(t)}`);
-    }
+    const names = await publishedTables(client, plan);
     // A database whose data is large objects only has no table to publish: an empty publication.
     const tables = names.size ? ` FOR TABLE ${[...names.values()].join(', ')}` : '';
     await client.query(`${ownDdl(false)}; CREATE PUBLICATION ${client.escapeIdentifier(publication)}${tables}`);
     return { created: true, tables: names.size };
   });
+}
+
+/** The tables the publication is FOR: schema.name -> the SQL that names them there. */
+export async function publishedTables(client: pg.Client, plan: Plan): Promise<Map<string, string>> {
+  const major = await serverMajor(client);
+  const q = (t: { schema: string; name: string }) =>
+    `${client.escapeIdentifier(t.schema)}.${client.escapeIdentifier(t.name)}`;
+  const names = new Map<string, string>();
+  for (const t of await listLoadTables(client, plan)) {
+    const partition = t.root.schema !== t.schema || t.root.name !== t.name;
+    if (partition && supportsPartitionedPublication(major)) names.set(`${t.root.schema}.${t.root.name}`, q(t.root));
+    else names.set(`${t.schema}.${t.name}`, `ONLY ${q(t)}`);
+  }
+  return names;
 }
 
 /**

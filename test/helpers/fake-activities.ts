@@ -205,6 +205,21 @@ export function createFakes(): Fakes {
         pass('source.wal_level', 'source', 'logical'),
       ];
     },
+    async previewDatabase({ plan, database, targetDatabase }) {
+      return {
+        database,
+        targetDatabase,
+        target: { createDatabase: false, stateSchema: 'pgtransit', extensions: [], objects: [], existing: [] },
+        copy: {
+          tables: FAKE_TABLES.map((t) => ({ ...t, chunks: 1, split: 'whole' })),
+          totals: { tables: FAKE_TABLES.length, estRows: 0, estBytes: 0, chunks: FAKE_TABLES.length },
+        },
+        excluded: [],
+        renamed: [],
+        roles: { copy: plan.roles, create: [], existing: [] },
+        source: { publication: null, publishedTables: [], slot: null, notes: [] },
+      };
+    },
     async prepareTarget() {
       return { createdDatabase: false, extensions: [] };
     },

@@ -45,7 +45,6 @@ export function selectionPredicate(client: pg.Client, plan: Plan, capture: strin
   ].join(' AND ');
 }
 
-/** The statements that create the capture: schema, functions, then the event triggers (last: nothing fires before). */
 /** What decides whether DDL capture can be installed: the source's major, superuser, and a capture already there. */
 export async function captureFacts(
   client: Pick<pg.Client, 'query'>,
@@ -64,6 +63,24 @@ export async function captureFacts(
 }
 
 /**
+ * Why cdc.ddl unset installs no capture on this source (null: it installs one). Unset means
+ * replicate where the source allows it (the assessment warned otherwise); DDL then stops as drift.
+ */
+export async function captureSkipped(
+  client: Pick<pg.Client, 'query'>,
+  plan: Plan,
+  database: string,
+): Promise<string | null> {
+  if (plan.cdc.ddl !== undefined) return null;
+  const { major, superuser } = await captureFacts(client, plan.name, database);
+  return !supportsLogicalMessages(major)
+    ? `the source is ${major} (logical messages need 14+)`
+    : !superuser
+      ? 'the source role is not a superuser'
+      : null;
+}
+
+/**
  * The setting that marks a session's DDL as pgtransit's own: the capture of every migration
  * from this database skips it (another migration's capture schema, publication, cleanup).
  */
@@ -74,6 +91,7 @@ export function ownDdl(local: boolean): string {
   return `SELECT set_config('${OWN_DDL}', 'on', ${local})`;
 }
 
+/** The statements that create the capture: schema, functions, then the event triggers (last: nothing fires before). */
 export function captureSql(client: pg.Client, plan: Plan, database: string, publication: string): string {
   const n = ddlCaptureNames(plan.name, database);
   const id = (s: string) => client.escapeIdentifier(s);
@@ -189,16 +207,8 @@ export async function installDdlCapture(
     const triggers = [n.dropTrigger, n.endTrigger];
     const { rowCount } = await client.query('SELECT 1 FROM pg_event_trigger WHERE evtname = $1', [n.endTrigger]);
     if (rowCount) return { installed: false, schema: n.schema, triggers };
-    if (plan.cdc.ddl === undefined) {
-      // Unset: replicate where the source allows it (the assessment warned otherwise); DDL then stops as drift.
-      const { major, superuser } = await captureFacts(client, plan.name, database);
-      const why = !supportsLogicalMessages(major)
-        ? `the source is ${major} (logical messages need 14+)`
-        : !superuser
-          ? 'the source role is not a superuser'
-          : null;
-      if (why) return { installed: false, schema: n.schema, triggers: [], skipped: why };
-    }
+    const why = await captureSkipped(client, plan, database);
+    if (why) return { installed: false, schema: n.schema, triggers: [], skipped: why };
     await client.query('BEGIN');
     try {
       // A half-made capture (an earlier attempt died before COMMIT cannot leave one: one transaction).
