@@ -10,7 +10,7 @@ import type { NotifyInput } from '../src/model/notify';
 import type { DatabasePreview } from '../src/model/plan-diff';
 import { replicationNames } from '../src/model/names';
 import type { CheckItem, ServerSummary } from '../src/model/report';
-import type { Plan } from '../src/plan/plan';
+import { poolerEntry, type Plan } from '../src/plan/plan';
 import * as assess from '../src/postgres/assess';
 import * as cdc from '../src/postgres/cdc/stream';
 import * as ddlCapture from '../src/postgres/cdc/ddl-capture';
@@ -377,7 +377,7 @@ export function createActivities() {
     async pausePooler(input: model.DatabaseScope): Promise<{ pausedAt: string }> {
       const pooler = input.plan.switchover.pooler!;
       await heartbeating(() => poolers.pause(pooler, input.database));
-      Context.current().log.info('pooler paused', { entry: poolers.poolerEntry(pooler, input.database) });
+      Context.current().log.info('pooler paused', { entry: poolerEntry(pooler, input.database) });
       return { pausedAt: new Date().toISOString() };
     },
 
@@ -400,7 +400,7 @@ export function createActivities() {
     async resumePooler(input: model.DatabaseScope): Promise<{ resumedAt: string }> {
       const pooler = input.plan.switchover.pooler!;
       await heartbeating(() => poolers.resume(pooler, input.database), { waitForServers: true, retryAll: true });
-      Context.current().log.info('pooler resumed', { entry: poolers.poolerEntry(pooler, input.database) });
+      Context.current().log.info('pooler resumed', { entry: poolerEntry(pooler, input.database) });
       return { resumedAt: new Date().toISOString() };
     },
 

@@ -77,10 +77,12 @@ export function targetName(plan: Pick<Plan, 'mapping'>, t: QualifiedName): Quali
   return { schema: plan.mapping?.schemas?.[t.schema] ?? t.schema, name: t.name };
 }
 
+/** One identifier as messages show it: bare when plain lower case, else quoted. Never for SQL text. */
+export const displayIdent = (n: string): string => (/^[a-z_][a-z0-9_]*$/.test(n) ? n : `"${n.replace(/"/g, '""')}"`);
+
 /** For messages and reports only; SQL text always quotes with the driver's escapeIdentifier. */
 export function displayName(t: QualifiedName): string {
-  const part = (n: string) => (/^[a-z_][a-z0-9_]*$/.test(n) ? n : `"${n.replace(/"/g, '""')}"`);
-  return `${part(t.schema)}.${part(t.name)}`;
+  return `${displayIdent(t.schema)}.${displayIdent(t.name)}`;
 }
 
 /**

@@ -14,8 +14,6 @@ import { resolveEndpoint, type Endpoint } from './connect';
 
 export type Pooler = NonNullable<Plan['switchover']['pooler']>;
 
-export { poolerEntry };
-
 /** One command on PgBouncer's admin console (simple protocol, the only one it speaks). */
 async function admin<T extends pg.QueryResultRow>(pooler: Pooler, sql: string): Promise<T[]> {
   const url = resolveSecretRef(

@@ -10,7 +10,7 @@ import type { Chunk } from '../model/activities';
 import { STATE_SCHEMA, ddlCaptureNames, isSystemSchema, replicationNames } from '../model/names';
 import type { CopiedTable, DatabasePreview, Excluded, Rename, TargetObject } from '../model/plan-diff';
 import type { Plan } from '../plan/plan';
-import { displayName, exclusionOf, targetName, type QualifiedName } from '../plan/selection';
+import { displayIdent, displayName, exclusionOf, targetName, type QualifiedName } from '../plan/selection';
 import { captureSkipped } from './cdc/ddl-capture';
 import { planLoad } from './chunks';
 import { connect, endpoints, withConnection, type Connected } from './connect';
@@ -42,9 +42,6 @@ const RELATION_KIND: Record<string, string> = {
   m: 'materialized view',
   f: 'foreign table',
 };
-
-/** A name as messages show it: bare when plain lower case, else quoted. */
-const part = (n: string) => (/^[a-z_][a-z0-9_]*$/.test(n) ? n : `"${n.replace(/"/g, '""')}"`);
 
 export async function previewDatabase(o: PreviewOptions): Promise<DatabasePreview> {
   const { plan, database, targetDatabase } = o;
@@ -100,7 +97,7 @@ export async function previewDatabase(o: PreviewOptions): Promise<DatabasePrevie
                 slot,
                 notes: [
                   ddl!,
-                  `at the switchover (the fence): ALTER DATABASE ${part(database)} SET default_transaction_read_only = on, ` +
+                  `at the switchover (the fence): ALTER DATABASE ${displayIdent(database)} SET default_transaction_read_only = on, ` +
                     "the application's sessions ended, a logical message with prefix pgtransit written into the WAL; " +
                     'the source stays read-only afterwards',
                   `after the switchover: the slot and the publication are ${plan.switchover.keepSlot ? 'kept (switchover.keepSlot)' : 'dropped'}`,
@@ -197,7 +194,7 @@ function renames(plan: Plan, scope: DumpScope): Rename[] {
     out.push({ kind: 'table', from: displayName(t), to: displayName(targetName(plan, t)) });
   }
   for (const [from, to] of Object.entries(plan.mapping?.schemas ?? {}))
-    if (scope.schemas.includes(from)) out.push({ kind: 'schema', from: part(from), to: part(to) });
+    if (scope.schemas.includes(from)) out.push({ kind: 'schema', from: displayIdent(from), to: displayIdent(to) });
   return out;
 }
 
@@ -298,7 +295,7 @@ async function schemaObjects(
         .filter((t) => plan.mapping?.tables?.[`${t.schema}.${t.name}`])
         .map((t) => targetName(plan, t).schema),
     ),
-  ].filter((s) => !created.has(part(s)));
+  ].filter((s) => !created.has(displayIdent(s)));
   const there = target
     ? new Set(
         (
@@ -309,7 +306,7 @@ async function schemaObjects(
       )
     : new Set<string>();
   for (const s of wanted)
-    (there.has(s) ? already : objects).push({ type: 'schema', name: part(s), section: 'mapping' });
+    (there.has(s) ? already : objects).push({ type: 'schema', name: displayIdent(s), section: 'mapping' });
   return { objects, existing: already };
 }
 
@@ -335,7 +332,7 @@ function mapEntry(
     const name = e.words.slice(1, -1).join(' ');
     const to = schemaOf(name);
     return {
-      object: { type, name: part(to), ...(to !== name ? { source: part(name) } : {}) },
+      object: { type, name: displayIdent(to), ...(to !== name ? { source: displayIdent(name) } : {}) },
       probe: probe(['-', ...to.split(' ')]),
     };
   }
@@ -350,7 +347,7 @@ function mapEntry(
     else to = { schema: schemaOf(schema), name };
     // Functions, operators and aggregates carry their argument types in the name: shown as pg_dump writes them.
     const shown = (q: QualifiedName) =>
-      lookup.kind === 'proc' || lookup.kind === 'operator' ? `${part(q.schema)}.${q.name}` : displayName(q);
+      lookup.kind === 'proc' || lookup.kind === 'operator' ? `${displayIdent(q.schema)}.${q.name}` : displayName(q);
     const from = { schema, name };
     return {
       object: {

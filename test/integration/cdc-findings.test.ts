@@ -35,6 +35,18 @@ const rejection = async (p: Promise<unknown>): Promise<Error> => {
   throw new Error('expected a rejection');
 };
 
+/** The layout of `CREATE TABLE t (id int PRIMARY KEY, n int)` as a relation message gives it. */
+const TABLE_T = {
+  oid: 1,
+  schema: 'public',
+  name: 't',
+  replicaIdentity: 'd' as const,
+  columns: [
+    { name: 'id', key: true, typeOid: 23 },
+    { name: 'n', key: false, typeOid: 23 },
+  ],
+};
+
 describe('change capture findings', () => {
   before(async () => {
     ({ source, target, stop: stopPair } = await startPair());
@@ -264,16 +276,7 @@ describe('change capture findings', () => {
       const a = new Applier(ca, opts);
       const b = new Applier(cb, opts);
       await Promise.all([a.load(), b.load()]);
-      const relation = {
-        oid: 1,
-        schema: 'public',
-        name: 't',
-        replicaIdentity: 'd' as const,
-        columns: [
-          { name: 'id', key: true, typeOid: 23 },
-          { name: 'n', key: false, typeOid: 23 },
-        ],
-      };
+      const relation = TABLE_T;
       const txn = (lsn: string, id: number): SourceTransaction => {
         const tx = { commitLsn: lsn, endLsn: lsn, commitTime: 0n, changes: [] as SourceTransaction['changes'] };
         (tx.changes as unknown[]).push({
@@ -313,16 +316,7 @@ describe('change capture findings', () => {
         lateHorizonLsn: null,
       });
       await x.load();
-      const relation = {
-        oid: 1,
-        schema: 'public',
-        name: 't',
-        replicaIdentity: 'd' as const,
-        columns: [
-          { name: 'id', key: true, typeOid: 23 },
-          { name: 'n', key: false, typeOid: 23 },
-        ],
-      };
+      const relation = TABLE_T;
       const txn = (lsn: string, ids: number[]): SourceTransaction => ({
         commitLsn: lsn,
         endLsn: lsn,

@@ -4,7 +4,8 @@
  * that would keep writing through the fence (role settings, prepared transactions).
  */
 import * as inspect from '../inspect';
-import { checkPoolerFile, describeEntry, poolerEntry } from '../pooler';
+import { poolerEntry } from '../../plan/plan';
+import { checkPoolerFile, describeEntry } from '../pooler';
 import { finding, listNames, listStatements, sqlIdent, sqlLiteral, type Check } from './check';
 import type { DatabaseContext } from './context';
 
