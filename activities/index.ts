@@ -7,17 +7,20 @@ import { ErrorType, PgTransitError } from '../src/errors';
 import type * as model from '../src/model/activities';
 import { cdcProgressSignal, snapshotSignal } from '../src/model/messages';
 import type { NotifyInput } from '../src/model/notify';
+import type { DatabasePreview } from '../src/model/plan-diff';
 import { replicationNames, reverseReplicationNames } from '../src/model/names';
 import type { CheckItem, ServerSummary } from '../src/model/report';
-import type { Plan } from '../src/plan/plan';
-import { displayName, targetName } from '../src/plan/selection';
+import { poolerEntry, type Plan } from '../src/plan/plan';
 import * as assess from '../src/postgres/assess';
 import * as cdc from '../src/postgres/cdc/stream';
+import * as ddlCapture from '../src/postgres/cdc/ddl-capture';
+import * as poolers from '../src/postgres/pooler';
 import * as chunks from '../src/postgres/chunks';
 import * as compare from '../src/postgres/compare';
 import { endpoints, withConnection } from '../src/postgres/connect';
 import * as copy from '../src/postgres/copy';
 import * as largeObjects from '../src/postgres/large-objects';
+import * as preview from '../src/postgres/preview';
 import * as ddl from '../src/postgres/ddl';
 import * as replication from '../src/postgres/replication';
 import * as reverse from '../src/postgres/reverse';
@@ -72,6 +75,25 @@ export function createActivities() {
     /** Server-wide items: versions, pg_dump, replication capacity and rights, target role and space. */
     async assessServers(input: { plan: Plan; databases: string[]; selectedBytes: number }): Promise<CheckItem[]> {
       return heartbeating(() => assess.assessServers(input.plan, input.databases, input.selectedBytes), ASSESSING);
+    },
+
+    /**
+     * The dry run of one database (pgtransit plan diff): what the schema step would create on the
+     * target after mapping, what the load would copy, what is left out, roles, what the source gets.
+     * Reads only.
+     */
+    async previewDatabase(input: model.DatabaseScope & { sourceMajor: number }): Promise<DatabasePreview> {
+      return heartbeating(
+        (signal) =>
+          preview.previewDatabase({
+            plan: input.plan,
+            database: input.database,
+            targetDatabase: input.targetDatabase,
+            sourceMajor: input.sourceMajor,
+            signal,
+          }),
+        ASSESSING,
+      );
     },
 
     /** Target database (created when missing), the state schema, and the source's extensions. */
@@ -188,40 +210,7 @@ export function createActivities() {
               await client.query('ROLLBACK; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
             });
           }
-          const tables = await chunks.listLoadTables(client, input.plan);
-          const major =
-            Number(
-              (await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]!.v,
-            ) / 10000;
-          const large = await chunks.largeObjectChunks(client);
-          const planned: model.LoadPlan = {
-            tables: tables.map((t) => ({
-              table: `${t.schema}.${t.name}`,
-              root: `${t.root.schema}.${t.root.name}`,
-              targetTable: displayName(targetName(input.plan, t)),
-              estRows: t.rows,
-              estBytes: t.bytes,
-            })),
-            chunks: [
-              ...(await chunks.planChunks(
-                client,
-                tables,
-                input.plan.fullLoad.chunkSizeMB * 1024 * 1024,
-                Math.floor(major),
-              )),
-              ...large.chunks,
-            ],
-          };
-          if (large.count > 0) {
-            const name = `${chunks.LARGE_OBJECTS.schema}.${chunks.LARGE_OBJECTS.name}`;
-            planned.tables.push({
-              table: name,
-              root: name,
-              targetTable: name,
-              estRows: large.count,
-              estBytes: large.bytes,
-            });
-          }
+          const planned = await chunks.planLoad(client, input.plan);
           await client.query('COMMIT');
           return snapshotLost ? { ...planned, snapshotLost } : planned;
         }),
@@ -272,8 +261,31 @@ export function createActivities() {
     async dropReplication(input: model.DatabaseScope): Promise<string[]> {
       return heartbeating(() => {
         const { slot, publication } = replicationNames(input.plan.name, input.database);
-        return replication.dropReplication(endpoints(input.plan).source, input.database, slot, publication);
+        return replication.dropReplication(
+          endpoints(input.plan).source,
+          input.database,
+          slot,
+          publication,
+          input.plan.name,
+        );
       });
+    },
+
+    /** DDL capture (cdc.ddl: replicate): the event triggers on the source, installed before the publication and slot. */
+    async installDdlCapture(input: model.DatabaseScope): Promise<model.DdlCaptureResult> {
+      return heartbeating(() => {
+        const { publication } = replicationNames(input.plan.name, input.database);
+        return ddlCapture.installDdlCapture(endpoints(input.plan).source, input.plan, input.database, publication);
+      });
+    },
+
+    /** Removes the DDL capture alone (completion with switchover.keepSlot keeps the slot, not the triggers). */
+    async dropDdlCapture(input: model.DatabaseScope): Promise<string[]> {
+      return heartbeating(() =>
+        withConnection(endpoints(input.plan).source, { database: input.database, writable: true }, ({ client }) =>
+          ddlCapture.dropDdlCapture(client, input.plan.name, input.database),
+        ),
+      );
     },
 
     /**
@@ -360,6 +372,37 @@ export function createActivities() {
         retryAll: true,
       });
       Context.current().log.info('source un-fenced: writable again');
+    },
+
+    /** Switchover through PgBouncer, step 1: the application's entry paused (transactions in flight finish first). */
+    async pausePooler(input: model.DatabaseScope): Promise<{ pausedAt: string }> {
+      const pooler = input.plan.switchover.pooler!;
+      await heartbeating(() => poolers.pause(pooler, input.database));
+      Context.current().log.info('pooler paused', { entry: poolerEntry(pooler, input.database) });
+      return { pausedAt: new Date().toISOString() };
+    },
+
+    /** The pooler's entry pointed at the target (or back at the source), then RELOAD. */
+    async repointPooler(
+      input: model.DatabaseScope & { to: 'source' | 'target' },
+    ): Promise<{ changed: boolean; now: string }> {
+      const pooler = input.plan.switchover.pooler!;
+      return heartbeating(
+        () =>
+          poolers.repoint(pooler, input.database, input.to, {
+            endpoint: endpoints(input.plan).target,
+            database: input.targetDatabase,
+          }),
+        { waitForServers: true, retryAll: input.to === 'source' },
+      );
+    },
+
+    /** The pooler's entry resumed: the waiting clients go on. Retried until it succeeds. */
+    async resumePooler(input: model.DatabaseScope): Promise<{ resumedAt: string }> {
+      const pooler = input.plan.switchover.pooler!;
+      await heartbeating(() => poolers.resume(pooler, input.database), { waitForServers: true, retryAll: true });
+      Context.current().log.info('pooler resumed', { entry: poolerEntry(pooler, input.database) });
+      return { resumedAt: new Date().toISOString() };
     },
 
     /** Every sequence's value copied to the target. */

@@ -3,3 +3,4 @@ export { precheckWorkflow } from './precheck';
 export { migrationWorkflow } from './migration';
 export { migrateDatabaseWorkflow } from './database';
 export { verifyWorkflow } from './verify';
+export { planDiffWorkflow } from './plan-diff';

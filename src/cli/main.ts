@@ -15,8 +15,12 @@ import {
   CommandRefused,
   abortMigration,
   migrationStatus,
+  parseStartTime,
+  renderAbortedBeforeStart,
+  renderScheduled,
   renderStatus,
   renderRollback,
+  scheduledStart,
   renderSwitchover,
   renderVerify,
   reverseCommand,
@@ -26,7 +30,9 @@ import {
   verifyMigration,
 } from './migration';
 import { migrate } from './standalone';
+import { planDiffExitCode, renderPlanDiff, runPlanDiff } from './plan-diff';
 import { pauseSignal, resumeSignal } from '../model/messages';
+import { formatSeconds } from '../model/format';
 import { workflowIds } from '../model/names';
 import { Connection, type Client } from '@temporalio/client';
 import { registerSearchAttributes } from '../temporal/search-attributes';
@@ -46,10 +52,17 @@ Usage:
                                    a worker on TEMPORAL_ADDRESS / PGTRANSIT_TASK_QUEUE; Prometheus metrics on
                                    PORT (or host:port), JSON log lines on stdout
   pgtransit plan check -f PLAN     validate a plan file (JSON or YAML)
+  pgtransit plan diff -f PLAN [--json]
+                                   dry run, changing nothing: what would be created on the target (after
+                                   mapping), copied (rows, bytes, chunks), left out and by which pattern,
+                                   renamed, roles, what the source gets; the assessment's failing items;
+                                   exit 0 the plan would run, 2 it would not
   pgtransit plan schema [-o FILE]  print the plan's JSON Schema
   pgtransit precheck -f PLAN [--json]
                                    run the assessment; exit 0 ready, 2 some check failed, 1 other error
-  pgtransit start -f PLAN          start the migration (workflow migration-<name>) and print its id
+  pgtransit start -f PLAN [--at TIME]
+                                   start the migration (workflow migration-<name>) and print its id; --at
+                                   2026-12-24T02:00:00Z starts it then (status shows it scheduled, abort cancels)
   pgtransit status NAME [--json] [--watch]
                                    phase, per-table progress, throughput, ETA, warnings
   pgtransit abort NAME             cancel: copies stop, slot and publication dropped, target left as is
@@ -254,7 +267,23 @@ async function plan(args: string[]): Promise<number> {
     else process.stdout.write(text);
     return 0;
   }
-  console.error('usage: pgtransit plan check -f PLAN | pgtransit plan schema [-o FILE]');
+  if (sub === 'diff') {
+    const { values } = parseArgs({
+      args: rest,
+      options: { file: { type: 'string', short: 'f' }, json: { type: 'boolean' } },
+    });
+    if (!values.file) throw new PgTransitError('InvalidPlan', 'plan diff needs -f PLAN');
+    const p = loadPlanFile(values.file);
+    return withClient(async (client, config) => {
+      const outcome = await runPlanDiff(client, p, config.taskQueue);
+      if (values.json) console.log(JSON.stringify(outcome.diff ?? { ok: false, failure: outcome.failure }, null, 2));
+      else console.log(outcome.diff ? renderPlanDiff(outcome.diff) : renderFailure(outcome.failure));
+      return planDiffExitCode(outcome);
+    });
+  }
+  console.error(
+    'usage: pgtransit plan check -f PLAN | pgtransit plan diff -f PLAN [--json] | pgtransit plan schema [-o FILE]',
+  );
   return 1;
 }
 
@@ -287,18 +316,25 @@ async function withClient<T>(
 }
 
 async function start(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { file: { type: 'string', short: 'f' } } });
+  const { values } = parseArgs({ args, options: { file: { type: 'string', short: 'f' }, at: { type: 'string' } } });
   if (!values.file) throw new PgTransitError('InvalidPlan', 'start needs -f PLAN');
+  const startAt = values.at === undefined ? undefined : parseStartTime(values.at, new Date());
   const p = loadPlanFile(values.file);
   return withClient(async (client, config) => {
-    const r = await startMigration(client, p, config.taskQueue);
+    const r = await startMigration(client, p, config.taskQueue, { startAt });
     if (r.existing)
       throw new CommandRefused(
         `migration ${p.name} is already running (workflow ${r.workflowId}, run ${r.runId}, started ${r.startedAt}): ` +
           `nothing was started, and ${values.file} was not applied. Follow it with pgtransit status ${p.name} ` +
           `--watch; to start it over, stop it first with pgtransit abort ${p.name}`,
       );
-    console.log(`started ${r.workflowId} (run ${r.runId})`);
+    if (startAt) {
+      const wait = formatSeconds(Math.max(0, Math.round((startAt.getTime() - Date.now()) / 1000)));
+      console.log(
+        `scheduled ${r.workflowId} to start at ${startAt.toISOString()} (in ${wait}; run ${r.runId}); ` +
+          `nothing runs before then, and pgtransit abort ${p.name} cancels it`,
+      );
+    } else console.log(`started ${r.workflowId} (run ${r.runId})`);
     console.log(
       `follow it: pgtransit status ${p.name} --watch   (or the Web UI, or temporal workflow describe --workflow-id ${r.workflowId})`,
     );
@@ -318,6 +354,18 @@ async function status(args: string[]): Promise<number> {
   if (!name) throw new Error('usage: pgtransit status NAME [--json] [--watch]');
   return withClient(async (client) => {
     for (;;) {
+      // Not started yet: no worker has run it, so there is no status to query.
+      const scheduled = await scheduledStart(client, name);
+      if (scheduled) {
+        if (values.json) console.log(JSON.stringify({ execution: 'RUNNING', scheduled }, null, 2));
+        else {
+          if (values.watch && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
+          console.log(renderScheduled(name, scheduled));
+        }
+        if (!values.watch) return 0;
+        await new Promise((r) => setTimeout(r, 2000));
+        continue;
+      }
       const s = await migrationStatus(client, name);
       if (values.json) console.log(JSON.stringify(s, null, 2));
       else {
@@ -335,7 +383,7 @@ async function abort(args: string[]): Promise<number> {
   if (!name) throw new Error('usage: pgtransit abort NAME');
   return withClient(async (client) => {
     const s = await abortMigration(client, name);
-    console.log(renderStatus(s));
+    console.log('scheduled' in s ? renderAbortedBeforeStart(name, s.scheduled, s.ended) : renderStatus(s));
     return 0;
   });
 }

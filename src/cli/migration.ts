@@ -34,6 +34,7 @@ export async function startMigration(
   client: Client,
   plan: Plan,
   taskQueue: string,
+  options: { startAt?: Date } = {},
 ): Promise<{ workflowId: string; runId: string; existing: boolean; startedAt?: string }> {
   const workflowId = workflowIds(plan.name).migration;
   try {
@@ -42,6 +43,13 @@ export async function startMigration(
       taskQueue,
       workflowId,
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+      // Temporal holds the first workflow task until then: no worker runs anything before.
+      ...(options.startAt
+        ? {
+            startDelay: Math.max(1, options.startAt.getTime() - Date.now()),
+            memo: { [START_AT_MEMO]: options.startAt.toISOString() },
+          }
+        : {}),
     });
     return { workflowId, runId: handle.firstExecutionRunId, existing: false };
   } catch (e) {
@@ -49,6 +57,78 @@ export async function startMigration(
     const running = await client.workflow.getHandle(workflowId).describe();
     return { workflowId, runId: running.runId, existing: true, startedAt: running.startTime.toISOString() };
   }
+}
+
+const EXAMPLE_AT = '2026-12-24T02:00:00Z';
+
+/**
+ * The time of `start --at`: ISO 8601 with a time zone (Z or an offset), ahead of `now`. A
+ * time without a zone would be read in the CLI's own, which may not be the operator's.
+ */
+export function parseStartTime(value: string, now: Date): Date {
+  const howTo = `write the time as ISO 8601 with its zone, e.g. --at ${EXAMPLE_AT} (UTC) or --at 2026-12-24T03:00:00+01:00`;
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?$/i.test(value) || Number.isNaN(Date.parse(value)))
+    throw new CommandRefused(`--at ${value}: not a time pgtransit can read; ${howTo}. Nothing was started`);
+  if (!/(Z|[+-]\d\d:?\d\d)$/i.test(value))
+    throw new CommandRefused(`--at ${value}: no time zone; ${howTo}. Nothing was started`);
+  const at = new Date(value);
+  if (at.getTime() <= now.getTime())
+    throw new CommandRefused(
+      `--at ${value} is in the past (now is ${now.toISOString()}): give a time ahead, e.g. --at ${EXAMPLE_AT}, ` +
+        'or leave --at out to start now. Nothing was started',
+    );
+  return at;
+}
+
+/** A migration started with --at whose time has not come: when it starts. */
+export interface ScheduledStart {
+  workflowId: string;
+  runId: string;
+  /** When Temporal runs its first workflow task (ISO 8601). */
+  at: string;
+}
+
+/** Memo key of the time `start --at` asked for (the delay Temporal keeps counts from the server's receipt). */
+const START_AT_MEMO = 'startAt';
+
+function scheduledOf(d: WorkflowExecutionDescription): ScheduledStart | null {
+  // executionTime: the start time plus the start delay, when the first workflow task is due.
+  if (d.status.name !== RUNNING || !d.executionTime || d.executionTime.getTime() <= Date.now()) return null;
+  const asked = d.memo?.[START_AT_MEMO];
+  return {
+    workflowId: d.workflowId,
+    runId: d.runId,
+    at: typeof asked === 'string' ? asked : d.executionTime.toISOString(),
+  };
+}
+
+/** Refuses a command that needs the migration under way while it waits for its start time. */
+function notStarted(name: string, s: ScheduledStart, what: string): CommandRefused {
+  return new CommandRefused(
+    `migration ${name} is scheduled to start at ${s.at} and has not started: there is nothing to ${what} yet, and ` +
+      `nothing was done. pgtransit status ${name} shows when it starts; pgtransit abort ${name} cancels it`,
+  );
+}
+
+/** The migration when it is scheduled and has not started; null when it has (or never was scheduled). */
+export async function scheduledStart(client: Client, name: string): Promise<ScheduledStart | null> {
+  return scheduledOf((await describeMigration(client, name)).description);
+}
+
+export function renderScheduled(name: string, s: ScheduledStart): string {
+  const seconds = Math.max(0, Math.round((Date.parse(s.at) - Date.now()) / 1000));
+  return [
+    `migration ${name} (${s.workflowId}, run ${s.runId}): scheduled to start at ${s.at} (in ${fmtSeconds(seconds)})`,
+    '  nothing has run yet: no precheck, nothing created on the source or the target',
+    `  pgtransit abort ${name} cancels it; pgtransit status ${name} --watch follows it once it runs`,
+  ].join('\n');
+}
+
+export function renderAbortedBeforeStart(name: string, s: ScheduledStart, ended: string): string {
+  return (
+    `migration ${name} was scheduled for ${s.at} and had not started: aborted (${s.workflowId}, run ${s.runId}, ` +
+    `${ended}); nothing was created on the source or the target`
+  );
 }
 
 /** The migration's handle and description; an unknown name is refused. */
@@ -90,6 +170,8 @@ export async function runningMigration(
 ): Promise<WorkflowHandle<typeof migrationWorkflow>> {
   const { handle, description } = await describeMigration(client, name);
   if (description.status.name !== RUNNING) throw finished(name, description, what);
+  const scheduled = scheduledOf(description);
+  if (scheduled && what !== 'abort') throw notStarted(name, scheduled, what);
   return handle;
 }
 
@@ -104,6 +186,9 @@ export interface FullStatus {
 
 export async function migrationStatus(client: Client, name: string): Promise<FullStatus> {
   const { handle, description } = await describeMigration(client, name);
+  const scheduled = scheduledOf(description);
+  // No worker has run it yet: a query would wait for the start time.
+  if (scheduled) throw notStarted(name, scheduled, 'show or compare');
   const execution = description.status.name;
   const migration = await handle.query(statusQuery);
   const databases = await Promise.all(
@@ -130,9 +215,24 @@ export async function migrationStatus(client: Client, name: string): Promise<Ful
   return { migration, databases, execution, pending };
 }
 
-export async function abortMigration(client: Client, name: string): Promise<FullStatus> {
+export async function abortMigration(
+  client: Client,
+  name: string,
+): Promise<FullStatus | { scheduled: ScheduledStart; ended: string }> {
   const handle = await runningMigration(client, name, 'abort');
+  const scheduled = scheduledOf(await handle.describe());
   await handle.cancel();
+  if (scheduled) {
+    // A cancellation request waits for the start delay like the first workflow task; before
+    // its time the migration has run nothing, so ending it here leaves nothing behind.
+    const d = await handle.describe();
+    if (d.status.name !== RUNNING) return { scheduled, ended: d.status.name };
+    if (scheduledOf(d)) {
+      await handle.terminate(`aborted before its scheduled start at ${scheduled.at}: nothing had run`);
+      return { scheduled, ended: 'TERMINATED' };
+    }
+    // Its time came meanwhile: the cancellation request ends it as it ends any running migration.
+  }
   await handle.result().catch(() => undefined);
   return migrationStatus(client, name);
 }
@@ -245,6 +345,8 @@ export function renderStatus(s: FullStatus): string {
 const NOT_POSSIBLE_NOW = 'switchover not possible now';
 
 export async function switchover(client: Client, name: string): Promise<{ reports: SwitchoverReport[] }> {
+  const scheduled = await scheduledStart(client, name).catch(() => null);
+  if (scheduled) throw notStarted(name, scheduled, 'switch over');
   const handle = client.workflow.getHandle(workflowIds(name).migration);
   try {
     return await handle.executeUpdate(switchoverUpdate);
@@ -322,6 +424,12 @@ export async function reverseCommand(
   }
 }
 
+/** Through PgBouncer: the wait the application's transactions saw (PAUSE to RESUME). */
+const poolerPause = (x: { poolerPauseMs?: number }) =>
+  x.poolerPauseMs === undefined
+    ? []
+    : [`  pooler pause     ${x.poolerPauseMs} ms (new transactions waited in PgBouncer)`];
+
 export function renderRollback(r: { reports: RollbackReport[] }): string {
   return r.reports
     .map((x) =>
@@ -330,6 +438,7 @@ export function renderRollback(r: { reports: RollbackReport[] }): string {
         `  target fenced at ${x.fencedAt} (${x.terminatedSessions} application sessions ended, fence LSN ${x.fenceLsn})`,
         `  done at          ${x.doneAt}`,
         `  write downtime   ${x.writeDowntimeMs} ms`,
+        ...poolerPause(x),
         `  applied to       ${x.appliedLsn ?? '-'} (the target's last transaction on the source)`,
         `  tables verified  ${x.tablesVerified} (${x.verify})`,
         `  sequences copied ${x.sequencesCopied}`,
@@ -347,6 +456,7 @@ export function renderSwitchover(r: { reports: SwitchoverReport[] }): string {
         `  fenced at        ${x.fencedAt} (${x.terminatedSessions} application sessions ended, fence LSN ${x.fenceLsn})`,
         `  done at          ${x.doneAt}`,
         `  write downtime   ${x.writeDowntimeMs} ms`,
+        ...poolerPause(x),
         `  tables verified  ${x.tablesVerified} (${x.verify})`,
         `  sequences copied ${x.sequencesCopied}`,
         `  slot             ${x.slotKept ? 'kept' : 'dropped'}`,

@@ -49,6 +49,18 @@ const LABEL: Record<CheckItem['status'], string> = {
   pass: color(32, 'PASS'),
 };
 
+/** One line per item (FAIL, WARN, PASS, the id, what was found), and its fix below. */
+export function renderItems(items: CheckItem[]): string[] {
+  const lines: string[] = [];
+  const width = Math.max(...items.map((i) => i.id.length + (i.database ? i.database.length + 3 : 0)));
+  for (const i of items) {
+    const id = i.database ? `${i.id} [${i.database}]` : i.id;
+    lines.push(`${LABEL[i.status]}  ${id.padEnd(width)}  ${i.observed}`);
+    if (i.fix) lines.push(`      ${' '.repeat(width)}  fix: ${i.fix}`);
+  }
+  return lines;
+}
+
 export function renderReport(r: PrecheckReport): string {
   const lines: string[] = [];
   lines.push(`Assessment of ${r.plan} (mode ${r.mode}), databases ${r.databases.join(', ')}`);
@@ -58,14 +70,7 @@ export function renderReport(r: PrecheckReport): string {
   lines.push(
     `  target: PostgreSQL ${r.target.version} at ${r.target.host}:${r.target.port} as ${r.target.user}${r.target.tls ? ', TLS' : ''}`,
   );
-  lines.push('');
-  const width = Math.max(...r.items.map((i) => i.id.length + (i.database ? i.database.length + 3 : 0)));
-  for (const i of r.items) {
-    const id = i.database ? `${i.id} [${i.database}]` : i.id;
-    lines.push(`${LABEL[i.status]}  ${id.padEnd(width)}  ${i.observed}`);
-    if (i.fix) lines.push(`      ${' '.repeat(width)}  fix: ${i.fix}`);
-  }
-  lines.push('');
+  lines.push('', ...renderItems(r.items), '');
   const verdict = r.ok
     ? color(32, 'ready to migrate')
     : color(31, 'not ready: fix the FAIL items and run the precheck again');

@@ -3,7 +3,7 @@
  * installed with apt-get when missing and running as root.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { findTool } from '../postgres/tools';
 
 export const DEBIAN_PG_MAJOR = 15;
@@ -35,4 +35,30 @@ export function ensurePgClientTools(log: (line: string) => void = (l) => process
   }
   const still = missing();
   if (still.length) throw new Error(`after installing ${packages.join(' ')}, still missing: ${still.join(', ')}`);
+}
+
+/** PgBouncer from Debian (the pooler tests), installed with apt-get when missing; its own service stays off. */
+export function ensurePgbouncer(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): string {
+  const bin = '/usr/sbin/pgbouncer';
+  if (existsSync(bin)) return bin;
+  if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get'))
+    throw new Error('pgbouncer not found. Install it (Debian/Ubuntu: sudo apt-get install -y pgbouncer)');
+  log('installing pgbouncer...');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  // No service of its own: policy-rc.d refuses every start while the package installs.
+  const policy = '/usr/sbin/policy-rc.d';
+  const hadPolicy = existsSync(policy);
+  if (!hadPolicy) writeFileSync(policy, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
+  try {
+    const run = (args: string[]) => spawnSync('apt-get', args, { env, stdio: ['ignore', 'inherit', 'inherit'] }).status;
+    if (
+      run(['install', '-y', '--no-install-recommends', 'pgbouncer']) !== 0 &&
+      (run(['update']) !== 0 || run(['install', '-y', '--no-install-recommends', 'pgbouncer']) !== 0)
+    )
+      throw new Error('apt-get could not install pgbouncer; run `apt-get install -y pgbouncer` by hand');
+  } finally {
+    if (!hadPolicy) rmSync(policy, { force: true });
+  }
+  if (!existsSync(bin)) throw new Error(`after installing pgbouncer, ${bin} is still missing`);
+  return bin;
 }

@@ -42,6 +42,15 @@ export interface PublicationResult {
   tables: number;
 }
 
+/** What DDL capture installed on the source (nothing when an earlier attempt did). */
+export interface DdlCaptureResult {
+  installed: boolean;
+  schema: string;
+  triggers: string[];
+  /** cdc.ddl unset and the source cannot capture DDL: why nothing was installed (DDL then stops as drift). */
+  skipped?: string;
+}
+
 export interface SnapshotInfo {
   /** Name for SET TRANSACTION SNAPSHOT. */
   snapshot: string;

@@ -11,6 +11,8 @@ export function workflowIds(name: string) {
     migration,
     /** The assessment started on its own (`pgtransit precheck`). */
     precheck: `precheck-${name}`,
+    /** The dry run of the plan (`pgtransit plan diff`); its assessment is the child `<id>/precheck`. */
+    planDiff: `plan-diff-${name}`,
     /** A comparison started by `pgtransit verify` at `at` (epoch ms). */
     verify: (at: number) => `verify-${name}-${at}`,
     ...childIds(migration),
@@ -45,6 +47,20 @@ export function reverseReplicationNames(name: string, targetDatabase: string): {
   return { slot, publication: slot };
 }
 
+/**
+ * What DDL capture (cdc.ddl: replicate) installs on the source database: a schema of its own,
+ * two event triggers (names are database-wide), and the prefix of its logical messages (other
+ * migrations reading the same database get the messages too, and skip other prefixes).
+ */
+export function ddlCaptureNames(name: string, database: string) {
+  const { slot } = replicationNames(name, database);
+  const base = `pgtransit_ddl_${slot.slice('pgtransit_'.length)}`.slice(0, 58);
+  return { schema: base, endTrigger: `${base}_end`, dropTrigger: `${base}_drop`, prefix: `pgtransit.ddl:${slot}` };
+}
+
+/** Schemas DDL capture creates on a source: never migrated, whichever migration made them. */
+export const DDL_CAPTURE_SCHEMA_PREFIX = 'pgtransit_ddl_';
+
 /** The target's schema holding the migration's state (chunk markers, applied position). */
 export const STATE_SCHEMA = 'pgtransit';
 
@@ -54,6 +70,7 @@ export const SYSTEM_SCHEMAS = ['pg_catalog', 'information_schema', 'pg_toast', S
 export function isSystemSchema(schema: string): boolean {
   return (
     (SYSTEM_SCHEMAS as readonly string[]).includes(schema) ||
+    schema.startsWith(DDL_CAPTURE_SCHEMA_PREFIX) ||
     schema.startsWith('pg_temp_') ||
     schema.startsWith('pg_toast_temp_')
   );

@@ -125,6 +125,8 @@ export interface SwitchoverReport {
   verify: 'count' | 'checksum';
   sequencesCopied: number;
   slotKept: boolean;
+  /** Through PgBouncer: PAUSE to RESUME, the time the application's transactions waited in the pooler. */
+  poolerPauseMs?: number;
   /** The source stays read-only; this undoes it. */
   sourceNote: string;
 }
@@ -155,6 +157,8 @@ export interface RollbackReport {
   tablesVerified: number;
   verify: 'count' | 'checksum';
   sequencesCopied: number;
+  /** Through PgBouncer: PAUSE to RESUME on the source, the wait the application saw. */
+  poolerPauseMs?: number;
   /** The target stays read-only; this undoes it. */
   targetNote: string;
 }

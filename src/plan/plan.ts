@@ -167,6 +167,16 @@ export const planSchema = z
           .max(5000)
           .default(500)
           .describe('Rounds before the workflow continues as new, keeping its history bounded'),
+        ddl: z
+          .enum(['replicate', 'stop'])
+          .optional()
+          .describe(
+            'DDL on the source during change capture. replicate: event triggers on the source (a schema pgtransit_ddl_*, ' +
+              'removed at the end; needs superuser and a 14+ source) write each statement into the stream and it is replayed ' +
+              'on the target in order, new selected tables followed; a statement that cannot be replayed stops the apply ' +
+              'naming it. stop: a column change stops that table as schema drift until the operator repeats it on the target. ' +
+              'Unset: replicate where the source allows it, else stop (the assessment says which)',
+          ),
       })
       .prefault({})
       .describe('Change capture (mode full+cdc)'),
@@ -217,6 +227,28 @@ export const planSchema = z
           .describe(
             'Rollback without loss: at the switchover a slot and publication on the target capture every later write, ' +
               'streamed back to the fenced source until pgtransit rollback (back to the source) or pgtransit finish',
+          ),
+        pooler: z
+          .strictObject({
+            admin: connectionUrl.describe(
+              'PgBouncer’s admin console: env:NAME or file:PATH holding postgres://USER@HOST:PORT/pgbouncer (USER in admin_users)',
+            ),
+            configFile: z
+              .string()
+              .min(1)
+              .describe(
+                'The file on the worker’s host holding the application’s [databases] entry (pgbouncer.ini or a file it ' +
+                  '%includes): the switchover rewrites its host, port and dbname to the target’s, then RELOADs',
+              ),
+            databases: z
+              .record(z.string(), z.string().min(1))
+              .optional()
+              .describe('The pooler’s entry for a source database, when it is not named like the database'),
+          })
+          .optional()
+          .describe(
+            'The application reaches the source through PgBouncer: the switchover PAUSEs its entry before the fence, ' +
+              'repoints it at the target and RESUMEs, so clients wait instead of failing; on failure it resumes on the source',
           ),
       })
       .prefault({})
@@ -412,4 +444,9 @@ function describeIssue(issue: z.core.$ZodIssue): PlanIssue {
 
 export function formatPlanIssues(issues: PlanIssue[]): string {
   return issues.map((i) => `${i.path}: ${i.message}`).join('\n');
+}
+
+/** The PgBouncer entry of a source database (switchover.pooler): its `databases` map, else the same name. */
+export function poolerEntry(pooler: NonNullable<Plan['switchover']['pooler']>, database: string): string {
+  return pooler.databases?.[database] ?? database;
 }

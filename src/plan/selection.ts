@@ -77,8 +77,27 @@ export function targetName(plan: Pick<Plan, 'mapping'>, t: QualifiedName): Quali
   return { schema: plan.mapping?.schemas?.[t.schema] ?? t.schema, name: t.name };
 }
 
+/** One identifier as messages show it: bare when plain lower case, else quoted. Never for SQL text. */
+export const displayIdent = (n: string): string => (/^[a-z_][a-z0-9_]*$/.test(n) ? n : `"${n.replace(/"/g, '""')}"`);
+
 /** For messages and reports only; SQL text always quotes with the driver's escapeIdentifier. */
 export function displayName(t: QualifiedName): string {
-  const part = (n: string) => (/^[a-z_][a-z0-9_]*$/.test(n) ? n : `"${n.replace(/"/g, '""')}"`);
-  return `${part(t.schema)}.${part(t.name)}`;
+  return `${displayIdent(t.schema)}.${displayIdent(t.name)}`;
+}
+
+/**
+ * Why a relation the plan does not migrate is left out: the first exclude pattern that
+ * matches it (schemas, then tables), or `include` when no include pattern selects it.
+ */
+export function exclusionOf(
+  plan: Pick<Plan, 'include' | 'exclude'>,
+  t: QualifiedName,
+): { by: string; pattern: string | null } {
+  const schemas = plan.exclude?.schemas ?? [];
+  const s = schemas.findIndex((p) => globToRegExp(p).test(t.schema));
+  if (s >= 0) return { by: `exclude.schemas.${s}`, pattern: schemas[s]! };
+  const tables = plan.exclude?.tables ?? [];
+  const i = tables.findIndex((p) => tableMatches(p, t));
+  if (i >= 0) return { by: `exclude.tables.${i}`, pattern: tables[i]! };
+  return { by: 'include', pattern: null };
 }

@@ -7,9 +7,9 @@
  * ranges are open-ended, so rows beyond the estimated bounds are never missed.
  */
 import type pg from 'pg';
-import type { Chunk } from '../model/activities';
+import type { Chunk, LoadPlan } from '../model/activities';
 import type { Plan } from '../plan/plan';
-import { selectTables, type QualifiedName } from '../plan/selection';
+import { displayName, selectTables, targetName, type QualifiedName } from '../plan/selection';
 import { LARGE_OBJECTS_PER_CHUNK, MAX_CHUNKS_PER_TABLE } from './limits';
 import { notSystemSchema } from './sql';
 import { supportsTidRangeScan } from './versions';
@@ -206,4 +206,37 @@ export function chunkPredicate(chunk: Chunk, escapeIdentifier: (s: string) => st
     if (chunk.hi !== null) parts.push(`ctid < '(${Number(chunk.hi)},0)'::tid`);
   }
   return parts.length ? `WHERE ${parts.join(' AND ')}` : '';
+}
+
+/**
+ * The full load's plan: the selected tables (largest first) with their names on the target,
+ * and their chunks, large objects last. Reads only; the caller chooses the transaction (the
+ * load plans inside the snapshot it copies).
+ */
+export async function planLoad(
+  client: pg.Client,
+  plan: Pick<Plan, 'include' | 'exclude' | 'mapping' | 'fullLoad'>,
+): Promise<LoadPlan> {
+  const tables = await listLoadTables(client, plan);
+  const major =
+    Number((await client.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`)).rows[0]!.v) / 10000;
+  const large = await largeObjectChunks(client);
+  const planned: LoadPlan = {
+    tables: tables.map((t) => ({
+      table: `${t.schema}.${t.name}`,
+      root: `${t.root.schema}.${t.root.name}`,
+      targetTable: displayName(targetName(plan, t)),
+      estRows: t.rows,
+      estBytes: t.bytes,
+    })),
+    chunks: [
+      ...(await planChunks(client, tables, plan.fullLoad.chunkSizeMB * 1024 * 1024, Math.floor(major))),
+      ...large.chunks,
+    ],
+  };
+  if (large.count > 0) {
+    const name = `${LARGE_OBJECTS.schema}.${LARGE_OBJECTS.name}`;
+    planned.tables.push({ table: name, root: name, targetTable: name, estRows: large.count, estBytes: large.bytes });
+  }
+  return planned;
 }

@@ -1,7 +1,9 @@
 /** The publication and the slot a migration owns on the source. */
+import type pg from 'pg';
 import type { Plan } from '../plan/plan';
 import { listLoadTables } from './chunks';
 import { withConnection, type Endpoint } from './connect';
+import { dropDdlCapture, ownDdl } from './cdc/ddl-capture';
 import { serverMajor } from './inspect';
 import { SLOT_RELEASE_WAIT, pollUntil } from './limits';
 import { SqlState, codeOf } from './sqlstate';
@@ -28,31 +30,41 @@ export async function createPublication(
   return withConnection(source, { database }, async ({ client }) => {
     if (((await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [publication])).rowCount ?? 0) > 0)
       return { created: false, tables: 0 };
-    const major = await serverMajor(client);
-    const q = (t: { schema: string; name: string }) =>
-      `${client.escapeIdentifier(t.schema)}.${client.escapeIdentifier(t.name)}`;
-    const names = new Map<string, string>();
-    for (const t of await listLoadTables(client, plan)) {
-      const partition = t.root.schema !== t.schema || t.root.name !== t.name;
-      if (partition && supportsPartitionedPublication(major)) names.set(`${t.root.schema}.${t.root.name}`, q(t.root));
-      else names.set(`${t.schema}.${t.name}`, `ONLY ${q(t)}`);
-    }
+    const names = await publishedTables(client, plan);
     // A database whose data is large objects only has no table to publish: an empty publication.
     const tables = names.size ? ` FOR TABLE ${[...names.values()].join(', ')}` : '';
-    await client.query(`CREATE PUBLICATION ${client.escapeIdentifier(publication)}${tables}`);
+    await client.query(`${ownDdl(false)}; CREATE PUBLICATION ${client.escapeIdentifier(publication)}${tables}`);
     return { created: true, tables: names.size };
   });
 }
 
-/** Drops the slot (waiting for its walsender to let go) and the publication; absent ones are fine. */
+/** The tables the publication is FOR: schema.name -> the SQL that names them there. */
+export async function publishedTables(client: pg.Client, plan: Plan): Promise<Map<string, string>> {
+  const major = await serverMajor(client);
+  const q = (t: { schema: string; name: string }) =>
+    `${client.escapeIdentifier(t.schema)}.${client.escapeIdentifier(t.name)}`;
+  const names = new Map<string, string>();
+  for (const t of await listLoadTables(client, plan)) {
+    const partition = t.root.schema !== t.schema || t.root.name !== t.name;
+    if (partition && supportsPartitionedPublication(major)) names.set(`${t.root.schema}.${t.root.name}`, q(t.root));
+    else names.set(`${t.schema}.${t.name}`, `ONLY ${q(t)}`);
+  }
+  return names;
+}
+
+/**
+ * Drops the DDL capture (event triggers first, so none fires while its functions go), the slot
+ * (waiting for its walsender to let go) and the publication; absent ones are fine.
+ */
 export async function dropReplication(
   source: Endpoint,
   database: string,
   slot: string | null,
   publication: string | null,
+  migration?: string,
 ): Promise<string[]> {
   return withConnection(source, { database, writable: true }, async ({ client }) => {
-    const dropped: string[] = [];
+    const dropped: string[] = migration ? await dropDdlCapture(client, migration, database) : [];
     if (slot) {
       const released = await pollUntil(async () => {
         const r = await client.query<{ active_pid: number | null }>(
@@ -79,7 +91,7 @@ export async function dropReplication(
       publication &&
       ((await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [publication])).rowCount ?? 0) > 0
     ) {
-      await client.query(`DROP PUBLICATION ${client.escapeIdentifier(publication)}`);
+      await client.query(`${ownDdl(false)}; DROP PUBLICATION ${client.escapeIdentifier(publication)}`);
       dropped.push(`publication ${publication}`);
     }
     return dropped;

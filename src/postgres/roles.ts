@@ -66,6 +66,47 @@ export function settingClause(
 }
 
 /**
+ * The roles that own, are granted, or are named by what the dump of `schemas` restores
+ * (see copyRoles), with their attributes. Reads only.
+ */
+export async function rolesOf(client: pg.Client, schemas: string[]): Promise<SourceRole[]> {
+  const { rows } = await client.query<SourceRole>(
+    `WITH RECURSIVE ns AS (SELECT oid FROM pg_namespace WHERE nspname = ANY($1)),
+     objs AS (
+       SELECT c.relowner AS owner, c.relacl AS acl FROM pg_class c WHERE c.relnamespace IN (SELECT oid FROM ns)
+       UNION ALL SELECT NULL, a.attacl FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid WHERE c.relnamespace IN (SELECT
+         oid FROM ns) AND a.attacl IS NOT NULL
+       UNION ALL SELECT nspowner, nspacl FROM pg_namespace WHERE oid IN (SELECT oid FROM ns)
+       UNION ALL SELECT proowner, proacl FROM pg_proc WHERE pronamespace IN (SELECT oid FROM ns)
+       UNION ALL SELECT typowner, typacl FROM pg_type WHERE typnamespace IN (SELECT oid FROM ns)
+       UNION ALL SELECT oprowner, NULL FROM pg_operator WHERE oprnamespace IN (SELECT oid FROM ns)
+       UNION ALL SELECT collowner, NULL FROM pg_collation WHERE collnamespace IN (SELECT oid FROM ns)
+       UNION ALL SELECT conowner, NULL FROM pg_conversion WHERE connamespace IN (SELECT oid FROM ns)
+       UNION ALL SELECT cfgowner, NULL FROM pg_ts_config WHERE cfgnamespace IN (SELECT oid FROM ns)
+       UNION ALL SELECT dictowner, NULL FROM pg_ts_dict WHERE dictnamespace IN (SELECT oid FROM ns)
+       UNION ALL SELECT opcowner, NULL FROM pg_opclass WHERE opcnamespace IN (SELECT oid FROM ns)
+       UNION ALL SELECT opfowner, NULL FROM pg_opfamily WHERE opfnamespace IN (SELECT oid FROM ns)
+       UNION ALL SELECT stxowner, NULL FROM pg_statistic_ext WHERE stxnamespace IN (SELECT oid FROM ns)
+       UNION ALL SELECT defaclrole, defaclacl FROM pg_default_acl WHERE defaclnamespace IN (SELECT oid FROM ns)
+     ), oids AS (
+       SELECT owner AS oid FROM objs WHERE owner IS NOT NULL
+       UNION SELECT (aclexplode(acl)).grantee FROM objs WHERE acl IS NOT NULL
+       UNION SELECT (aclexplode(acl)).grantor FROM objs WHERE acl IS NOT NULL
+       UNION SELECT unnest(p.polroles) FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE c.relnamespace IN (SELECT oid FROM ns)
+     ), users AS (
+       -- and the members of those roles (the login roles of a group that holds the grants), at any depth
+       SELECT oid FROM oids
+       UNION SELECT a.member FROM pg_auth_members a JOIN users u ON a.roleid = u.oid
+     )
+     SELECT r.rolname, r.rolsuper, r.rolinherit, r.rolcreaterole, r.rolcreatedb, r.rolcanlogin, r.rolreplication, r.rolbypassrls,
+            r.rolconnlimit, r.rolvaliduntil::text
+       FROM pg_roles r JOIN users o ON o.oid = r.oid WHERE r.rolname !~ '^pg_' ORDER BY 1`,
+    [schemas],
+  );
+  return rows;
+}
+
+/**
  * Creates on the target the roles that own, are granted, or are named by what the
  * dump of `schemas` restores: owners of every kind of object pg_dump writes an OWNER
  * TO for, grantees and grantors of object and column privileges, roles in the
@@ -82,39 +123,7 @@ export async function copyRoles(
   targetDatabase?: string,
 ): Promise<RolesResult> {
   const { roles, hashes, members, settings } = await withConnection(source, { database }, async ({ client }) => {
-    const roles = await client.query<SourceRole>(
-      `WITH RECURSIVE ns AS (SELECT oid FROM pg_namespace WHERE nspname = ANY($1)),
-       objs AS (
-         SELECT c.relowner AS owner, c.relacl AS acl FROM pg_class c WHERE c.relnamespace IN (SELECT oid FROM ns)
-         UNION ALL SELECT NULL, a.attacl FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid WHERE c.relnamespace IN (SELECT
-           oid FROM ns) AND a.attacl IS NOT NULL
-         UNION ALL SELECT nspowner, nspacl FROM pg_namespace WHERE oid IN (SELECT oid FROM ns)
-         UNION ALL SELECT proowner, proacl FROM pg_proc WHERE pronamespace IN (SELECT oid FROM ns)
-         UNION ALL SELECT typowner, typacl FROM pg_type WHERE typnamespace IN (SELECT oid FROM ns)
-         UNION ALL SELECT oprowner, NULL FROM pg_operator WHERE oprnamespace IN (SELECT oid FROM ns)
-         UNION ALL SELECT collowner, NULL FROM pg_collation WHERE collnamespace IN (SELECT oid FROM ns)
-         UNION ALL SELECT conowner, NULL FROM pg_conversion WHERE connamespace IN (SELECT oid FROM ns)
-         UNION ALL SELECT cfgowner, NULL FROM pg_ts_config WHERE cfgnamespace IN (SELECT oid FROM ns)
-         UNION ALL SELECT dictowner, NULL FROM pg_ts_dict WHERE dictnamespace IN (SELECT oid FROM ns)
-         UNION ALL SELECT opcowner, NULL FROM pg_opclass WHERE opcnamespace IN (SELECT oid FROM ns)
-         UNION ALL SELECT opfowner, NULL FROM pg_opfamily WHERE opfnamespace IN (SELECT oid FROM ns)
-         UNION ALL SELECT stxowner, NULL FROM pg_statistic_ext WHERE stxnamespace IN (SELECT oid FROM ns)
-         UNION ALL SELECT defaclrole, defaclacl FROM pg_default_acl WHERE defaclnamespace IN (SELECT oid FROM ns)
-       ), oids AS (
-         SELECT owner AS oid FROM objs WHERE owner IS NOT NULL
-         UNION SELECT (aclexplode(acl)).grantee FROM objs WHERE acl IS NOT NULL
-         UNION SELECT (aclexplode(acl)).grantor FROM objs WHERE acl IS NOT NULL
-         UNION SELECT unnest(p.polroles) FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE c.relnamespace IN (SELECT oid FROM ns)
-       ), users AS (
-         -- and the members of those roles (the login roles of a group that holds the grants), at any depth
-         SELECT oid FROM oids
-         UNION SELECT a.member FROM pg_auth_members a JOIN users u ON a.roleid = u.oid
-       )
-       SELECT r.rolname, r.rolsuper, r.rolinherit, r.rolcreaterole, r.rolcreatedb, r.rolcanlogin, r.rolreplication, r.rolbypassrls,
-              r.rolconnlimit, r.rolvaliduntil::text
-         FROM pg_roles r JOIN users o ON o.oid = r.oid WHERE r.rolname !~ '^pg_' ORDER BY 1`,
-      [schemas],
-    );
+    const roles = { rows: await rolesOf(client, schemas) };
     const names = roles.rows.map((r) => r.rolname);
     let hashes: Map<string, string> | null = null;
     try {

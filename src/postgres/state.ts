@@ -32,6 +32,14 @@ CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.applied (
   updated_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (migration, database)
 );
+-- DDL the change stream stopped at (not replayed automatically) that the operator handled by hand:
+-- the apply skips the statement written at this position.
+CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.ddl_skipped (
+  migration text NOT NULL,
+  database text NOT NULL,
+  lsn pg_lsn NOT NULL,
+  PRIMARY KEY (migration, database, lsn)
+);
 `;
 
 export async function ensureStateSchema(client: pg.Client): Promise<void> {

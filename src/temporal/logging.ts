@@ -17,6 +17,7 @@ const ACTIVITY_PHASE: Record<string, string> = {
   assessServers: 'precheck',
   prepareTarget: 'prepare',
   copyRoles: 'prepare',
+  installDdlCapture: 'prepare',
   createPublication: 'prepare',
   holdSnapshot: 'prepare',
   planChunks: 'full_load',
@@ -31,6 +32,7 @@ const ACTIVITY_PHASE: Record<string, string> = {
   compareTables: 'finalizing',
   unfenceSource: 'incremental',
   dropReplication: 'finalizing',
+  dropDdlCapture: 'finalizing',
   dropState: 'finalizing',
 };
 

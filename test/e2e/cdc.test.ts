@@ -189,18 +189,21 @@ describe('migrationWorkflow full+cdc with a live writer', () => {
     const writes = await writer.stop();
     assert.deepEqual(writes.errors, []);
     const end = (await source.query<{ lsn: string }>(`SELECT pg_current_wal_lsn()::text AS lsn`)).rows[0]!.lsn;
+    let seen = {};
     const during = await waitFor(
       'the writes in status while the stream is still open',
       async () => {
         const c = (await status())?.cdc;
-        const reached = await source.query<{ ok: boolean }>(
-          `SELECT confirmed_flush_lsn >= $2::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $1`,
+        const slotNow = await source.query<{ ok: boolean; confirmed: string; pid: number | null }>(
+          `SELECT confirmed_flush_lsn >= $2::pg_lsn AS ok, confirmed_flush_lsn::text AS confirmed, active_pid AS pid
+             FROM pg_replication_slots WHERE slot_name = $1`,
           [slot, end],
         );
-        return c && reached.rows[0]?.ok && c.transactions >= before.transactions + writes.transactions && c;
+        seen = { end, slot: slotNow.rows[0], pid, before: before.transactions, written: writes.transactions };
+        return c && slotNow.rows[0]?.ok && c.transactions >= before.transactions + writes.transactions && c;
       },
       60_000,
-      status,
+      async () => ({ ...seen, cdc: (await status())?.cdc }),
     );
     assert.equal(during.rounds, before.rounds, 'no stream ended: the counts came from its reports');
     assert.ok(

@@ -144,6 +144,7 @@ describe('the switchover fence', () => {
         database: 'owned',
         targetDatabase: 'owned_t',
         sourceUser: { user: 'migrator', password: 'm' },
+        cdc: { ddl: 'stop' },
       });
       const { handle, status, incremental } = await startLive(
         stack.temporal.env.client,

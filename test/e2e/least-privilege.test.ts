@@ -65,6 +65,8 @@ describe('least privilege: roles with only the rights the README lists migrate f
     planFor(stack.source, stack.target, {
       sourceUser: MIGRATOR,
       targetUser: LOADER,
+      // DDL capture's event triggers need a superuser: a least-privilege source role runs without them.
+      cdc: { ddl: 'stop' },
       exclude: { tables: ['public.audit_log'] },
       fullLoad: { parallelism: 2, chunkSizeMB: 1 },
       switchover: { verify: 'checksum' },
@@ -163,6 +165,8 @@ describe('least privilege: roles with only the rights the README lists migrate f
     const plan = planFor(source, target, {
       sourceUser: MIGRATOR,
       targetUser: LOADER,
+      // DDL capture's event triggers need a superuser: a least-privilege source role runs without them.
+      cdc: { ddl: 'stop' },
       targetDatabase: 'app_rights',
       exclude: { tables: ['public.audit_log'] },
     });

@@ -10,7 +10,7 @@ import { ErrorType, isRetryable } from '../../src/errors';
 import type { Chunk, CopyResult, RoundResult, TablePlan } from '../../src/model/activities';
 import { formatLsn } from '../../src/model/lsn';
 import { snapshotSignal } from '../../src/model/messages';
-import { replicationNames, reverseReplicationNames } from '../../src/model/names';
+import { ddlCaptureNames, replicationNames, reverseReplicationNames } from '../../src/model/names';
 import type { CheckItem, ServerSummary } from '../../src/model/report';
 
 export type ActivityName = keyof Activities;
@@ -205,6 +205,21 @@ export function createFakes(): Fakes {
         pass('source.wal_level', 'source', 'logical'),
       ];
     },
+    async previewDatabase({ plan, database, targetDatabase }) {
+      return {
+        database,
+        targetDatabase,
+        target: { createDatabase: false, stateSchema: 'pgtransit', extensions: [], objects: [], existing: [] },
+        copy: {
+          tables: FAKE_TABLES.map((t) => ({ ...t, chunks: 1, split: 'whole' })),
+          totals: { tables: FAKE_TABLES.length, estRows: 0, estBytes: 0, chunks: FAKE_TABLES.length },
+        },
+        excluded: [],
+        renamed: [],
+        roles: { copy: plan.roles, create: [], existing: [] },
+        source: { publication: null, publishedTables: [], slot: null, notes: [] },
+      };
+    },
     async prepareTarget() {
       return { createdDatabase: false, extensions: [] };
     },
@@ -217,6 +232,13 @@ export function createFakes(): Fakes {
         created: true,
         tables: FAKE_TABLES.length,
       };
+    },
+    async installDdlCapture({ plan, database }) {
+      const n = ddlCaptureNames(plan.name, database);
+      return { installed: true, schema: n.schema, triggers: [n.dropTrigger, n.endTrigger] };
+    },
+    async dropDdlCapture({ plan, database }) {
+      return [`schema ${ddlCaptureNames(plan.name, database).schema}`];
     },
     async holdSnapshot({ plan, database }) {
       const ctx = Context.current();
@@ -266,6 +288,15 @@ export function createFakes(): Fakes {
       return { id, lsn: nextLsn(), fencedAt: new Date().toISOString(), terminatedSessions: 2 };
     },
     async unfenceSource() {},
+    async pausePooler() {
+      return { pausedAt: new Date().toISOString() };
+    },
+    async repointPooler() {
+      return { changed: true, now: 'app = host=target' };
+    },
+    async resumePooler() {
+      return { resumedAt: new Date().toISOString() };
+    },
     async refreshMaterializedViews() {
       return [];
     },

@@ -33,10 +33,10 @@ export function makePlan(prefix: string, overrides: Partial<PlanInput> = {}): Pl
 }
 
 /** Asserts that `p` rejects, and returns what it rejected with. */
-export const rejection = (p: Promise<unknown>): Promise<unknown> =>
+export const rejection = <E = unknown>(p: Promise<unknown>): Promise<E> =>
   p.then(
     () => assert.fail('expected a rejection'),
-    (e: unknown) => e,
+    (e: unknown) => e as E,
   );
 
 /** A Temporal call that never answers (an Update stuck in its handler) fails the test instead of hanging it. */

@@ -17,6 +17,7 @@ import type { Plan } from '../../src/plan/plan';
 import { assessDatabase, assessServers, probeServer } from '../../src/postgres/assess';
 import { findTool } from '../../src/postgres/tools';
 import { envRef, planFor, startPair, startPostgres, type PgServer } from '../helpers/postgres';
+import { startPgbouncer } from '../helpers/pgbouncer';
 
 type PlanOverrides = Parameters<typeof planFor>[2];
 
@@ -781,6 +782,102 @@ describe('migration assessment on real servers', () => {
         new RegExp(`^${role.user} may not SET session_replication_role .*only a superuser may before 15`),
       );
       assert.ok(i.fix?.startsWith(`ALTER ROLE ${role.user} SUPERUSER;`), i.fix);
+    });
+  });
+
+  describe('plan.pooler', () => {
+    it('passes with the entry and its file; fails naming an unknown entry, an admin console that does not answer, a file it cannot rewrite', async () => {
+      const { plan, db } = await prepared('pooler', 'CREATE TABLE t (id int PRIMARY KEY)');
+      const bouncer = await startPgbouncer(source, [db]);
+      try {
+        const withPooler = (pooler: NonNullable<Plan['switchover']['pooler']>) =>
+          planFor(source, target, { name: plan.name, database: db, switchover: { pooler } });
+        const admin = envRef(bouncer.adminUrl);
+        const ok = await assessOne(withPooler({ admin, configFile: bouncer.databasesFile }), db, 'plan.pooler');
+        assert.equal(ok.status, 'pass', ok.observed);
+        assert.match(ok.observed, new RegExp(`PgBouncer entry ${db} points at .*:${source.port}/${db}`));
+        const unknown = await assessOne(
+          withPooler({ admin, configFile: bouncer.databasesFile, databases: { [db]: 'shop' } }),
+          db,
+          'plan.pooler',
+        );
+        assert.equal(unknown.status, 'fail');
+        assert.match(unknown.observed, /PgBouncer has no database entry shop/);
+        assert.match(unknown.fix ?? '', /switchover\.pooler\.databases/);
+        const silent = await assessOne(
+          withPooler({
+            admin: envRef(`postgres://postgres@127.0.0.1:${await freePort()}/pgbouncer`),
+            configFile: bouncer.databasesFile,
+          }),
+          db,
+          'plan.pooler',
+        );
+        assert.equal(silent.status, 'fail');
+        assert.match(silent.observed, /admin console \(switchover\.pooler\.admin\) did not answer/);
+        const nofile = await assessOne(
+          withPooler({ admin, configFile: '/nonexistent/databases.ini' }),
+          db,
+          'plan.pooler',
+        );
+        assert.equal(nofile.status, 'fail');
+        assert.match(
+          nofile.observed,
+          /configFile \/nonexistent\/databases\.ini cannot be read and written on the worker \(ENOENT\)/,
+        );
+      } finally {
+        await bouncer.stop();
+      }
+    });
+  });
+
+  describe('source.ddl_capture', () => {
+    it('names what cdc.ddl: replicate installs; asked for, fails without a superuser or before 14; unset, warns and falls back', async () => {
+      const { plan, db } = await prepared('ddlcap', 'CREATE TABLE t (id int PRIMARY KEY)');
+      const schema = `pgtransit_ddl_${plan.name.replace(/-/g, '_')}_${db}`;
+      const ok = await assessOne(plan, db, 'source.ddl_capture');
+      assert.equal(ok.status, 'pass', ok.observed);
+      assert.match(
+        ok.observed,
+        new RegExp(`installs schema ${schema} .*event triggers ${schema}_end \\(ddl_command_end\\)`),
+      );
+
+      const role = await loginRole(source, 'ddlcap', 'REPLICATION');
+      const asked = { ddl: 'replicate' as const };
+      const plain = await assessOne(
+        planFor(source, target, { database: db, sourceUser: role, cdc: asked }),
+        db,
+        'source.ddl_capture',
+      );
+      assert.equal(plain.status, 'fail');
+      assert.match(plain.observed, new RegExp(`event triggers need a superuser and ${role.user} is not one$`));
+      assert.match(plain.fix ?? '', /cdc\.ddl: stop/);
+      // Unset: the migration runs, DDL stopping as drift, and the assessment says so.
+      const unset = await assessOne(
+        planFor(source, target, { database: db, sourceUser: role }),
+        db,
+        'source.ddl_capture',
+      );
+      assert.equal(unset.status, 'warn');
+      assert.match(
+        unset.observed,
+        /is not one; cdc\.ddl is unset, so DDL on the source will stop that table as schema drift/,
+      );
+
+      const stop = await assessOne(
+        planFor(source, target, { database: db, sourceUser: role, cdc: { ddl: 'stop' } }),
+        db,
+        'source.ddl_capture',
+      );
+      assert.equal(stop.status, 'pass');
+      assert.match(stop.observed, /nothing installed on the source/);
+
+      const v13 = await assessOne(planFor(old, target, { database: 'app', cdc: asked }), 'app', 'source.ddl_capture');
+      assert.equal(v13.status, 'fail');
+      assert.match(v13.observed, /the source is 13$/);
+      assert.match(v13.fix ?? '', /cdc\.ddl: stop/);
+      const v13unset = await assessOne(planFor(old, target, { database: 'app' }), 'app', 'source.ddl_capture');
+      assert.equal(v13unset.status, 'warn');
+      assert.match(v13unset.observed, /the source is 13; cdc\.ddl is unset/);
     });
   });
 

@@ -35,6 +35,18 @@ const rejection = async (p: Promise<unknown>): Promise<Error> => {
   throw new Error('expected a rejection');
 };
 
+/** The layout of `CREATE TABLE t (id int PRIMARY KEY, n int)` as a relation message gives it. */
+const TABLE_T = {
+  oid: 1,
+  schema: 'public',
+  name: 't',
+  replicaIdentity: 'd' as const,
+  columns: [
+    { name: 'id', key: true, typeOid: 23 },
+    { name: 'n', key: false, typeOid: 23 },
+  ],
+};
+
 describe('change capture findings', () => {
   before(async () => {
     ({ source, target, stop: stopPair } = await startPair());
@@ -264,16 +276,7 @@ describe('change capture findings', () => {
       const a = new Applier(ca, opts);
       const b = new Applier(cb, opts);
       await Promise.all([a.load(), b.load()]);
-      const relation = {
-        oid: 1,
-        schema: 'public',
-        name: 't',
-        replicaIdentity: 'd' as const,
-        columns: [
-          { name: 'id', key: true, typeOid: 23 },
-          { name: 'n', key: false, typeOid: 23 },
-        ],
-      };
+      const relation = TABLE_T;
       const txn = (lsn: string, id: number): SourceTransaction => {
         const tx = { commitLsn: lsn, endLsn: lsn, commitTime: 0n, changes: [] as SourceTransaction['changes'] };
         (tx.changes as unknown[]).push({
@@ -296,6 +299,38 @@ describe('change capture findings', () => {
       assert.equal(Number((await p.tgt(`SELECT count(*) AS n FROM t`)).rows[0]!.n), 2);
     } finally {
       await Promise.all([ca.end(), cb.end()]);
+    }
+  });
+
+  it('counts only rows the target committed: a batch that rolled back adds nothing to the counts', async () => {
+    const p = await pair('cnt', '', `CREATE TABLE t (id int PRIMARY KEY, n int)`);
+    await p.tgt(`INSERT INTO t VALUES (3, 0)`);
+    const c = new pg.Client({ connectionString: target.url({ database: p.db }) });
+    await c.connect();
+    try {
+      const x = new Applier(c, {
+        plan: p.plan,
+        database: p.db,
+        conflictPolicy: 'error',
+        lateTables: new Set<string>(),
+        lateHorizonLsn: null,
+      });
+      await x.load();
+      const relation = TABLE_T;
+      const txn = (lsn: string, ids: number[]): SourceTransaction => ({
+        commitLsn: lsn,
+        endLsn: lsn,
+        commitTime: 0n,
+        changes: ids.map((id) => ({ tag: 'insert' as const, relation, new: [String(id), '1'] })),
+      });
+      // Rows 1 and 2 are written, then row 3 conflicts: the target transaction rolls back.
+      await assert.rejects(x.applyBatch([txn('0/1000', [1, 2]), txn('0/2000', [3])]), /conflict on public\.t/);
+      assert.deepEqual(Object.fromEntries(x.counts), {}, 'nothing committed, nothing counted');
+      assert.equal(await x.applyBatch([txn('0/3000', [4, 5])]), 1);
+      assert.equal(x.counts.get('public.t')?.insert, 2);
+      assert.equal(Number((await p.tgt(`SELECT count(*) AS n FROM t`)).rows[0]!.n), 3);
+    } finally {
+      await c.end();
     }
   });
 

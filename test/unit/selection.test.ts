@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { selectTables, targetName, displayName } from '../../src/plan/selection';
+import { displayName, exclusionOf, selectTables, targetName } from '../../src/plan/selection';
 
 const t = (schema: string, name: string) => ({ schema, name });
 const all = [
@@ -59,5 +59,29 @@ describe('name mapping', () => {
   });
   it('quotes names that need it in messages', () => {
     assert.equal(displayName(t('public', 'Order Items')), 'public."Order Items"');
+  });
+});
+
+describe('exclusionOf', () => {
+  const plan = {
+    include: { schemas: ['public', 'sales'] },
+    exclude: { schemas: ['sales_*'], tables: ['public.audit_*', 'sales.scratch'] },
+  };
+  it('names the first exclude pattern that matches, schemas before tables', () => {
+    assert.deepEqual(exclusionOf(plan, { schema: 'public', name: 'audit_log' }), {
+      by: 'exclude.tables.0',
+      pattern: 'public.audit_*',
+    });
+    assert.deepEqual(exclusionOf(plan, { schema: 'sales', name: 'scratch' }), {
+      by: 'exclude.tables.1',
+      pattern: 'sales.scratch',
+    });
+    assert.deepEqual(exclusionOf(plan, { schema: 'sales_2020', name: 'orders' }), {
+      by: 'exclude.schemas.0',
+      pattern: 'sales_*',
+    });
+  });
+  it('says include when no exclude pattern matches', () => {
+    assert.deepEqual(exclusionOf(plan, { schema: 'staging', name: 'raw' }), { by: 'include', pattern: null });
   });
 });

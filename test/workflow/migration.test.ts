@@ -335,6 +335,38 @@ describe('migrationWorkflow with mocked activities', () => {
     });
   });
 
+  it('installs DDL capture before the publication, and removes it at completion even when the slot is kept', async () => {
+    const fakes = createFakes();
+    const plan = makePlan('ddl-keep', { switchover: { keepSlot: true } });
+    await migrate(temporal, fakes, plan, async ({ handle, status, db, until }) => {
+      await until('ready for switchover', async () => (await status()).databases[0]?.ready === true);
+      await answered(handle.executeUpdate(switchoverUpdate));
+      assert.equal((await answered(handle.result())).phase, 'completed');
+      const steps = (await db()).steps.map((x) => x.step);
+      assert.ok(steps.indexOf('installDdlCapture') >= 0, steps.join(', '));
+      assert.ok(steps.indexOf('installDdlCapture') < steps.indexOf('createPublication'), steps.join(', '));
+      assert.equal(fakes.callsOf('dropReplication').length, 0, 'the slot is kept');
+      assert.equal(fakes.callsOf('dropDdlCapture').length, 1, 'the event triggers are not');
+    });
+  });
+
+  it('cdc.ddl: stop installs no DDL capture', async () => {
+    const fakes = createFakes();
+    await migrate(
+      temporal,
+      fakes,
+      makePlan('ddl-stop', { cdc: { roundSeconds: 1, ddl: 'stop' } }),
+      async ({ handle, status, until }) => {
+        await until('ready for switchover', async () => (await status()).databases[0]?.ready === true);
+        await answered(handle.executeUpdate(switchoverUpdate));
+        assert.equal((await answered(handle.result())).phase, 'completed');
+        assert.equal(fakes.callsOf('installDdlCapture').length, 0);
+        assert.equal(fakes.callsOf('dropDdlCapture').length, 0);
+        assert.equal(fakes.callsOf('dropReplication').length, 1);
+      },
+    );
+  });
+
   it('stalls on an apply conflict without retrying, and applies again after resume', async () => {
     const fakes = createFakes();
     const conflict =
@@ -430,7 +462,13 @@ describe('migrationWorkflow with mocked activities', () => {
           'per-table counts add up across runs',
         );
         // Nothing of the load is redone by a new run.
-        for (const once of ['prepareTarget', 'createPublication', 'holdSnapshot', 'planChunks'] as const)
+        for (const once of [
+          'prepareTarget',
+          'installDdlCapture',
+          'createPublication',
+          'holdSnapshot',
+          'planChunks',
+        ] as const)
           assert.equal(fakes.callsOf(once).length, 1, once);
         assert.equal(fakes.callsOf('copyChunk').length, FAKE_CHUNKS.length);
       },

@@ -1,11 +1,14 @@
 /** prepare: the target database and state schema, roles, the publication, then the snapshot the load reads. */
-import { proxyActivities } from '@temporalio/workflow';
+import { patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { preparation } from '../activity-options';
 import type { DatabaseRun } from './run';
 import { SnapshotHandoff } from './snapshot';
 
 const preparing = proxyActivities<Activities>(preparation);
+
+/** The patch that installs DDL capture on the source at prepare (plan cdc.ddl: replicate). */
+export const DDL_CAPTURE = 'ddl-capture';
 
 export async function prepare(run: DatabaseRun): Promise<SnapshotHandoff> {
   const { plan, scope } = run;
@@ -26,6 +29,16 @@ export async function prepare(run: DatabaseRun): Promise<SnapshotHandoff> {
       },
     );
   }
+  // Before the publication and the slot: DDL between the snapshot and the triggers would be lost.
+  if (plan.mode === 'full+cdc' && plan.cdc.ddl !== 'stop' && patched(DDL_CAPTURE))
+    await run.step(
+      'installDdlCapture',
+      () => preparing.installDdlCapture(scope),
+      (r) =>
+        r.skipped
+          ? `not installed: ${r.skipped}; DDL on the source stops that table as schema drift`
+          : `${r.installed ? 'installed' : 'found'} schema ${r.schema}, event triggers ${r.triggers.join(', ')} on the source`,
+    );
   // Before the slot: pgoutput reads publications through the slot's historic snapshot.
   if (plan.mode === 'full+cdc')
     await run.step(

@@ -43,6 +43,7 @@ import type { DatabaseResult } from '../../src/model/workflows';
 import { preparation, switching, unfencing, verifying } from '../activity-options';
 import { messageOf } from '../failures';
 import { ChangeStream } from './change-capture';
+import { pausePooler, repointPooler, resumePooler } from './pooler';
 import { now, type DatabaseRun } from './run';
 import type { migrateDatabaseWorkflow } from './index';
 
@@ -219,6 +220,8 @@ async function prepareRollback(run: DatabaseRun, changes: ChangeStream): Promise
   run.phase('rolling_back');
   await run.notifyParent();
   try {
+    // Through PgBouncer: the application's transactions wait in the pooler from here to RESUME on the source.
+    if (plan.switchover.pooler) await pausePooler(run);
     const fence = await run.step(
       'fenceTarget',
       () =>
@@ -281,6 +284,11 @@ async function prepareRollback(run: DatabaseRun, changes: ChangeStream): Promise
           )
           .join('; ')}`,
       });
+    if (run.pooler) {
+      // Marked first: a repoint that dies half-way is undone by the un-fence all the same.
+      run.pooler.repointed = true;
+      await repointPooler(run, 'source');
+    }
     return { fence, sequences, compared };
   } catch (e) {
     await CancellationScope.nonCancellable(() => unfenceTarget(run));
@@ -293,6 +301,7 @@ async function commitRollback(run: DatabaseRun, p: PreparedRollback): Promise<{ 
   const { plan, scope } = run;
   const rev = run.status.reverse!;
   await run.step('reopenSource', () => unfence.reopenSource(scope));
+  const poolerPauseMs = await resumePooler(run, 'source');
   const doneAt = now();
   // The application writes to the source again: a cleanup that fails is told, not undone.
   await run
@@ -319,6 +328,7 @@ async function commitRollback(run: DatabaseRun, p: PreparedRollback): Promise<{ 
     tablesVerified: p.compared.length,
     verify: plan.switchover.verify,
     sequencesCopied: p.sequences.length,
+    ...(poolerPauseMs !== undefined ? { poolerPauseMs } : {}),
     targetNote:
       `the target database ${scope.targetDatabase} stays read-only; ` +
       `ALTER DATABASE ${scope.targetDatabase} RESET default_transaction_read_only undoes it`,
@@ -329,9 +339,11 @@ async function commitRollback(run: DatabaseRun, p: PreparedRollback): Promise<{ 
   return { report };
 }
 
-/** Lets the application write to the target again; it retries until it succeeds. */
+/** Lets the application write to the target again (through the pooler, when it was paused); it retries until it succeeds. */
 async function unfenceTarget(run: DatabaseRun): Promise<void> {
   await run.step('unfenceTarget', () => unfence.unfenceTarget(run.scope));
+  if (run.pooler?.repointed) await repointPooler(run, 'target', true);
+  await resumePooler(run, 'target');
 }
 
 /** A failed rollback: the target is writable again and the reverse stream goes on. */

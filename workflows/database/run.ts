@@ -42,6 +42,8 @@ export class DatabaseRun {
   readonly status: DatabaseStatus;
   /** The full load's snapshot, once prepare has started holding it. */
   handoff?: SnapshotHandoff;
+  /** A switchover through PgBouncer: when its entry was paused, and whether it was repointed at the target. */
+  pooler?: { pausedAt: string; repointed: boolean };
   private readonly parent = workflowInfo().parent;
   private lastNotified = '';
   private readonly attributes = new SearchAttributes();

@@ -23,8 +23,10 @@ import type { FenceResult, SequenceCopy, TableComparison } from '../../src/model
 import type { SwitchoverReport } from '../../src/model/status';
 import { preparation, switching, unfencing, verifying } from '../activity-options';
 import type { ChangeStream } from './change-capture';
+import { pausePooler, repointPooler, resumePooler } from './pooler';
 import { abandonReverse, prepareReverse } from './reverse';
 import { now, type DatabaseRun } from './run';
+import { DDL_CAPTURE } from './prepare';
 
 const sw = proxyActivities<Activities>(switching);
 const preparing = proxyActivities<Activities>(preparation);
@@ -43,7 +45,10 @@ export async function prepareSwitchover(run: DatabaseRun, changes: ChangeStream)
   if (why) throw ApplicationFailure.create({ type: ErrorType.SwitchoverRejected, nonRetryable: true, message: why });
   run.phase('fencing');
   await run.notifyParent();
+  run.pooler = undefined;
   try {
+    // Through PgBouncer: the application's transactions wait in the pooler from here to RESUME.
+    if (plan.switchover.pooler && patched(POOLER_SWITCHOVER)) await pausePooler(run);
     const fence = await run.step(
       'fenceSource',
       () =>
@@ -58,6 +63,9 @@ export async function prepareSwitchover(run: DatabaseRun, changes: ChangeStream)
     throw e;
   }
 }
+
+/** The patch that brought the switchover through PgBouncer (plan switchover.pooler). */
+export const POOLER_SWITCHOVER = 'pooler-switchover';
 
 /** The patch that brought switchover.timeoutSeconds (patched() marker in history). */
 export const SWITCHOVER_BUDGET = 'switchover-budget';
@@ -150,17 +158,30 @@ async function afterFence(run: DatabaseRun, changes: ChangeStream, fence: FenceR
     (x) => `nothing committed after the fence (checked to ${x.checkedTo})`,
   );
   await prepareReverse(run);
+  if (run.pooler) {
+    // Marked first: a repoint that dies half-way is undone by the un-fence all the same.
+    run.pooler.repointed = true;
+    await repointPooler(run, 'target');
+  }
   return { fence, sequences, compared };
 }
 
 /** Every database is prepared: finish this one. */
 export async function commitSwitchover(run: DatabaseRun, p: PreparedSwitchover): Promise<{ report: SwitchoverReport }> {
   const { plan, scope } = run;
+  const poolerPauseMs = await resumePooler(run, 'target');
   if (!plan.switchover.keepSlot)
     await run.step(
       'dropReplication',
       () => preparing.dropReplication(scope),
       (x) => x.join(', '),
+    );
+  // A kept slot keeps the stream, not the event triggers: nothing of pgtransit's stays in the source's DDL path.
+  else if (plan.cdc.ddl !== 'stop' && patched(DDL_CAPTURE))
+    await run.step(
+      'dropDdlCapture',
+      () => preparing.dropDdlCapture(scope),
+      (x) => x.join(', ') || 'nothing to drop',
     );
   await run.step('dropState', () => preparing.dropState(scope));
   const doneAt = now();
@@ -175,6 +196,7 @@ export async function commitSwitchover(run: DatabaseRun, p: PreparedSwitchover):
     verify: plan.switchover.verify,
     sequencesCopied: p.sequences.length,
     slotKept: plan.switchover.keepSlot,
+    ...(poolerPauseMs !== undefined ? { poolerPauseMs } : {}),
     sourceNote: run.status.reverse
       ? `the source database ${scope.database} stays read-only, taking the target's writes from the reverse stream ` +
         `(slot ${run.status.reverse.slot} on the target) until pgtransit rollback or pgtransit finish`
@@ -189,6 +211,9 @@ export async function commitSwitchover(run: DatabaseRun, p: PreparedSwitchover):
 export async function unfenceSource(run: DatabaseRun): Promise<void> {
   await run.step('unfenceSource', () => unfence.unfenceSource(run.scope));
   await abandonReverse(run);
+  // Through PgBouncer: back on the source (when it was repointed), then the waiting clients go on there.
+  if (run.pooler?.repointed) await repointPooler(run, 'source', true);
+  await resumePooler(run, 'source');
 }
 
 function describeDifference(d: TableComparison, checksum: boolean): string {

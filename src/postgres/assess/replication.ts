@@ -1,5 +1,7 @@
 /** The source's logical replication: settings, capacity, the migration's own names, long transactions. */
-import { replicationNames } from '../../model/names';
+import { ddlCaptureNames, replicationNames } from '../../model/names';
+import { captureFacts } from '../cdc/ddl-capture';
+import { supportsLogicalMessages } from '../versions';
 import * as inspect from '../inspect';
 import { finding, listNames, type Check } from './check';
 import type { DatabaseContext, ServerContext } from './context';
@@ -28,7 +30,56 @@ export const databaseChecks: Check<DatabaseContext>[] = [
       );
     },
   },
+  {
+    id: 'source.ddl_capture',
+    scope: 'source',
+    run: async ({ cdc, plan, database, source }) => {
+      if (!cdc) return null;
+      if (plan.cdc.ddl === 'stop')
+        return finding(
+          'pass',
+          'cdc.ddl: stop: nothing installed on the source; a column change there stops that table as schema drift until it is repeated on the target',
+        );
+      const n = ddlCaptureNames(plan.name, database);
+      const { major, superuser, taken } = await captureFacts(source.client, plan.name, database);
+      // Unset: replicate where the source allows it; otherwise the capture is not installed and DDL stops as drift.
+      const asked = plan.cdc.ddl === 'replicate';
+      const fallback = 'cdc.ddl is unset, so DDL on the source will stop that table as schema drift (as cdc.ddl: stop)';
+      const installs =
+        `schema ${n.schema} (functions on_end, on_drop, emit, dropped, follow) and event triggers ` +
+        `${n.endTrigger} (ddl_command_end), ${n.dropTrigger} (sql_drop)`;
+      if (!supportsLogicalMessages(major))
+        return finding(
+          asked ? 'fail' : 'warn',
+          `cdc.ddl: replicate needs logical messages in the change stream (pgoutput 14+); the source is ${major}` +
+            (asked ? '' : `; ${fallback}`),
+          'set cdc.ddl: stop in the plan (a column change on the source then stops that table until it is repeated on the target)',
+        );
+      if (!superuser)
+        return finding(
+          asked ? 'fail' : 'warn',
+          `cdc.ddl: replicate installs ${installs} on the source; event triggers need a superuser and ${await currentUser(source.client)} is not one` +
+            (asked ? '' : `; ${fallback}`),
+          `run the migration as a superuser of the source (ALTER ROLE ... SUPERUSER), or set cdc.ddl: stop in the plan`,
+        );
+      if (taken)
+        return finding(
+          'fail',
+          `${n.schema} or its event triggers already exist on the source`,
+          `if no migration named ${plan.name} is running: DROP EVENT TRIGGER ${n.endTrigger}; ` +
+            `DROP EVENT TRIGGER ${n.dropTrigger}; DROP SCHEMA ${n.schema} CASCADE`,
+        );
+      return finding(
+        'pass',
+        `cdc.ddl: replicate: installs ${installs} on the source at prepare; they are removed when the migration completes or is cancelled`,
+      );
+    },
+  },
 ];
+
+async function currentUser(client: { query<R>(sql: string): Promise<{ rows: R[] }> }): Promise<string> {
+  return (await client.query<{ u: string }>('SELECT current_user AS u')).rows[0]!.u;
+}
 
 export const serverChecks: Check<ServerContext>[] = [
   {

@@ -4,6 +4,8 @@
  * that would keep writing through the fence (role settings, prepared transactions).
  */
 import * as inspect from '../inspect';
+import { poolerEntry } from '../../plan/plan';
+import { checkPoolerFile, describeEntry } from '../pooler';
 import { finding, listNames, listStatements, sqlIdent, sqlLiteral, type Check } from './check';
 import type { DatabaseContext } from './context';
 
@@ -16,6 +18,40 @@ function isFalse(value: string): boolean {
 }
 
 export const databaseChecks: Check<DatabaseContext>[] = [
+  {
+    // switchover.pooler: the admin console answers, knows the entry, and the worker may rewrite the entry's file.
+    id: 'plan.pooler',
+    scope: 'plan',
+    run: async ({ cdc, plan, database }) => {
+      const pooler = plan.switchover.pooler;
+      if (!cdc || !pooler) return null;
+      const entry = poolerEntry(pooler, database);
+      let described: Awaited<ReturnType<typeof describeEntry>>;
+      try {
+        described = await describeEntry(pooler, database);
+      } catch (e) {
+        return finding(
+          'fail',
+          `PgBouncer's admin console (switchover.pooler.admin) did not answer SHOW DATABASES: ${(e as Error).message}`,
+          'point switchover.pooler.admin at postgres://USER@HOST:PORT/pgbouncer with USER in admin_users',
+        );
+      }
+      if (!described)
+        return finding(
+          'fail',
+          `PgBouncer has no database entry ${entry}`,
+          `add ${entry} to its [databases] section, or name the entry in switchover.pooler.databases`,
+        );
+      const file = checkPoolerFile(pooler, entry);
+      if (file)
+        return finding('fail', file, `let the worker write ${pooler.configFile}, with the entry ${entry} in it`);
+      return finding(
+        'pass',
+        `PgBouncer entry ${entry} points at ${described.host}:${described.port}/${described.database}; ` +
+          `the switchover pauses it, repoints it in ${pooler.configFile} and resumes it`,
+      );
+    },
+  },
   {
     // The fence: ALTER DATABASE ... SET default_transaction_read_only (owner or superuser), then
     // pg_terminate_backend of every other client session (pg_signal_backend; a superuser's only by a superuser).

@@ -29,16 +29,23 @@ import { compareLsn } from '../../model/lsn';
 import { classify } from '../classify';
 import { replayedIdempotently } from '../snapshot';
 import { exactHorizons } from '../state';
+import { applyDdl, type DdlEvent } from './ddl-apply';
 import type { Relation, Tuple } from './pgoutput';
 import { alreadyApplied, readApplied, writeApplied } from './position';
 import { SetBatch, type SetTable } from './setwise';
 
 /** A row change as decoded, with the relation layout it was decoded under. */
-export type Change =
+export type RowChange =
   | { tag: 'insert'; relation: Relation; new: Tuple }
   | { tag: 'update'; relation: Relation; key: Tuple | null; old: Tuple | null; new: Tuple }
   | { tag: 'delete'; relation: Relation; key: Tuple | null; old: Tuple | null }
   | { tag: 'truncate'; relations: Relation[]; cascade: boolean; restartIdentity: boolean };
+
+/** What a source transaction carries: row changes, and (cdc.ddl: replicate) its DDL in place. */
+export type Change =
+  | RowChange
+  /** A DDL statement of the source (cdc.ddl: replicate), in its place among the changes. */
+  | { tag: 'ddl'; ddl: DdlEvent };
 
 export interface SourceTransaction {
   /** Commit LSN (from Begin): the transaction's position in the stream. */
@@ -99,8 +106,11 @@ const emptyCounts = (): TableCounts => ({ insert: 0, update: 0, delete: 0, trunc
 type Param = string | null | Buffer;
 
 export class Applier {
-  private readonly tables = new WeakMap<Relation, TargetTable>();
+  private tables = new WeakMap<Relation, TargetTable>();
+  /** Rows changed per table by committed target transactions (reports never count a batch that may roll back). */
   readonly counts = new Map<string, TableCounts>();
+  /** Rows changed in the open target transaction, counted once it commits. */
+  private uncommitted = new Map<string, TableCounts>();
   /** Highest commit LSN applied and committed on the target. */
   appliedLsn: string | null = null;
   /** A large source transaction being applied in parts: its target transaction is open. */
@@ -109,6 +119,8 @@ export class Applier {
   private readonly set = new SetBatch();
   /** Set-wise writes, and those the target refused (applied one by one instead). */
   readonly setwise = { writes: 0, fallbacks: 0 };
+  /** DDL statements of the source replayed on the target. */
+  ddl = 0;
 
   constructor(
     private readonly target: pg.Client,
@@ -152,6 +164,20 @@ export class Applier {
    * the new applied position. Returns how many were applied (the rest were applied before).
    */
   async applyBatch(txns: SourceTransaction[]): Promise<number> {
+    // A transaction with DDL ends its target transaction: what follows may need the DDL committed
+    // (a value ALTER TYPE ... ADD VALUE added cannot be used in the transaction that added it).
+    let applied = 0;
+    let from = 0;
+    for (let i = 0; i < txns.length; i++) {
+      if (i === txns.length - 1 || txns[i]!.changes.some((c) => c.tag === 'ddl')) {
+        applied += await this.applyTransactions(txns.slice(from, i + 1));
+        from = i + 1;
+      }
+    }
+    return applied;
+  }
+
+  private async applyTransactions(txns: SourceTransaction[]): Promise<number> {
     if (txns.every((t) => alreadyApplied(t.commitLsn, this.appliedLsn))) return 0;
     try {
       await this.begin();
@@ -165,6 +191,7 @@ export class Applier {
       const last = todo[todo.length - 1]!;
       await writeApplied(this.target, this.o.plan.name, this.o.database, last.commitLsn);
       await this.target.query('COMMIT');
+      this.settle(true);
       this.appliedLsn = last.commitLsn;
       return todo.length;
     } catch (e) {
@@ -203,6 +230,7 @@ export class Applier {
       }
       await writeApplied(this.target, this.o.plan.name, this.o.database, txn.commitLsn);
       await this.target.query('COMMIT');
+      this.settle(true);
       this.appliedLsn = txn.commitLsn;
       return 1;
     } catch (e) {
@@ -222,6 +250,8 @@ export class Applier {
 
   /** BEGIN, the apply lock, and the applied position as it is now (another attempt may have moved it). */
   private async begin(): Promise<void> {
+    // Rows of a transaction that rolled back before this one never count.
+    this.settle(false);
     await this.target.query('BEGIN; SET LOCAL session_replication_role = replica');
     await this.target.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [
       LOCK_KEYS.apply(this.o.plan.name, this.o.database),
@@ -237,7 +267,17 @@ export class Applier {
   /** Folds each change into the set-wise batch, or writes the batch and applies the change alone. */
   private async applyChanges(txn: SourceTransaction, changes: Change[]): Promise<void> {
     const idempotent = replayedIdempotently(txn.commitLsn, this.o.lateHorizonLsn);
-    for (let c of changes) {
+    for (const change of changes) {
+      if (change.tag === 'ddl') {
+        // The changes before it are written under the old layout, those after it find the new one.
+        await this.writeSet();
+        if (await applyDdl(this.target, this.o.plan, this.o.database, change.ddl)) {
+          this.tables = new WeakMap();
+          this.ddl++;
+        }
+        continue;
+      }
+      let c: RowChange = change;
       if (c.tag === 'truncate') {
         const relations = c.relations.filter((r) => !this.inExactCopy(r, txn.commitLsn));
         if (relations.length === 0) continue;
@@ -364,9 +404,21 @@ export class Applier {
   }
 
   private count(t: { display: string }, kind: keyof TableCounts, n = 1) {
-    let c = this.counts.get(t.display);
-    if (!c) this.counts.set(t.display, (c = emptyCounts()));
+    let c = this.uncommitted.get(t.display);
+    if (!c) this.uncommitted.set(t.display, (c = emptyCounts()));
     c[kind] += n;
+  }
+
+  /** The open target transaction ended: its rows count when it committed, and are forgotten when it rolled back. */
+  private settle(committed: boolean): void {
+    if (committed) {
+      for (const [table, n] of this.uncommitted) {
+        let c = this.counts.get(table);
+        if (!c) this.counts.set(table, (c = emptyCounts()));
+        for (const k of Object.keys(n) as (keyof TableCounts)[]) c[k] += n[k];
+      }
+    }
+    this.uncommitted = new Map();
   }
 
   /** What a conflict message says of the row: the key columns and values, never a whole row. */
@@ -474,7 +526,7 @@ export class Applier {
     );
   }
 
-  private async applyChange(m: Change, lateIdempotent: boolean): Promise<void> {
+  private async applyChange(m: RowChange, lateIdempotent: boolean): Promise<void> {
     if (m.tag === 'truncate') {
       const tables: TargetTable[] = [];
       for (const r of m.relations) tables.push(await this.table(r));

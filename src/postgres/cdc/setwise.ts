@@ -26,7 +26,7 @@
  */
 import type pg from 'pg';
 import type { TableCounts } from '../../model/activities';
-import type { Change } from './apply';
+import type { RowChange as Change } from './apply';
 import type { Tuple } from './pgoutput';
 
 /** What set-wise apply needs to know of a target table. */

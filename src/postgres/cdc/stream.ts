@@ -10,7 +10,7 @@ import { LogicalReplicationService } from 'pg-logical-replication';
 import { PgTransitError, ErrorType } from '../../errors';
 import type { Fence, RoundResult, StreamProgress, TableCounts } from '../../model/activities';
 import { compareLsn, lsnToBigInt } from '../../model/lsn';
-import { APPLICATION_NAME, FENCE_PREFIX } from '../../model/names';
+import { APPLICATION_NAME, FENCE_PREFIX, ddlCaptureNames } from '../../model/names';
 import type { Plan } from '../../plan/plan';
 import { connect, resolveEndpoint, withConnection, type Endpoint } from '../connect';
 import {
@@ -29,6 +29,7 @@ import { PORTABLE_TEXT, PORTABLE_TEXT_SETTINGS } from '../session';
 import { SqlState, codeOf } from '../sqlstate';
 import { supportsLogicalMessages } from '../versions';
 import { Applier, type Change, type SourceTransaction } from './apply';
+import { parseDdlMessage } from './ddl-apply';
 import { decodePgoutput, type PgoutputMessage, type Relation, type TextEncoding } from './pgoutput';
 import { ackPosition } from './position';
 
@@ -132,6 +133,7 @@ export async function streamRound(
   });
 
   const relations = new Map<number, Relation>();
+  const ddlPrefix = ddlCaptureNames(o.plan.name, o.database).prefix;
   let current: Receiving | null = null;
   let pending: SourceTransaction[] = [];
   let pendingChanges = 0;
@@ -222,9 +224,10 @@ export async function streamRound(
     if (!txn) return;
     if (o.afterFence) {
       // pgoutput sends committed transactions only: this one committed after the fence.
-      const tables = (change.tag === 'truncate' ? change.relations : [change.relation]).map(
-        (r) => `${r.schema}.${r.name}`,
-      );
+      const tables =
+        change.tag === 'ddl'
+          ? [`DDL ${change.ddl.tag}`]
+          : (change.tag === 'truncate' ? change.relations : [change.relation]).map((r) => `${r.schema}.${r.name}`);
       throw new PgTransitError(
         ErrorType.SwitchoverFailed,
         `a transaction committed on the source after the fence (at ${txn.commitLsn}, changing ${tables.join(', ')}): a writer escaped ` +
@@ -300,6 +303,9 @@ export async function streamRound(
         });
       case 'message':
         if (msg.prefix === FENCE_PREFIX && current) current.fence = msg.content;
+        // A DDL statement of the source (ddl-capture.ts): applied in its place among the transaction's changes.
+        else if (msg.prefix === ddlPrefix && msg.transactional && current)
+          return received({ tag: 'ddl', ddl: parseDdlMessage(msg.lsn, msg.content) });
         break;
       case 'commit': {
         if (!current) break;

@@ -78,7 +78,7 @@ export function readings(words: string[], n: number): string[][] {
 }
 
 /** What a desc names: the catalog kind to look it up in, and how many names follow the schema (constraints, triggers, rules and policies: table, then name). */
-const LOOKUP: Record<string, { kind: string; parts: number }> = {
+export const OBJECT_KINDS: Record<string, { kind: string; parts: number }> = {
   SCHEMA: { kind: 'schema', parts: 0 },
   TABLE: { kind: 'rel', parts: 1 },
   SEQUENCE: { kind: 'rel', parts: 1 },
@@ -149,7 +149,7 @@ export async function existing(target: pg.Client, entries: TocEntry[]): Promise<
   const objects = await targetObjects(target);
   const skip = new Set<string>();
   for (const e of entries) {
-    const lookup = LOOKUP[e.desc];
+    const lookup = OBJECT_KINDS[e.desc];
     if (!lookup) continue;
     // SCHEMA lines read "- name owner": no schema column.
     const found =
