@@ -8,7 +8,7 @@ import type * as model from '../src/model/activities';
 import { cdcProgressSignal, snapshotSignal } from '../src/model/messages';
 import type { NotifyInput } from '../src/model/notify';
 import type { DatabasePreview } from '../src/model/plan-diff';
-import { replicationNames } from '../src/model/names';
+import { replicationNames, reverseReplicationNames } from '../src/model/names';
 import type { CheckItem, ServerSummary } from '../src/model/report';
 import { poolerEntry, type Plan } from '../src/plan/plan';
 import * as assess from '../src/postgres/assess';
@@ -23,6 +23,7 @@ import * as largeObjects from '../src/postgres/large-objects';
 import * as preview from '../src/postgres/preview';
 import * as ddl from '../src/postgres/ddl';
 import * as replication from '../src/postgres/replication';
+import * as reverse from '../src/postgres/reverse';
 import * as roles from '../src/postgres/roles';
 import * as snapshot from '../src/postgres/snapshot';
 import * as state from '../src/postgres/state';
@@ -459,6 +460,135 @@ export function createActivities() {
         ctx.log.warn('notification not delivered', { kind: input.notification.kind, error: failure.message });
         throw failure;
       }
+    },
+
+    /**
+     * switchover.reverse, at the switchover (source fenced and drained): the source's state schema,
+     * and on the target a publication and a new slot capturing every write from now on.
+     */
+    async prepareReverse(input: model.DatabaseScope): Promise<model.ReversePrepared> {
+      const r = await heartbeating(() => reverse.prepareReverse(input.plan, input.database, input.targetDatabase));
+      Context.current().log.info('reverse replication prepared on the target', { slot: r.slot, startLsn: r.startLsn });
+      return r;
+    },
+
+    /**
+     * One round of the reverse stream: the target's slot applied to the fenced source, exactly once
+     * (its applied position in the source's state schema). Ends as applyChanges does.
+     */
+    async applyReverseChanges(input: model.ApplyReverseInput): Promise<model.RoundResult> {
+      const ctx = Context.current();
+      const { target, source } = reverse.reverseEndpoints(input.plan);
+      const { slot, publication } = reverseReplicationNames(input.plan.name, input.targetDatabase);
+      return heartbeating(
+        async (signal) => {
+          const r = await cdc.streamRound({
+            // The stream reads the target and applies to the source: the roles of the two swap.
+            source: target,
+            target: source,
+            plan: input.plan,
+            database: input.targetDatabase,
+            targetDatabase: input.database,
+            slot,
+            publication,
+            sourceMajor: input.targetMajor,
+            lateTables: [],
+            lateHorizonLsn: null,
+            maxSeconds: input.maxSeconds,
+            fence: input.fence,
+            signal,
+            onProgress: (p) => ctx.heartbeat(p),
+            reportEverySeconds: input.progress?.everySeconds,
+            onReport: (p) => {
+              const { workflowId, runId } = ctx.info.workflowExecution;
+              void ctx.client.workflow
+                .getHandle(workflowId, runId)
+                .signal(cdcProgressSignal, { ...p, stream: input.progress!.stream, attempt: ctx.info.attempt })
+                .catch(() => undefined);
+            },
+          });
+          ctx.log.info(input.fence ? 'reverse drain round ended' : 'reverse stream round ended', {
+            transactions: r.transactions,
+            lagBytes: r.lagBytes,
+            appliedLsn: r.appliedLsn,
+            fenceApplied: r.fenceApplied,
+          });
+          return { ...r, attempt: ctx.info.attempt };
+        },
+        { everyMs: 1_000, waitForServers: true },
+      );
+    },
+
+    /** The rollback's fence: the target database read-only, its sessions ended, the marker written. */
+    async fenceTarget(input: model.FenceTargetInput): Promise<model.FenceResult> {
+      const r = await heartbeating(() =>
+        switchover.fenceSource(
+          endpoints(input.plan).target,
+          input.targetDatabase,
+          input.id,
+          input.targetMajor,
+          reverse.reverseKeeper(input.plan, input.database, 'target'),
+        ),
+      );
+      Context.current().log.info('target fenced: writes stopped', { fenceLsn: r.lsn });
+      return r;
+    },
+
+    /** A rollback that did not complete: the application may write to the target again. */
+    async unfenceTarget(input: model.DatabaseScope): Promise<void> {
+      await heartbeating(
+        () =>
+          switchover.unfenceSource(
+            endpoints(input.plan).target,
+            input.targetDatabase,
+            reverse.reverseKeeper(input.plan, input.database, 'target'),
+          ),
+        { waitForServers: true, retryAll: true },
+      );
+      Context.current().log.info('target un-fenced: writable again');
+    },
+
+    /** The rollback: every sequence's value on the target set on the source. */
+    async copySequencesBack(input: model.DatabaseScope): Promise<model.SequenceCopy[]> {
+      return heartbeating(() => {
+        const { target, source } = reverse.reverseEndpoints(input.plan);
+        return switchover.copySequences(input.plan, target, source, input.targetDatabase, input.database);
+      });
+    },
+
+    /** The rollback: large objects created or unlinked on the target since the switchover, done on the source. */
+    async syncLargeObjectsBack(input: model.DatabaseScope): Promise<model.LargeObjectSync> {
+      return heartbeating(() => {
+        const { target, source } = reverse.reverseEndpoints(input.plan);
+        return largeObjects.syncLargeObjects(target, source, input.targetDatabase, input.database);
+      });
+    },
+
+    /** The rollback: the source's materialized views refreshed as the target has them. */
+    async refreshMaterializedViewsBack(input: model.DatabaseScope): Promise<string[]> {
+      return heartbeating(() => {
+        const { target, source } = reverse.reverseEndpoints(input.plan);
+        return switchover.refreshMaterializedViews(input.plan, target, source, input.targetDatabase, input.database);
+      });
+    },
+
+    /** The rollback's end: the source writable for everyone, with its own read-only setting back. */
+    async reopenSource(input: model.DatabaseScope): Promise<void> {
+      await heartbeating(
+        () =>
+          switchover.unfenceSource(
+            endpoints(input.plan).source,
+            input.database,
+            reverse.reverseKeeper(input.plan, input.database, 'source'),
+          ),
+        { waitForServers: true, retryAll: true },
+      );
+      Context.current().log.info('source un-fenced after the rollback: writable again');
+    },
+
+    /** Ends reverse replication: the target's slot and publication, the source's state schema. */
+    async dropReverse(input: model.DatabaseScope): Promise<string[]> {
+      return heartbeating(() => reverse.dropReverse(input.plan, input.database, input.targetDatabase));
     },
 
     /** Removes the target's state schema when the migration is complete. */

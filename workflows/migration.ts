@@ -19,8 +19,15 @@ import {
 import { ErrorType } from '../src/errors';
 import {
   databaseStateSignal,
+  finishDatabaseSignal,
+  finishUpdate,
   pauseSignal,
   resumeSignal,
+  rollbackDatabaseSignal,
+  rollbackDoneSignal,
+  rollbackPreparedSignal,
+  rollbackUpdate,
+  rollbackVerdictSignal,
   statusQuery,
   switchoverDatabaseSignal,
   switchoverDoneSignal,
@@ -28,11 +35,12 @@ import {
   switchoverRequestSignal,
   switchoverUpdate,
   switchoverVerdictSignal,
+  type RollbackOutcome,
   type SwitchoverOutcome,
 } from '../src/model/messages';
 import { childIds } from '../src/model/names';
 import { lagBucket, type SearchAttributeValues } from '../src/model/search-attributes';
-import type { MigrationStatus, SwitchoverReport } from '../src/model/status';
+import type { MigrationStatus, RollbackReport, SwitchoverReport } from '../src/model/status';
 import type { DatabaseResult, MigrationResult } from '../src/model/workflows';
 import type { PlanInput } from '../src/plan/plan';
 import { migrateDatabaseWorkflow } from './database';
@@ -211,6 +219,95 @@ export async function migrationWorkflow(input: PlanInput): Promise<MigrationResu
     }
     runSwitchover().catch(() => undefined);
   });
+  // switchover.reverse: after the switchover, back to the source (rollback) or the end of the reverse stream (finish).
+  const rollbacks = new Map<string, RollbackOutcome>();
+  const rollbackPrepared = new Map<string, { error?: string }>();
+  let finishing = false;
+  setHandler(rollbackDoneSignal, (r) => void rollbacks.set(r.database, r));
+  setHandler(rollbackPreparedSignal, (p) => void rollbackPrepared.set(p.database, p));
+  /** Why there is no reverse stream to end or roll back now (`what`: rollback or finish). */
+  const reverseBlockers = (what: string): string[] => {
+    if (!plan.switchover.reverse)
+      return [
+        'the plan has no switchover.reverse: nothing captured the writes on the target, so there is no way back ' +
+          'without losing them',
+      ];
+    if (status.rollback?.state === 'running') return ['a rollback is already running'];
+    if (status.rollback?.state === 'completed') return ['the rollback already completed'];
+    if (finishing) return ['the reverse stream is being finished'];
+    if (status.switchover?.state !== 'completed')
+      return [
+        `the switchover has not completed (the migration is in ${status.phase}): the application still writes to ` +
+          `the source, there is nothing to ${what}`,
+      ];
+    return status.databases
+      .filter((d) => d.phase !== 'reverse')
+      .map((d) => `${d.database}: in ${d.phase}, not reverse`);
+  };
+  const runRollback = async (): Promise<{ reports: RollbackReport[] }> => {
+    status.rollback = { state: 'running', reports: [], requestedAt: now() };
+    rollbacks.clear();
+    rollbackPrepared.clear();
+    try {
+      await Promise.all(
+        status.databases.map((d) => getExternalWorkflowHandle(d.workflowId).signal(rollbackDatabaseSignal)),
+      );
+      await condition(() => status.databases.every((d) => rollbackPrepared.has(d.database)));
+      const problems = status.databases.flatMap((d) => {
+        const error = rollbackPrepared.get(d.database)!.error;
+        return error ? [`${d.database}: ${error}`] : [];
+      });
+      const verdict = problems.length
+        ? { commit: false, reason: `the rollback of the migration failed: ${problems.join('; ')}` }
+        : { commit: true };
+      await Promise.all(
+        status.databases
+          .filter((d) => !rollbackPrepared.get(d.database)!.error)
+          .map((d) => getExternalWorkflowHandle(d.workflowId).signal(rollbackVerdictSignal, verdict)),
+      );
+      await condition(() => status.databases.every((d) => rollbacks.has(d.database)));
+      status.rollback.reports = [...rollbacks.values()].flatMap((r) => (r.report ? [r.report] : []));
+      const failed = problems.length
+        ? problems
+        : [...rollbacks.values()].filter((r) => r.error).map((r) => `${r.database}: ${r.error}`);
+      if (failed.length) {
+        status.rollback.state = 'failed';
+        status.rollback.error = failed.join('; ');
+        throw ApplicationFailure.create({
+          type: ErrorType.SwitchoverFailed,
+          nonRetryable: true,
+          message: `rollback failed, the target was un-fenced and the reverse stream goes on: ${status.rollback.error}`,
+        });
+      }
+      status.rollback.state = 'completed';
+      return { reports: status.rollback.reports };
+    } finally {
+      if (status.rollback.state === 'running') status.rollback.state = 'failed';
+    }
+  };
+  setHandler(rollbackUpdate, runRollback, {
+    validator: () => {
+      const why = reverseBlockers('roll back');
+      if (why.length) throw new Error(`rollback not possible now: ${why.join('; ')}`);
+    },
+  });
+  setHandler(
+    finishUpdate,
+    async () => {
+      finishing = true;
+      await Promise.all(
+        status.databases.map((d) => getExternalWorkflowHandle(d.workflowId).signal(finishDatabaseSignal)),
+      );
+      await condition(() => status.databases.every((d) => d.phase !== 'reverse'));
+      return { databases: status.databases.map((d) => d.database) };
+    },
+    {
+      validator: () => {
+        const why = reverseBlockers('finish');
+        if (why.length) throw new Error(`finish not possible now: ${why.join('; ')}`);
+      },
+    },
+  );
   const forward = (signal: typeof pauseSignal | typeof resumeSignal) => () =>
     void Promise.all(status.databases.map((d) => getExternalWorkflowHandle(d.workflowId).signal(signal)));
   setHandler(pauseSignal, forward(pauseSignal));

@@ -19,9 +19,11 @@ import {
   renderAbortedBeforeStart,
   renderScheduled,
   renderStatus,
+  renderRollback,
   scheduledStart,
   renderSwitchover,
   renderVerify,
+  reverseCommand,
   runningMigration,
   startMigration,
   switchover,
@@ -66,6 +68,11 @@ Usage:
   pgtransit abort NAME             cancel: copies stop, slot and publication dropped, target left as is
   pgtransit switchover NAME [--json]
                                    fence the source, drain, copy sequences, verify, finish; prints the report
+  pgtransit rollback NAME [--json]
+                                   switchover.reverse: fence the target, drain the reverse stream, sequences
+                                   back, the source writable again; prints the report
+  pgtransit finish NAME            switchover.reverse: end the reverse stream without rollback (slot and
+                                   publication on the target dropped; the source stays read-only)
   pgtransit verify NAME [--json] [--checksum] [--rows [--table T]... [--limit N]]
                                    compare source and target per table; exit 2 on any difference;
                                    --rows names the rows that differ (missing, extra, different)
@@ -112,6 +119,9 @@ export async function main(argv: string[]): Promise<number> {
       return abort(rest);
     case 'switchover':
       return switchoverCmd(rest);
+    case 'rollback':
+    case 'finish':
+      return reverseCmd(command, rest);
     case 'verify':
       return verifyCmd(rest);
     case 'pause':
@@ -393,6 +403,35 @@ async function switchoverCmd(args: string[]): Promise<number> {
       console.error(
         values.json ? JSON.stringify({ ok: false, error: message }) : `switchover refused or failed: ${message}`,
       );
+      return 2;
+    }
+  });
+}
+
+async function reverseCmd(which: 'rollback' | 'finish', args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  const name = positionals[0];
+  if (!name) throw new CommandRefused(`usage: pgtransit ${which} NAME [--json]`);
+  return withClient(async (client) => {
+    try {
+      if (which === 'rollback') {
+        const r = await reverseCommand(client, name, 'rollback');
+        console.log(values.json ? JSON.stringify(r, null, 2) : renderRollback(r));
+      } else {
+        const r = await reverseCommand(client, name, 'finish');
+        console.log(
+          values.json
+            ? JSON.stringify(r, null, 2)
+            : `reverse stream of ${r.databases.join(', ')} finished: its slot and publication on the target and the ` +
+                "source's state schema are dropped; the source stays read-only (the application lives on the target)",
+        );
+      }
+      return 0;
+    } catch (e) {
+      if (e instanceof CommandRefused) throw e;
+      const cause = (e as { cause?: Error }).cause;
+      const message = cause?.message ?? (e as Error).message;
+      console.error(values.json ? JSON.stringify({ ok: false, error: message }) : `${which} failed: ${message}`);
       return 2;
     }
   });

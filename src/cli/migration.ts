@@ -9,9 +9,9 @@ import {
 } from '@temporalio/client';
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { formatBytes as fmtBytes, formatSeconds as fmtSeconds } from '../model/format';
-import { databaseStatusQuery, statusQuery, switchoverUpdate } from '../model/messages';
+import { databaseStatusQuery, finishUpdate, rollbackUpdate, statusQuery, switchoverUpdate } from '../model/messages';
 import { workflowIds } from '../model/names';
-import type { DatabaseStatus, MigrationStatus, SwitchoverReport } from '../model/status';
+import type { DatabaseStatus, MigrationStatus, RollbackReport, SwitchoverReport } from '../model/status';
 import type { VerifyReport } from '../model/workflows';
 import type { RowDiff, RowsOption } from '../model/activities';
 import type { Plan } from '../plan/plan';
@@ -253,6 +253,7 @@ export function renderStatus(s: FullStatus): string {
   if (m.error) lines.push(`  error: ${m.error}`);
   if (m.switchover)
     lines.push(`  switchover: ${m.switchover.state}${m.switchover.error ? ` (${m.switchover.error})` : ''}`);
+  if (m.rollback) lines.push(`  rollback: ${m.rollback.state}${m.rollback.error ? ` (${m.rollback.error})` : ''}`);
   for (const w of m.warnings ?? []) lines.push(`  warning: ${w}`);
   for (const d of s.databases) {
     const t = d.totals;
@@ -298,6 +299,28 @@ export function renderStatus(s: FullStatus): string {
         );
       if (c.stalled) lines.push(`  stopped: ${c.stalled.reason}`);
     }
+    if (d.reverse) {
+      const c = d.reverse;
+      lines.push(
+        `  reverse stream (target -> source, slot ${c.slot} on the target): ` +
+          (c.ended
+            ? c.ended === 'finished'
+              ? 'finished'
+              : 'rolled back'
+            : `${c.paused ? 'PAUSED, ' : ''}${c.stalled ? 'STOPPED, ' : ''}lag ${c.lagBytes ?? '?'} bytes / ` +
+              `${c.lagSeconds ?? '?'} s, applied ${c.appliedLsn ?? '-'}, ${c.transactions} transactions in ${c.rounds} streams`),
+      );
+      for (const [table, n] of Object.entries(c.tables))
+        lines.push(
+          `    ${table}: +${n.insert} ~${n.update} -${n.delete}${n.conflicts ? ` conflicts ${n.conflicts}` : ''}`,
+        );
+      if (c.stalled) lines.push(`  stopped: ${c.stalled.reason}`);
+    }
+    if (d.rollback)
+      lines.push(
+        `  rollback: write downtime ${d.rollback.writeDowntimeMs} ms, ${d.rollback.tablesVerified} tables verified, ` +
+          `${d.rollback.sequencesCopied} sequences copied back`,
+      );
     if (d.switchover)
       lines.push(
         `  switchover: write downtime ${d.switchover.writeDowntimeMs} ms, ${d.switchover.tablesVerified} ` +
@@ -370,6 +393,61 @@ async function switchoverOfFinished(
   );
 }
 
+/**
+ * pgtransit rollback and pgtransit finish (switchover.reverse): the Update, or a refusal saying why
+ * nothing was done (no reverse stream, the switchover not completed, a finished migration).
+ */
+export async function reverseCommand(
+  client: Client,
+  name: string,
+  which: 'rollback',
+): Promise<{ reports: RollbackReport[] }>;
+export async function reverseCommand(client: Client, name: string, which: 'finish'): Promise<{ databases: string[] }>;
+export async function reverseCommand(
+  client: Client,
+  name: string,
+  which: 'rollback' | 'finish',
+): Promise<{ reports: RollbackReport[] } | { databases: string[] }> {
+  const handle = client.workflow.getHandle(workflowIds(name).migration);
+  try {
+    return which === 'rollback' ? await handle.executeUpdate(rollbackUpdate) : await handle.executeUpdate(finishUpdate);
+  } catch (e) {
+    const refusal = e instanceof WorkflowUpdateFailedError && e.cause instanceof Error ? e.cause.message : '';
+    if (refusal.startsWith(`${which} not possible now`)) throw new CommandRefused(`${refusal}. Nothing was done`);
+    if (e instanceof WorkflowUpdateFailedError) throw e;
+    const { description } = await describeMigration(client, name);
+    if (description.status.name === RUNNING) throw e;
+    const what = which === 'rollback' ? 'roll back' : 'finish';
+    throw new CommandRefused(
+      `migration ${name} has finished (${ended(description)}): there is no reverse stream to ${what}. Nothing was done`,
+    );
+  }
+}
+
+/** Through PgBouncer: the wait the application's transactions saw (PAUSE to RESUME). */
+const poolerPause = (x: { poolerPauseMs?: number }) =>
+  x.poolerPauseMs === undefined
+    ? []
+    : [`  pooler pause     ${x.poolerPauseMs} ms (new transactions waited in PgBouncer)`];
+
+export function renderRollback(r: { reports: RollbackReport[] }): string {
+  return r.reports
+    .map((x) =>
+      [
+        `rollback of ${x.database} completed: the source takes writes again`,
+        `  target fenced at ${x.fencedAt} (${x.terminatedSessions} application sessions ended, fence LSN ${x.fenceLsn})`,
+        `  done at          ${x.doneAt}`,
+        `  write downtime   ${x.writeDowntimeMs} ms`,
+        ...poolerPause(x),
+        `  applied to       ${x.appliedLsn ?? '-'} (the target's last transaction on the source)`,
+        `  tables verified  ${x.tablesVerified} (${x.verify})`,
+        `  sequences copied ${x.sequencesCopied}`,
+        `  note             ${x.targetNote}`,
+      ].join('\n'),
+    )
+    .join('\n\n');
+}
+
 export function renderSwitchover(r: { reports: SwitchoverReport[] }): string {
   return r.reports
     .map((x) =>
@@ -378,6 +456,7 @@ export function renderSwitchover(r: { reports: SwitchoverReport[] }): string {
         `  fenced at        ${x.fencedAt} (${x.terminatedSessions} application sessions ended, fence LSN ${x.fenceLsn})`,
         `  done at          ${x.doneAt}`,
         `  write downtime   ${x.writeDowntimeMs} ms`,
+        ...poolerPause(x),
         `  tables verified  ${x.tablesVerified} (${x.verify})`,
         `  sequences copied ${x.sequencesCopied}`,
         `  slot             ${x.slotKept ? 'kept' : 'dropped'}`,

@@ -265,3 +265,24 @@ export interface TableComparison {
   /** With CompareInput.rows, for a table that differs: which rows. */
   rows?: RowDiff;
 }
+
+/** switchover.reverse: the target's changes, streamed back to the fenced source. */
+export type ApplyReverseInput = DatabaseScope & {
+  targetMajor: number;
+  maxSeconds: number;
+  /** The rollback's fence on the target: the stream stops once it is applied to the source. */
+  fence: Fence | null;
+  progress?: { stream: number; everySeconds: number };
+};
+
+/** The target's side of the reverse stream, made at the switchover. */
+export interface ReversePrepared {
+  slot: string;
+  publication: string;
+  /** The slot's consistent point on the target. */
+  startLsn: string;
+  tables: number;
+}
+
+/** The rollback's fence: the target database read-only for the application. */
+export type FenceTargetInput = DatabaseScope & { id: string; targetMajor: number };

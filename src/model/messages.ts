@@ -5,7 +5,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { SnapshotSignal, StreamProgress } from './activities';
-import type { DatabaseState, DatabaseStatus, MigrationStatus, SwitchoverReport } from './status';
+import type { DatabaseState, DatabaseStatus, MigrationStatus, RollbackReport, SwitchoverReport } from './status';
 
 /** migrationWorkflow: the migration's status (phase, databases, switchover). */
 export const statusQuery = defineQuery<MigrationStatus>('status');
@@ -61,3 +61,26 @@ export const switchoverPreparedSignal = defineSignal<[{ database: string; error?
 export const cdcProgressSignal = defineSignal<[StreamProgress]>('cdcProgress');
 
 export const switchoverVerdictSignal = defineSignal<[{ commit: boolean; reason?: string }]>('switchoverVerdict');
+
+/**
+ * switchover.reverse, after the switchover: back to the source with every write the target took
+ * (fence the target, drain the reverse stream, sequences back, the source writable again).
+ */
+export const rollbackUpdate = defineUpdate<{ reports: RollbackReport[] }, []>('rollback');
+/** switchover.reverse: end the reverse stream without rolling back (the source stays fenced); answers the databases. */
+export const finishUpdate = defineUpdate<{ databases: string[] }, []>('finish');
+/** Migration -> database: roll back, or finish the reverse stream. */
+export const rollbackDatabaseSignal = defineSignal('rollbackDatabase');
+export const finishDatabaseSignal = defineSignal('finishDatabase');
+/** Database -> migration: ready to let the application back onto the source (or why not). */
+export const rollbackPreparedSignal = defineSignal<[{ database: string; error?: string }]>('rollbackPrepared');
+/** Migration -> database: un-fence the source (commit), or un-fence the target and go back to reverse. */
+export const rollbackVerdictSignal = defineSignal<[{ commit: boolean; reason?: string }]>('rollbackVerdict');
+/** How one database's rollback ended. */
+export interface RollbackOutcome {
+  database: string;
+  report?: RollbackReport;
+  error?: string;
+}
+/** Database -> migration: the rollback of one database ended. */
+export const rollbackDoneSignal = defineSignal<[RollbackOutcome]>('rollbackDone');

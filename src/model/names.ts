@@ -38,6 +38,16 @@ export function replicationNames(name: string, database: string): { slot: string
 }
 
 /**
+ * The slot and publication of the reverse stream (switchover.reverse), on the target, one per
+ * target database: the forward name of that database with `_rev`, kept whole however long the
+ * rest (slots are named per server, and source and target may be one server).
+ */
+export function reverseReplicationNames(name: string, targetDatabase: string): { slot: string; publication: string } {
+  const slot = `${replicationNames(name, targetDatabase).slot.slice(0, 59)}_rev`;
+  return { slot, publication: slot };
+}
+
+/**
  * What DDL capture (cdc.ddl: replicate) installs on the source database: a schema of its own,
  * two event triggers (names are database-wide), and the prefix of its logical messages (other
  * migrations reading the same database get the messages too, and skip other prefixes).

@@ -12,6 +12,12 @@ export type MigrationPhase =
   | 'fencing'
   | 'draining'
   | 'finalizing'
+  /** switchover.reverse: the switchover completed, the target's changes stream back to the fenced source. */
+  | 'reverse'
+  /** The rollback runs: the target fenced, the reverse stream drained, the sequences copied back. */
+  | 'rolling_back'
+  /** The rollback completed: the source takes writes again, the target is fenced. */
+  | 'rolled_back'
   | 'completed'
   | 'failed'
   | 'cancelled';
@@ -76,6 +82,9 @@ export interface DatabaseStatus {
   /** Change capture (full+cdc), from the last round that ended. */
   cdc?: CdcStatus;
   switchover?: SwitchoverReport;
+  /** switchover.reverse: the target -> source stream after the switchover (its slot on the target). */
+  reverse?: ReverseStatus;
+  rollback?: RollbackReport;
   /** What notifications already told (carried across continue-as-new, so a crossing is told once). */
   notified?: { lagAbove?: boolean; stalled?: boolean };
 }
@@ -122,6 +131,38 @@ export interface SwitchoverReport {
   sourceNote: string;
 }
 
+/** The reverse stream: the same counts as change capture, from the target's slot to the source. */
+export interface ReverseStatus extends CdcStatus {
+  slot: string;
+  publication: string;
+  /** The target's WAL position when the slot was created: every later write on the target is captured. */
+  startLsn: string;
+  /** The switchover ended and the reverse stream began. */
+  since?: string;
+  /** Set once the slot and publication are dropped (finish or rollback): nothing streams any more. */
+  ended?: 'finished' | 'rolled_back';
+}
+
+export interface RollbackReport {
+  database: string;
+  /** When the target was fenced, and when the source took writes again. */
+  fencedAt: string;
+  doneAt: string;
+  /** Target fenced to source writable: the time the application could not write. */
+  writeDowntimeMs: number;
+  terminatedSessions: number;
+  /** The target's fence marker, and the last target transaction applied to the source. */
+  fenceLsn: string;
+  appliedLsn: string | null;
+  tablesVerified: number;
+  verify: 'count' | 'checksum';
+  sequencesCopied: number;
+  /** Through PgBouncer: PAUSE to RESUME on the source, the wait the application saw. */
+  poolerPauseMs?: number;
+  /** The target stays read-only; this undoes it. */
+  targetNote: string;
+}
+
 export interface MigrationStatus {
   workflowId: string;
   name: string;
@@ -146,6 +187,13 @@ export interface MigrationStatus {
   switchover?: {
     state: 'running' | 'completed' | 'failed';
     reports: SwitchoverReport[];
+    error?: string;
+    requestedAt: string;
+  };
+  /** pgtransit rollback (switchover.reverse), as the switchover above. */
+  rollback?: {
+    state: 'running' | 'completed' | 'failed';
+    reports: RollbackReport[];
     error?: string;
     requestedAt: string;
   };

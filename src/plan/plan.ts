@@ -221,6 +221,13 @@ export const planSchema = z
             'The time budget of the fenced window: when draining, sequences, large objects, views and verification take ' +
               'longer, the switchover is abandoned, the source un-fenced, and the migration goes back to incremental',
           ),
+        reverse: z
+          .boolean()
+          .optional()
+          .describe(
+            'Rollback without loss: at the switchover a slot and publication on the target capture every later write, ' +
+              'streamed back to the fenced source until pgtransit rollback (back to the source) or pgtransit finish',
+          ),
         pooler: z
           .strictObject({
             admin: connectionUrl.describe(
@@ -300,6 +307,23 @@ export const planSchema = z
             'name unless mapped), or correct the name it maps to',
         });
       }
+    }
+    if (plan.switchover?.reverse) {
+      if (plan.mode === 'full')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['switchover', 'reverse'],
+          message: 'mode full has no switchover to reverse; use mode full+cdc, or remove switchover.reverse',
+        });
+      const mapped = Object.keys(plan.mapping?.schemas ?? {}).length + Object.keys(plan.mapping?.tables ?? {}).length;
+      if (mapped > 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['switchover', 'reverse'],
+          message:
+            'the reverse stream does not map names back: with a mapping, its changes would name tables the source ' +
+            'does not have; remove the mapping, or switchover.reverse',
+        });
     }
     const targets = new Map<string, string>();
     for (const [from, to] of Object.entries(plan.mapping?.tables ?? {})) {

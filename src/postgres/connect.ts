@@ -20,6 +20,11 @@ export interface Endpoint {
   side: Side;
   /** The reference as written in the plan (env:NAME, file:PATH or a password-less URL). */
   ref: string;
+  /**
+   * Every session to this server overrides the read-only default for itself (ConnectOptions.writable):
+   * pgtransit's own writes on a source it keeps fenced while the reverse stream applies to it.
+   */
+  writable?: boolean;
 }
 
 /** The plan's two servers, by reference. */
@@ -97,7 +102,7 @@ export function resolveEndpoint(endpoint: Endpoint, options: ConnectOptions = {}
   if (options.replication) (config as Record<string, unknown>).replication = 'database';
   config.options = startupOptions({
     ...NO_TIMEOUTS,
-    ...(options.writable ? { default_transaction_read_only: 'off' } : {}),
+    ...(options.writable || endpoint.writable ? { default_transaction_read_only: 'off' } : {}),
     ...options.settings,
   });
   const raw = parsed as Record<string, unknown>;

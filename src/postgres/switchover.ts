@@ -153,7 +153,7 @@ export async function unfenceSource(source: Endpoint, database: string, keeper?:
 
 const KEPT = `${STATE_SCHEMA}.fence`;
 
-async function keepSetting(k: FenceKeeper, database: string, value: string | null): Promise<void> {
+export async function keepSetting(k: FenceKeeper, database: string, value: string | null): Promise<void> {
   await withConnection(k.target, { database: k.targetDatabase }, async ({ client }) => {
     await client.query(
       `CREATE TABLE IF NOT EXISTS ${KEPT} (migration text, database text, previous text, PRIMARY KEY (migration, database))`,
@@ -166,7 +166,7 @@ async function keepSetting(k: FenceKeeper, database: string, value: string | nul
   });
 }
 
-async function keptSetting(k: FenceKeeper, database: string): Promise<string | null> {
+export async function keptSetting(k: FenceKeeper, database: string): Promise<string | null> {
   return withConnection(k.target, { database: k.targetDatabase }, async ({ client }) => {
     if (!(await client.query(`SELECT to_regclass($1) IS NOT NULL AS ok`, [KEPT])).rows[0]!.ok) return null;
     return (

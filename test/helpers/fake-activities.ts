@@ -10,7 +10,7 @@ import { ErrorType, isRetryable } from '../../src/errors';
 import type { Chunk, CopyResult, RoundResult, TablePlan } from '../../src/model/activities';
 import { formatLsn } from '../../src/model/lsn';
 import { snapshotSignal } from '../../src/model/messages';
-import { ddlCaptureNames, replicationNames } from '../../src/model/names';
+import { ddlCaptureNames, replicationNames, reverseReplicationNames } from '../../src/model/names';
 import type { CheckItem, ServerSummary } from '../../src/model/report';
 
 export type ActivityName = keyof Activities;
@@ -326,6 +326,44 @@ export function createFakes(): Fakes {
       }));
     },
     async dropState() {},
+    async prepareReverse({ plan, targetDatabase }) {
+      const { slot, publication } = reverseReplicationNames(plan.name, targetDatabase);
+      return { slot, publication, startLsn: nextLsn(), tables: FAKE_TABLES.length };
+    },
+    async applyReverseChanges(input) {
+      await heartbeatFor(Math.min(input.maxSeconds * 1000, fakes.roundMs));
+      const at = nextLsn();
+      return {
+        appliedLsn: at,
+        processedLsn: at,
+        sourceLsn: at,
+        lagBytes: 0,
+        lagSeconds: 0,
+        retainedWalBytes: 64 * 1024,
+        transactions: 1,
+        counts: { 'public.customers': { insert: 1, update: 0, delete: 0, truncate: 0, conflicts: 0 } },
+        lastCommitTime: new Date().toISOString(),
+        fenceApplied: input.fence !== null,
+      };
+    },
+    async fenceTarget({ id }) {
+      return { id, lsn: nextLsn(), fencedAt: new Date().toISOString(), terminatedSessions: 1 };
+    },
+    async unfenceTarget() {},
+    async copySequencesBack() {
+      return [];
+    },
+    async syncLargeObjectsBack() {
+      return { created: 0, unlinked: 0, bytes: 0 };
+    },
+    async refreshMaterializedViewsBack() {
+      return [];
+    },
+    async reopenSource() {},
+    async dropReverse({ plan, targetDatabase }) {
+      const { slot, publication } = reverseReplicationNames(plan.name, targetDatabase);
+      return [`slot ${slot} on the target`, `publication ${publication} on the target`];
+    },
     // The real one: the workflow tests receive its calls on an HTTP server of their own.
     notify: createActivities().notify,
   };

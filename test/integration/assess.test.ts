@@ -234,6 +234,59 @@ describe('migration assessment on real servers', () => {
     });
   });
 
+  describe('switchover.reverse', () => {
+    const reverse = { switchover: { reverse: true } };
+
+    it('adds no item to a plan without it', async () => {
+      const items = await assessServers(planFor(source, target), ['app'], 0);
+      assert.deepEqual(
+        items.filter((i) => /reverse/.test(i.id)),
+        [],
+      );
+    });
+
+    it('passes on a logical target with a free slot, for a superuser on both sides', async () => {
+      for (const id of [
+        'target.reverse_wal_level',
+        'target.reverse_capacity',
+        'target.reverse_rights',
+        'source.reverse_apply_rights',
+      ]) {
+        const i = await serverItem(planFor(source, target, reverse), id);
+        assert.equal(i.status, 'pass', `${id}: ${i.observed}`);
+      }
+    });
+
+    it('fails when the target’s wal_level is not logical, naming the fix', async () => {
+      const i = await serverItem(planFor(source, replicaSource, reverse), 'target.reverse_wal_level');
+      assert.equal(i.status, 'fail');
+      assert.match(i.observed, /wal_level = replica on the target/);
+      assert.match(i.fix ?? '', /on the target: ALTER SYSTEM SET wal_level = 'logical'/);
+    });
+
+    it('fails for a target role without REPLICATION, and with roles: true without superuser', async () => {
+      const role = await loginRole(target, 'revnorepl');
+      const i = await serverItem(
+        planFor(source, target, { ...reverse, targetUser: role, roles: true }),
+        'target.reverse_rights',
+      );
+      assert.equal(i.status, 'fail');
+      assert.match(i.observed, new RegExp(`${role.user} has no REPLICATION attribute on the target`));
+      assert.match(i.observed, /roles: true/);
+      assert.match(i.fix ?? '', new RegExp(`ALTER ROLE ${role.user} REPLICATION`));
+    });
+
+    it('fails for a source role that may not SET session_replication_role', async () => {
+      const role = await loginRole(source, 'revnoset', 'REPLICATION');
+      const i = await serverItem(
+        planFor(source, target, { ...reverse, sourceUser: role }),
+        'source.reverse_apply_rights',
+      );
+      assert.equal(i.status, 'fail');
+      assert.match(i.fix ?? '', new RegExp(`GRANT SET ON PARAMETER session_replication_role TO ${role.user}`));
+    });
+  });
+
   describe('source.select_privilege', () => {
     it('fails when the source role cannot read a selected table or its sequence', async () => {
       const role = await loginRole(source, 'reader');

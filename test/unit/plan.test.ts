@@ -131,6 +131,20 @@ describe('plan validation', () => {
     issueAt({ ...base, databases: [] }, 'databases');
   });
 
+  it('refuses switchover.reverse with a name mapping or mode full, and leaves plans without it unchanged', () => {
+    const base = { name: 'shop', source: { url: 'env:S' }, target: { url: 'env:T' } };
+    const mapped = parsePlan({ ...base, mapping: { schemas: { public: 'app' } }, switchover: { reverse: true } });
+    assert.equal(mapped.ok, false);
+    assert.match(JSON.stringify(!mapped.ok && mapped.issues), /switchover\.reverse.*does not map names back/);
+    const full = parsePlan({ ...base, mode: 'full', switchover: { reverse: true } });
+    assert.equal(full.ok, false);
+    assert.match(JSON.stringify(!full.ok && full.issues), /mode full has no switchover to reverse/);
+    const plain = parsePlan(base);
+    assert.ok(plain.ok);
+    assert.equal('reverse' in plain.plan.switchover, false, 'no default: the plan in history stays as it was');
+    assert.ok(parsePlan({ ...base, switchover: { reverse: true } }).ok);
+  });
+
   it('rejects a negative lag bound', () => {
     issueAt({ ...base, switchover: { maxLagBytes: -1 } }, 'switchover.maxLagBytes');
   });

@@ -27,6 +27,7 @@ import type { CdcStatus, SwitchoverReport } from '../../src/model/status';
 import type { DatabaseResult } from '../../src/model/workflows';
 import { DRAIN_ROUND_SECONDS, streaming } from '../activity-options';
 import { failureOf, messageOf, retryable } from '../failures';
+import { reverseCapture } from './reverse';
 import { now, type DatabaseRun } from './run';
 import { lateTables } from './snapshot';
 import { commitSwitchover, prepareSwitchover, unfenceSource, type PreparedSwitchover } from './switchover';
@@ -55,9 +56,16 @@ export class ChangeStream {
   private stream = 0;
   private counted: Counted | null = null;
 
-  constructor(private readonly run: DatabaseRun) {
-    this.cdc = run.status.cdc ??= { paused: false, appliedLsn: null, transactions: 0, rounds: 0, tables: {} };
-    this.lateTables = lateTables(run.status);
+  /** `reverse`: the target's changes to the fenced source (switchover.reverse), counted in status.reverse. */
+  constructor(
+    private readonly run: DatabaseRun,
+    readonly direction: 'forward' | 'reverse' = 'forward',
+  ) {
+    this.cdc =
+      direction === 'reverse'
+        ? run.status.reverse!
+        : (run.status.cdc ??= { paused: false, appliedLsn: null, transactions: 0, rounds: 0, tables: {} });
+    this.lateTables = direction === 'reverse' ? [] : lateTables(run.status);
     setHandler(cdcProgressSignal, (p) => this.progress(p));
   }
 
@@ -114,6 +122,20 @@ export class ChangeStream {
     this.stream++;
     this.counted = null;
     try {
+      if (this.direction === 'reverse')
+        return await this.scope.run(() =>
+          stream.applyReverseChanges({
+            ...run.scope,
+            targetMajor: run.input.targetMajor,
+            maxSeconds: fence
+              ? Math.min(DRAIN_ROUND_SECONDS, maxSeconds)
+              : long
+                ? run.plan.cdc.streamSeconds
+                : run.plan.cdc.roundSeconds,
+            fence,
+            ...(long ? { progress: { stream: this.stream, everySeconds: run.plan.cdc.roundSeconds } } : {}),
+          }),
+        );
       return await this.scope.run(() =>
         stream.applyChanges({
           ...run.scope,
@@ -252,6 +274,8 @@ export async function changeCapture(run: DatabaseRun): Promise<DatabaseResult> {
       if ('report' in outcome) {
         // An earlier failed attempt stays in the warnings; the database is not in error now.
         st.error = undefined;
+        // switchover.reverse: the migration goes on, streaming the target's writes back to the source.
+        if (st.reverse) return reverseCapture(run);
         await condition(allHandlersFinished);
         return run.result();
       }

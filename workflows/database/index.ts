@@ -1,7 +1,8 @@
 /**
  * migrateDatabaseWorkflow: one database of the plan, id `<migration id>/<database>`.
  * prepare -> schema -> full_load -> post_data -> (mode full: completed)
- *   -> catch_up -> incremental -> switchover -> completed. One file per phase.
+ *   -> catch_up -> incremental -> switchover -> completed (switchover.reverse: -> reverse
+ *   -> rollback or finish). One file per phase.
  */
 import { ContinueAsNew, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
@@ -10,6 +11,7 @@ import { preparation } from '../activity-options';
 import { changeCapture } from './change-capture';
 import { fullLoad } from './full-load';
 import { prepare } from './prepare';
+import { reverseCapture } from './reverse';
 import { DatabaseRun } from './run';
 import { restorePostData, restorePreData } from './schema';
 
@@ -19,7 +21,8 @@ export async function migrateDatabaseWorkflow(input: DatabaseInput): Promise<Dat
   const run = new DatabaseRun(input);
   try {
     // A continuation carries on with the change stream; everything before it is done.
-    if (input.carried) return await finish(run, await changeCapture(run));
+    if (input.carried)
+      return await finish(run, await (input.carried.reverse ? reverseCapture(run) : changeCapture(run)));
     const handoff = await prepare(run);
     await restorePreData(run, handoff);
     await fullLoad(run, handoff);

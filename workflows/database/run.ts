@@ -181,7 +181,7 @@ export class DatabaseRun {
     const state: DatabaseState = {
       database: this.scope.database,
       phase: this.status.phase,
-      lagBytes: this.status.cdc?.lagBytes,
+      lagBytes: (this.status.reverse && !this.status.reverse.ended ? this.status.reverse : this.status.cdc)?.lagBytes,
       ready: reason === undefined,
       reason,
     };
@@ -233,6 +233,13 @@ export class DatabaseRun {
       const dropped = await preparing
         .dropReplication(this.scope)
         .catch((err: Error) => [`cleanup failed: ${err.message}`]);
+      // In reverse: the target's slot would retain WAL for a stream nobody reads any more.
+      if (this.status.reverse && !this.status.reverse.ended)
+        dropped.push(
+          ...(await preparing
+            .dropReverse(this.scope)
+            .catch((err: Error) => [`cleanup of the reverse stream failed: ${err.message}`])),
+        );
       this.status.steps.push({
         step: 'cleanup',
         startedAt: now(),

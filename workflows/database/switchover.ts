@@ -21,9 +21,10 @@ import type { Activities } from '../../activities';
 import { ErrorType } from '../../src/errors';
 import type { FenceResult, SequenceCopy, TableComparison } from '../../src/model/activities';
 import type { SwitchoverReport } from '../../src/model/status';
-import { poolerEntry } from '../../src/plan/plan';
 import { preparation, switching, unfencing, verifying } from '../activity-options';
 import type { ChangeStream } from './change-capture';
+import { pausePooler, repointPooler, resumePooler } from './pooler';
+import { abandonReverse, prepareReverse } from './reverse';
 import { now, type DatabaseRun } from './run';
 import { DDL_CAPTURE } from './prepare';
 
@@ -47,16 +48,7 @@ export async function prepareSwitchover(run: DatabaseRun, changes: ChangeStream)
   run.pooler = undefined;
   try {
     // Through PgBouncer: the application's transactions wait in the pooler from here to RESUME.
-    if (plan.switchover.pooler && patched(POOLER_SWITCHOVER)) {
-      // Marked first: a PAUSE whose answer was lost is resumed by the un-fence all the same.
-      run.pooler = { pausedAt: now(), repointed: false };
-      const { pausedAt } = await run.step(
-        'pausePooler',
-        () => sw.pausePooler(scope),
-        () => `entry ${poolerEntryOf(run)} paused: new transactions wait in PgBouncer`,
-      );
-      run.pooler = { pausedAt, repointed: false };
-    }
+    if (plan.switchover.pooler && patched(POOLER_SWITCHOVER)) await pausePooler(run);
     const fence = await run.step(
       'fenceSource',
       () =>
@@ -74,8 +66,6 @@ export async function prepareSwitchover(run: DatabaseRun, changes: ChangeStream)
 
 /** The patch that brought the switchover through PgBouncer (plan switchover.pooler). */
 export const POOLER_SWITCHOVER = 'pooler-switchover';
-
-const poolerEntryOf = (run: DatabaseRun) => poolerEntry(run.plan.switchover.pooler!, run.scope.database);
 
 /** The patch that brought switchover.timeoutSeconds (patched() marker in history). */
 export const SWITCHOVER_BUDGET = 'switchover-budget';
@@ -167,14 +157,11 @@ async function afterFence(run: DatabaseRun, changes: ChangeStream, fence: FenceR
     () => sw.verifyFence({ ...scope, sourceMajor: run.input.sourceMajor, fence: { id: fence.id, lsn: fence.lsn } }),
     (x) => `nothing committed after the fence (checked to ${x.checkedTo})`,
   );
+  await prepareReverse(run);
   if (run.pooler) {
     // Marked first: a repoint that dies half-way is undone by the un-fence all the same.
     run.pooler.repointed = true;
-    await run.step(
-      'repointPooler',
-      () => sw.repointPooler({ ...scope, to: 'target' }),
-      (x) => `${poolerEntryOf(run)} now ${x.now.replace(/^[^=]*=\s*/, '')}; reloaded`,
-    );
+    await repointPooler(run, 'target');
   }
   return { fence, sequences, compared };
 }
@@ -182,17 +169,7 @@ async function afterFence(run: DatabaseRun, changes: ChangeStream, fence: FenceR
 /** Every database is prepared: finish this one. */
 export async function commitSwitchover(run: DatabaseRun, p: PreparedSwitchover): Promise<{ report: SwitchoverReport }> {
   const { plan, scope } = run;
-  let poolerPauseMs: number | undefined;
-  if (run.pooler) {
-    const { pausedAt } = run.pooler;
-    const { resumedAt } = await run.step(
-      'resumePooler',
-      () => sw.resumePooler(scope),
-      () => `entry ${poolerEntryOf(run)} resumed on the target`,
-    );
-    run.pooler = undefined;
-    poolerPauseMs = Math.max(0, Date.parse(resumedAt) - Date.parse(pausedAt));
-  }
+  const poolerPauseMs = await resumePooler(run, 'target');
   if (!plan.switchover.keepSlot)
     await run.step(
       'dropReplication',
@@ -220,7 +197,10 @@ export async function commitSwitchover(run: DatabaseRun, p: PreparedSwitchover):
     sequencesCopied: p.sequences.length,
     slotKept: plan.switchover.keepSlot,
     ...(poolerPauseMs !== undefined ? { poolerPauseMs } : {}),
-    sourceNote: `the source database ${scope.database} stays read-only; ALTER DATABASE ${scope.database} RESET default_transaction_read_only undoes it`,
+    sourceNote: run.status.reverse
+      ? `the source database ${scope.database} stays read-only, taking the target's writes from the reverse stream ` +
+        `(slot ${run.status.reverse.slot} on the target) until pgtransit rollback or pgtransit finish`
+      : `the source database ${scope.database} stays read-only; ALTER DATABASE ${scope.database} RESET default_transaction_read_only undoes it`,
   };
   run.status.switchover = report;
   run.phase('completed');
@@ -230,21 +210,10 @@ export async function commitSwitchover(run: DatabaseRun, p: PreparedSwitchover):
 /** Lets the application write to the source again; it retries until it succeeds. */
 export async function unfenceSource(run: DatabaseRun): Promise<void> {
   await run.step('unfenceSource', () => unfence.unfenceSource(run.scope));
+  await abandonReverse(run);
   // Through PgBouncer: back on the source (when it was repointed), then the waiting clients go on there.
-  const pooler = run.pooler;
-  if (!pooler) return;
-  if (pooler.repointed)
-    await run.step(
-      'repointPooler',
-      () => unfence.repointPooler({ ...run.scope, to: 'source' }),
-      (x) => `${poolerEntryOf(run)} back to ${x.now.replace(/^[^=]*=\s*/, '')}; reloaded`,
-    );
-  await run.step(
-    'resumePooler',
-    () => unfence.resumePooler(run.scope),
-    () => `entry ${poolerEntryOf(run)} resumed on the source`,
-  );
-  run.pooler = undefined;
+  if (run.pooler?.repointed) await repointPooler(run, 'source', true);
+  await resumePooler(run, 'source');
 }
 
 function describeDifference(d: TableComparison, checksum: boolean): string {

@@ -17,6 +17,7 @@ import * as pair from './pair';
 import * as planChecks from './plan';
 import * as privileges from './privileges';
 import * as replication from './replication';
+import * as reverse from './reverse';
 import * as servers from './servers';
 import * as switchover from './switchover';
 import * as target from './target';
@@ -40,6 +41,7 @@ export const SERVER_CHECKS: Check<ServerContext>[] = [
   ...replication.serverChecks,
   ...privileges.serverChecks,
   ...target.serverChecks,
+  ...reverse.serverChecks,
 ];
 
 /** Connects once and reports who and what is at the other end. Connection errors propagate. */
