@@ -17,6 +17,7 @@ import * as ddlCapture from '../src/postgres/cdc/ddl-capture';
 import * as poolers from '../src/postgres/pooler';
 import * as chunks from '../src/postgres/chunks';
 import * as compare from '../src/postgres/compare';
+import * as changed from '../src/postgres/compare-changed';
 import { endpoints, withConnection } from '../src/postgres/connect';
 import * as copy from '../src/postgres/copy';
 import * as largeObjects from '../src/postgres/large-objects';
@@ -25,6 +26,7 @@ import * as ddl from '../src/postgres/ddl';
 import * as replication from '../src/postgres/replication';
 import * as reverse from '../src/postgres/reverse';
 import * as roles from '../src/postgres/roles';
+import * as point from '../src/postgres/verify-point';
 import * as snapshot from '../src/postgres/snapshot';
 import * as state from '../src/postgres/state';
 import * as switchover from '../src/postgres/switchover';
@@ -426,6 +428,51 @@ export function createActivities() {
       return heartbeating(() => {
         const { source, target } = endpoints(input.plan);
         return largeObjects.syncLargeObjects(source, target, input.database, input.targetDatabase);
+      });
+    },
+
+    /**
+     * The comparison at a verification point while streaming (verify-point.ts): the stream is
+     * brought to the point here, change tracking starts there, then both snapshots are compared.
+     */
+    async verifyAtPoint(input: model.VerifyAtPointInput): Promise<model.PointVerification> {
+      return heartbeating(
+        (signal) => {
+          const { source, target } = endpoints(input.plan);
+          return point.verifyAtPoint({
+            plan: input.plan,
+            source,
+            target,
+            database: input.database,
+            targetDatabase: input.targetDatabase,
+            sourceMajor: input.sourceMajor,
+            checksum: input.checksum,
+            signal,
+            reach: (lsn) =>
+              cdc.streamRound({
+                ...streamOf(input, signal),
+                lateTables: input.lateTables,
+                lateHorizonLsn: input.lateHorizonLsn,
+                maxSeconds: input.maxSeconds,
+                fence: null,
+                stopBefore: lsn,
+              }),
+          });
+        },
+        { everyMs: 1_000, waitForServers: true },
+      );
+    },
+
+    /** Inside the fence, after a verification point: only what the stream applied since it (compare-changed.ts). */
+    async compareChanged(input: model.CompareInput): Promise<model.ChangedComparison> {
+      return heartbeating(() => {
+        const { source, target } = endpoints(input.plan);
+        return withConnection(source, { database: input.database }, ({ client: s }) =>
+          withConnection(target, { database: input.targetDatabase }, async ({ client: t }) => {
+            await compare.comparableSessions(s, t);
+            return changed.compareChanged(input.plan, input.database, s, t, input.checksum);
+          }),
+        );
       });
     },
 

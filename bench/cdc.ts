@@ -37,10 +37,17 @@
  * write on the source before the fence to its first write on the target after the Update
  * returned). A native subscription has no switchover to compare with.
  *
+ * Part 3, downtime: the same switchover at pgbench scales DOWNTIME_SCALES (10,100), with
+ * verify: checksum, DOWNTIME_RUNS each (interleaved), each switchover.verifyBeforeFence mode of
+ * DOWNTIME_MODES (before: the full comparison at a point while streaming, only what changed
+ * since inside the fence; inside: every table compared inside the fence): the median write
+ * downtime per scale and mode, and the ratio largest scale / smallest (goal <= 1.2 for before).
+ *
  *   npx tsx bench/cdc.ts    DURATION (60) RATE (500) CLIENTS (4) SCALE (10) CATCHUP_LIMIT (120)
  *                           RUNS (5) SWITCH_RATE (30) BACKLOG (20000) BACKLOG_RUNS (3)
  *                           LARGE_ROWS (5000000) LONG_SECONDS (300)
- *                           PARTS (large,apply,backlog,long,switchover);
+ *                           DOWNTIME_SCALES (10,100) DOWNTIME_RUNS (3) DOWNTIME_MODES (before)
+ *                           PARTS (large,apply,backlog,long,switchover; also downtime);
  *                           WORKLOADS (full,half; also rate) picks part 1's runs
  */
 import type { ChildProcess } from 'node:child_process';
@@ -53,7 +60,7 @@ import { startPostgres, type PgServer } from '../src/dev/embedded-postgres';
 import { ensurePgClientTools } from '../src/dev/debian-tools';
 import { ensureTemporalCli, type DevServer } from '../src/dev/temporal-cli';
 import { replicationNames, workflowIds } from '../src/model/names';
-import { parsePlan, type Plan } from '../src/plan/plan';
+import { parsePlan, type Plan, type PlanInput } from '../src/plan/plan';
 import type { CdcStatus, DatabaseStatus, MigrationStatus, SwitchoverReport } from '../src/model/status';
 import { abortMigration, switchover } from '../src/cli/migration';
 import {
@@ -95,6 +102,17 @@ const RUNS = envInt('RUNS', 5);
 const SWITCH_RATE = envInt('SWITCH_RATE', 30);
 const PARTS = (process.env.PARTS ?? 'large,apply,backlog,long,switchover').split(',').map((s) => s.trim());
 const LARGE_ROWS = envInt('LARGE_ROWS', 5_000_000);
+const DOWNTIME_SCALES = (process.env.DOWNTIME_SCALES ?? '10,100').split(',').map((x) => {
+  const n = Number(x);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`DOWNTIME_SCALES holds pgbench scales, not ${JSON.stringify(x)}`);
+  return n;
+});
+const DOWNTIME_RUNS = envInt('DOWNTIME_RUNS', 3);
+const DOWNTIME_MODES = (process.env.DOWNTIME_MODES ?? 'before').split(',').map((x) => {
+  if (x !== 'before' && x !== 'inside')
+    throw new Error(`DOWNTIME_MODES holds before and inside, not ${JSON.stringify(x)}`);
+  return x;
+});
 const WORKLOADS = (process.env.WORKLOADS ?? 'full,half').split(',').map((s) => s.trim());
 const BACKLOG = envInt('BACKLOG', 20000);
 const BACKLOG_RUNS = envInt('BACKLOG_RUNS', 3);
@@ -327,13 +345,14 @@ async function skippedTransactions(
 
 // ---------------------------------------------------------------- pgtransit worker
 
-function benchPlan(name: string, sourceEnv: string, targetEnv: string): Plan {
+function benchPlan(name: string, sourceEnv: string, targetEnv: string, switchover?: PlanInput['switchover']): Plan {
   const parsed = parsePlan({
     name,
     source: { url: `env:${sourceEnv}` },
     target: { url: `env:${targetEnv}` },
     mode: 'full+cdc',
     fullLoad: { parallelism: 2, chunkSizeMB: 32 },
+    ...(switchover ? { switchover } : {}),
   });
   if (!parsed.ok) throw new Error(`bench plan invalid: ${JSON.stringify(parsed.issues)}`);
   return parsed.plan;
@@ -1162,8 +1181,30 @@ async function switchoverSteps(w: Worker, plan: Plan): Promise<SwitchoverRun['st
   }));
 }
 
-async function oneSwitchover(i: number, source: PgServer, target: PgServer, w: Worker): Promise<SwitchoverRun> {
-  const database = `sw${i}`;
+/** One switchover run's database, scale and plan settings (part 2: sw<i>, scale 1, the defaults). */
+interface SwitchoverSetup {
+  database: string;
+  scale: number;
+  sourceEnv: string;
+  targetEnv: string;
+  switchover?: PlanInput['switchover'];
+  label: string;
+}
+
+async function oneSwitchover(
+  i: number,
+  source: PgServer,
+  target: PgServer,
+  w: Worker,
+  o: SwitchoverSetup = {
+    database: `sw${i}`,
+    scale: 1,
+    sourceEnv: `PGT_BENCH_SW${i}_SOURCE_URL`,
+    targetEnv: `PGT_BENCH_SW${i}_TARGET_URL`,
+    label: `part 2, run ${i}/${RUNS}`,
+  },
+): Promise<SwitchoverRun> {
+  const { database } = o;
   const item: SwitchoverRun = {
     run: i,
     error: null,
@@ -1179,15 +1220,9 @@ async function oneSwitchover(i: number, source: PgServer, target: PgServer, w: W
     app: null,
     steps: [],
   };
-  log(
-    `part 2, run ${i}/${RUNS}: pgbench -i -s 1 into ${database}, migrate under pgbench -R ${SWITCH_RATE}, switch over`,
-  );
-  await pgbenchInit(source, database, 1);
-  const plan = benchPlan(
-    `bench-sw-${randomBytes(3).toString('hex')}`,
-    `PGT_BENCH_SW${i}_SOURCE_URL`,
-    `PGT_BENCH_SW${i}_TARGET_URL`,
-  );
+  log(`${o.label}: pgbench -i -s ${o.scale} into ${database}, migrate under pgbench -R ${SWITCH_RATE}, switch over`);
+  await pgbenchInit(source, database, o.scale);
+  const plan = benchPlan(`bench-sw-${randomBytes(3).toString('hex')}`, o.sourceEnv, o.targetEnv, o.switchover);
   const handle = w.client.workflow.getHandle(workflowIds(plan.name).migration);
   // Long enough to outlast the run; the fence ends its sessions.
   const bench = startPgbench(source, database, ['-R', String(SWITCH_RATE), '-c', '2', '-j', '1', '-T', '900']);
@@ -1204,7 +1239,7 @@ async function oneSwitchover(i: number, source: PgServer, target: PgServer, w: W
       plan,
       'ready for switchover',
       (m) => m.databases.length > 0 && m.databases.every((d) => d.ready === true),
-      300_000,
+      300_000 + o.scale * 30_000,
     );
     item.readySeconds = seconds(performance.now() - t0);
     await app.warm(target.url({ database }));
@@ -1262,6 +1297,48 @@ async function oneSwitchover(i: number, source: PgServer, target: PgServer, w: W
   return item;
 }
 
+/** Part 3's lines: per mode and scale the median write downtime and its spread, and the ratio largest / smallest scale. */
+function summarizeDowntime(runs: (SwitchoverRun & { scale: number; mode: string })[]) {
+  const lines: string[] = [];
+  const figures: Record<string, { medians: Record<number, number | null>; ratio: number | null }> = {};
+  const smallest = Math.min(...DOWNTIME_SCALES);
+  const largest = Math.max(...DOWNTIME_SCALES);
+  lines.push(
+    `3. switchover write downtime against the size of the data: pgbench scales ${DOWNTIME_SCALES.join(', ')}, ` +
+      `verify: checksum, ${DOWNTIME_RUNS} runs each, under pgbench -R ${SWITCH_RATE} -c 2 plus our application writer`,
+  );
+  for (const mode of DOWNTIME_MODES) {
+    const medians: Record<number, number | null> = {};
+    lines.push(
+      mode === 'before'
+        ? '   verifyBeforeFence: true (every table compared at a point while streaming; inside the fence the rows changed since)'
+        : '   verifyBeforeFence: false (every table compared inside the fence)',
+    );
+    for (const scale of DOWNTIME_SCALES) {
+      const mine = runs.filter((r) => r.mode === mode && r.scale === scale);
+      const ok = mine.filter((r) => !r.error).map((r) => r.writeDowntimeMs!);
+      medians[scale] = median(ok);
+      const verifySteps = mine
+        .filter((r) => !r.error)
+        .map((r) => r.steps.find((x) => x.step === 'verify')?.seconds ?? null)
+        .map((x) => (x === null ? '-' : `${Math.round(x * 1000)}`));
+      lines.push(
+        `     scale ${String(scale).padEnd(4)} write downtime median ${fmt(medians[scale])} ms ` +
+          `(min ${fmt(ok.length ? Math.min(...ok) : null)}, max ${fmt(ok.length ? Math.max(...ok) : null)}); ` +
+          `all ${mine.map((r) => (r.error ? 'failed' : r.writeDowntimeMs)).join(', ')}; fenced verify step ms ${verifySteps.join(', ')}`,
+      );
+      for (const r of mine.filter((x) => x.error)) lines.push(`       run ${r.run} FAILED: ${r.error}`);
+    }
+    const [a, b] = [medians[smallest], medians[largest]];
+    const ratio = a && b ? Math.round((b / a) * 100) / 100 : null;
+    figures[mode] = { medians, ratio };
+    lines.push(
+      `     ratio scale ${largest} / scale ${smallest}: ${ratio ?? '-'}${mode === 'before' ? ' (goal <= 1.2)' : ''}`,
+    );
+  }
+  return { lines, figures };
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -1298,6 +1375,26 @@ async function main(): Promise<void> {
       urls[`PGT_BENCH_SW${i}_SOURCE_URL`] = source.url({ database: `sw${i}` });
       urls[`PGT_BENCH_SW${i}_TARGET_URL`] = swTarget.url({ database: `sw${i}` });
     }
+    const downtimeSetups: (SwitchoverSetup & { mode: string; run: number })[] = [];
+    if (PARTS.includes('downtime'))
+      for (let i = 1; i <= DOWNTIME_RUNS; i++)
+        for (const scale of DOWNTIME_SCALES)
+          for (const mode of DOWNTIME_MODES) {
+            const database = `dt${scale}_${mode}_${i}`;
+            const env = `PGT_BENCH_${database.toUpperCase()}`;
+            urls[`${env}_SOURCE_URL`] = source.url({ database });
+            urls[`${env}_TARGET_URL`] = swTarget.url({ database });
+            downtimeSetups.push({
+              database,
+              scale,
+              mode,
+              run: i,
+              sourceEnv: `${env}_SOURCE_URL`,
+              targetEnv: `${env}_TARGET_URL`,
+              switchover: { verify: 'checksum', verifyBeforeFence: mode === 'before' },
+              label: `part 3, run ${i}/${DOWNTIME_RUNS}, scale ${scale}, verification ${mode} the fence`,
+            });
+          }
     worker = await startWorker(temporal, urls, join(scratch, 'worker.log'));
     const [sourceVersion, targetVersion] = await Promise.all([version(source), version(ptTarget)]);
 
@@ -1323,6 +1420,14 @@ async function main(): Promise<void> {
     await Promise.all([ptTarget.stop(), nvTarget.stop()]);
     if (PARTS.includes('switchover')) {
       for (let i = 1; i <= RUNS; i++) switches.push(await oneSwitchover(i, source, swTarget, worker));
+    }
+    const downtime: (SwitchoverRun & { scale: number; mode: string })[] = [];
+    for (const setup of downtimeSetups) {
+      const r = await oneSwitchover(setup.run, source, swTarget, worker, setup);
+      downtime.push({ ...r, scale: setup.scale, mode: setup.mode });
+      // Each run's databases go once measured: scale 100 is 1.5 GB a side.
+      for (const server of [source, swTarget])
+        await server.query(`DROP DATABASE IF EXISTS ${setup.database} WITH (FORCE)`).catch(() => undefined);
     }
     const totalSeconds = seconds(performance.now() - started);
 
@@ -1552,6 +1657,8 @@ async function main(): Promise<void> {
         );
       for (const s of switches.filter((x) => x.error)) lines.push(`   run ${s.run} FAILED: ${s.error}`);
     }
+    const downtimeSummary = summarizeDowntime(downtime);
+    if (PARTS.includes('downtime')) lines.push('', ...downtimeSummary.lines);
     for (const e of errors) lines.push(`\nERROR ${e}`);
     lines.push('');
     lines.push(`whole benchmark ${totalSeconds.toFixed(0)} s`);
@@ -1597,10 +1704,13 @@ async function main(): Promise<void> {
             runs: switches,
           }
         : null,
+      downtime: PARTS.includes('downtime')
+        ? { scales: DOWNTIME_SCALES, modes: DOWNTIME_MODES, ...downtimeSummary.figures, runs: downtime }
+        : null,
       errors,
       totalSeconds,
     });
-    if (errors.length || switches.some((x) => x.error)) process.exitCode = 1;
+    if (errors.length || switches.some((x) => x.error) || downtime.some((x) => x.error)) process.exitCode = 1;
   } finally {
     await worker?.stop().catch(() => undefined);
     await Promise.all(servers.map((s) => s.stop()));

@@ -42,6 +42,8 @@ export const ErrorType = {
   SwitchoverFailed: 'SwitchoverFailed',
   /** The switchover was asked for when it cannot be done (wrong phase, lag too high). */
   SwitchoverRejected: 'SwitchoverRejected',
+  /** No verification point before the fence (a transaction open on the source held up its slot): verify inside the fence. */
+  PointUnavailable: 'PointUnavailable',
   /** Connection lost, serialization failure, deadlock, admin shutdown: try again. */
   Transient: 'Transient',
 } as const;

@@ -191,6 +191,8 @@ export interface RoundResult {
   counts: Record<string, TableCounts>;
   lastCommitTime: string | null;
   fenceApplied: boolean;
+  /** A round stopping at a verification point got there (everything before it applied, nothing after). */
+  pointReached?: boolean;
   /** The activity attempt that returned this (its progress reports carry the same). */
   attempt?: number;
 }
@@ -227,6 +229,37 @@ export type CompareInput = DatabaseScope & {
   /** Also find the rows that differ in each table that differs (`pgtransit verify --rows`). */
   rows?: RowsOption;
 };
+
+/** The comparison at a verification point, while streaming: the stream is brought to the point first. */
+export type VerifyAtPointInput = DatabaseScope & {
+  sourceMajor: number;
+  lateTables: string[];
+  lateHorizonLsn: string | null;
+  /** How long the stream may take to reach the point. */
+  maxSeconds: number;
+  checksum: boolean;
+};
+
+export interface PointVerification {
+  /** The point: both sides compared with exactly the source transactions committed before it. */
+  lsn: string;
+  /** The target's applied position in its snapshot (the last source transaction before the point). */
+  appliedLsn: string | null;
+  compared: TableComparison[];
+  /** What the stream applied to reach the point. */
+  round: RoundResult;
+}
+
+/** The fenced comparison of what changed since the verification point (compare-changed.ts). */
+export interface ChangedComparison {
+  /** The point changes were tracked from; null: no point (or DDL since), nothing compared. */
+  since: string | null;
+  compared: TableComparison[];
+  /** Keys compared (rows changed since the point), the tables they are in, and tables compared whole. */
+  keys: number;
+  keyedTables: number;
+  wholeTables: number;
+}
 
 export interface RowsOption {
   /** How many differing rows to name per table. */

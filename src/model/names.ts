@@ -90,6 +90,8 @@ export const APPLICATION_NAME = {
   apply: 'pgtransit apply',
   monitor: 'pgtransit monitor',
   fence: 'pgtransit fence',
+  /** The sessions of a verification at a point (verify-point.ts). */
+  verify: 'pgtransit verify',
   /** The exported snapshot's holder; the pid tells tests which worker holds it. */
   snapshot: (pid: number) => `pgtransit snapshot pid=${pid}`,
 } as const;

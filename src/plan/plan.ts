@@ -192,6 +192,13 @@ export const planSchema = z
           .enum(['count', 'checksum'])
           .default('count')
           .describe('Inside the switchover: compare row counts (count), or counts and row checksums (checksum)'),
+        verifyBeforeFence: z
+          .boolean()
+          .default(true)
+          .describe(
+            'Compare every table at a known LSN while the application still writes (both sides read in snapshots ' +
+              'holding the same source transactions); inside the fence only the rows changed since are compared',
+          ),
         keepSlot: z
           .boolean()
           .default(false)

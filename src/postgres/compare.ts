@@ -51,77 +51,107 @@ export async function compareTables(
   checksum: boolean,
   rows?: RowsOption,
 ): Promise<TableComparison[]> {
-  // Rows are found by their checksums: asking for them asks for the checksums.
-  checksum ||= rows !== undefined;
-  const wanted = (x: QualifiedName) =>
-    !rows?.tables || rows.tables.some((n) => n === displayName(x) || n === `${x.schema}.${x.name}` || n === x.name);
   return withConnection(source, { database }, ({ client: s }) =>
     withConnection(target, { database: targetDatabase }, async ({ client: t }) => {
-      // A row's text form depends on session settings, which each database may set its own way.
-      await Promise.all([s.query(PORTABLE_TEXT_SETTINGS), t.query(PORTABLE_TEXT_SETTINGS)]);
-      // Before 12 extra_float_digits > 0 prints 17 digits where 12+ prints the shortest exact text: compare rounded.
-      const [sm, tm] = await Promise.all([serverMajor(s), serverMajor(t)]);
-      if (!hasShortestFloatText(sm) || !hasShortestFloatText(tm))
-        await Promise.all([s.query('SET extra_float_digits = 0'), t.query('SET extra_float_digits = 0')]);
-      const tables = await listLoadTables(s, plan);
-      const out: TableComparison[] = [];
-      const measured = (c: pg.Client, x: QualifiedName) => measure(c, x.schema, x.name, checksum);
-      const compare = async (
-        src: QualifiedName,
-        dest: QualifiedName,
-        how: (c: pg.Client, x: QualifiedName) => Promise<Measured>,
-        label = displayName(src),
-      ) => {
-        if (!wanted(src)) return;
-        // Rows are searched in what has rows of its own: tables, partitions, materialized views.
-        const byRow = how === measured;
-        const [a, b] = await Promise.all([how(s, src), how(t, dest).catch(missing)]);
-        const equal = a.rows === b.rows && a.checksum === b.checksum;
-        out.push({
-          table: label,
-          targetTable: displayName(dest),
-          sourceRows: a.rows,
-          targetRows: b.rows,
-          sourceChecksum: a.checksum,
-          targetChecksum: b.checksum,
-          equal,
-          ...(rows && byRow && !equal && b.rows >= 0
-            ? { rows: await diffRows({ client: s, table: src }, { client: t, table: dest }, rows.limit) }
-            : {}),
-        });
-      };
-      for (const table of tables.sort((a, b) => `${a.schema}.${a.name}`.localeCompare(`${b.schema}.${b.name}`))) {
-        await compare(table, targetName(plan, table), measured);
-      }
-      // Each partitioned table as a whole too: a partition detached or dropped on the source keeps its rows on the target.
-      const roots = new Map(
-        tables
-          .filter((x) => x.root.schema !== x.schema || x.root.name !== x.name)
-          .map((x) => [`${x.root.schema}.${x.root.name}`, x.root]),
-      );
-      for (const root of [...roots.values()].sort((a, b) => displayName(a).localeCompare(displayName(b)))) {
-        await compare(root, targetName(plan, root), (c, x) => countAll(c, x));
-      }
-      // Materialized views (refreshed at the switchover).
-      const { schemas, excluded } = await dumpScope(s, plan);
-      const left = new Set(excluded.map((x) => `${x.schema}.${x.name}`));
-      const views = (
-        await s.query<{ schema: string; name: string }>(
-          `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE c.relkind = 'm' AND n.nspname = ANY($1) ORDER BY 1, 2`,
-          [schemas],
-        )
-      ).rows.filter((v) => !left.has(`${v.schema}.${v.name}`));
-      for (const v of views) await compare(v, targetName(plan, v), measured);
-      const [los, tlos] = await Promise.all([largeObjects(s, false), largeObjects(t, false)]);
-      if ((los.rows > 0 || tlos.rows > 0) && !rows?.tables)
-        await compare(LARGE_OBJECTS, LARGE_OBJECTS, (c) => largeObjects(c, checksum), 'large objects');
-      return out;
+      await comparableSessions(s, t);
+      return compareOn(plan, s, t, checksum, { rows });
     }),
   );
 }
 
-interface Measured {
+/** The same text form of a row on both sides, whatever each database sets for its sessions. */
+export async function comparableSessions(s: pg.Client, t: pg.Client): Promise<void> {
+  await Promise.all([s.query(PORTABLE_TEXT_SETTINGS), t.query(PORTABLE_TEXT_SETTINGS)]);
+  // Before 12 extra_float_digits > 0 prints 17 digits where 12+ prints the shortest exact text: compare rounded.
+  const [sm, tm] = await Promise.all([serverMajor(s), serverMajor(t)]);
+  if (!hasShortestFloatText(sm) || !hasShortestFloatText(tm))
+    await Promise.all([s.query('SET extra_float_digits = 0'), t.query('SET extra_float_digits = 0')]);
+}
+
+/** Every table (and materialized view, large objects) compared on two open sessions (comparableSessions). */
+export async function compareOn(
+  plan: Plan,
+  s: pg.Client,
+  t: pg.Client,
+  checksum: boolean,
+  { rows, since, tablesOnly = false }: { rows?: RowsOption; since?: SincePoint; tablesOnly?: boolean } = {},
+): Promise<TableComparison[]> {
+  // Rows are found by their checksums: asking for them asks for the checksums.
+  checksum ||= rows !== undefined;
+  const wanted = (x: QualifiedName) =>
+    !rows?.tables || rows.tables.some((n) => n === displayName(x) || n === `${x.schema}.${x.name}` || n === x.name);
+  const tables = await listLoadTables(s, plan);
+  const out: TableComparison[] = [];
+  const measured = (c: pg.Client, x: QualifiedName) => measure(c, x.schema, x.name, checksum);
+  const compare = async (
+    src: QualifiedName,
+    dest: QualifiedName,
+    how: (c: pg.Client, x: QualifiedName) => Promise<Measured>,
+    label = displayName(src),
+  ) => {
+    if (!wanted(src)) return;
+    // Rows are searched in what has rows of its own: tables, partitions, materialized views.
+    const byRow = how === measured;
+    const [a, b] = await Promise.all([how(s, src), how(t, dest).catch(missing)]);
+    const equal = a.rows === b.rows && a.checksum === b.checksum;
+    out.push({
+      table: label,
+      targetTable: displayName(dest),
+      sourceRows: a.rows,
+      targetRows: b.rows,
+      sourceChecksum: a.checksum,
+      targetChecksum: b.checksum,
+      equal,
+      ...(rows && byRow && !equal && b.rows >= 0
+        ? { rows: await diffRows({ client: s, table: src }, { client: t, table: dest }, rows.limit) }
+        : {}),
+    });
+  };
+  for (const table of tables.sort((a, b) => `${a.schema}.${a.name}`.localeCompare(`${b.schema}.${b.name}`))) {
+    const how = since ? since.changed(table) : 'whole';
+    if (how === 'unchanged') continue;
+    await compare(table, targetName(plan, table), how === 'whole' ? measured : (c, x) => since!.keys(c, x, table));
+  }
+  // Each partitioned table as a whole too: a partition detached or dropped on the source keeps its rows on the target
+  // (since a point, the partitions' changes are checked instead: a DETACH is DDL, which compares everything).
+  const roots = new Map(
+    tables
+      .filter((x) => !since && (x.root.schema !== x.schema || x.root.name !== x.name))
+      .map((x) => [`${x.root.schema}.${x.root.name}`, x.root]),
+  );
+  for (const root of [...roots.values()].sort((a, b) => displayName(a).localeCompare(displayName(b)))) {
+    await compare(root, targetName(plan, root), (c, x) => countAll(c, x));
+  }
+  // At a verification point: materialized views and large objects catch up inside the fence only (refresh, sync).
+  if (tablesOnly) return out;
+  // Materialized views (refreshed at the switchover).
+  const { schemas, excluded } = await dumpScope(s, plan);
+  const left = new Set(excluded.map((x) => `${x.schema}.${x.name}`));
+  const views = (
+    await s.query<{ schema: string; name: string }>(
+      `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind = 'm' AND n.nspname = ANY($1) ORDER BY 1, 2`,
+      [schemas],
+    )
+  ).rows.filter((v) => !left.has(`${v.schema}.${v.name}`));
+  for (const v of views) await compare(v, targetName(plan, v), measured);
+  const [los, tlos] = await Promise.all([largeObjects(s, false), largeObjects(t, false)]);
+  if ((los.rows > 0 || tlos.rows > 0) && !rows?.tables)
+    await compare(LARGE_OBJECTS, LARGE_OBJECTS, (c) => largeObjects(c, checksum), 'large objects');
+  return out;
+}
+
+/**
+ * A comparison since a verification point (compare-changed.ts): tables unchanged since are
+ * skipped, changed ones compared by their changed keys, the rest whole.
+ */
+export interface SincePoint {
+  changed(source: QualifiedName): 'unchanged' | 'keys' | 'whole';
+  /** The rows of the changed keys, on one side: how many exist, and a digest of them. */
+  keys(client: pg.Client, table: QualifiedName, source: QualifiedName): Promise<Measured>;
+}
+
+export interface Measured {
   rows: number;
   checksum?: string;
 }

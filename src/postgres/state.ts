@@ -34,6 +34,21 @@ CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.applied (
 );
 -- DDL the change stream stopped at (not replayed automatically) that the operator handled by hand:
 -- the apply skips the statement written at this position.
+-- Change tracking after a verification point (cdc/changed-keys.ts): where it starts, and the
+-- keys every apply transaction since changed, committed with them.
+CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.tracking (
+  migration text NOT NULL,
+  database text NOT NULL,
+  lsn pg_lsn NOT NULL,
+  PRIMARY KEY (migration, database)
+);
+CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.changed (
+  migration text NOT NULL,
+  database text NOT NULL,
+  tbl text NOT NULL,
+  key text NOT NULL,
+  PRIMARY KEY (migration, database, tbl, key)
+);
 CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.ddl_skipped (
   migration text NOT NULL,
   database text NOT NULL,

@@ -52,7 +52,10 @@ describe('findings that take a whole migration', () => {
     assert.equal(s.totals.lateChunks, 0);
     await source.query(`SET statement_timeout = 0; UPDATE big SET pad = 'changed' WHERE id % 3 = 0`, [], 'timeouts');
     await m.caughtUp();
-    const { reports } = await m.switchover();
+    const { reports } = await m.switchover().catch(async (e: Error) => {
+      const steps = (await m.status())?.steps.slice(-6);
+      throw new Error(`switchover failed: ${(e.cause as Error | undefined)?.message}; steps ${JSON.stringify(steps)}`);
+    });
     assert.equal(reports.length, 1);
     assert.deepEqual(await equal(m.plan, 'timeouts', 'timeouts_t'), []);
   });

@@ -117,9 +117,11 @@ describe('the switchover through PgBouncer', () => {
   it('fails no transaction of the application through a failed and a completed switchover, and moves it to the target', async () => {
     const { source, target } = stack;
     const bouncer = pooler();
+    // The verification inside the fence, so that the injected failure comes while the pooler is paused.
     const plan = planFor(source, target, {
       switchover: {
         verify: 'checksum',
+        verifyBeforeFence: false,
         pooler: { admin: envRef(bouncer.adminUrl), configFile: bouncer.databasesFile },
       },
     });

@@ -93,6 +93,31 @@ export const FAKE_CHUNKS: Chunk[] = [
   chunk('public.items', 1, 1, { estBytes: 2 * MiB, estRows: 2_000 }),
 ];
 
+/** A round that applied up to `at` and left no lag. */
+const caughtUpRound = (at: string, o: Partial<RoundResult> = {}): RoundResult => ({
+  appliedLsn: at,
+  processedLsn: at,
+  sourceLsn: at,
+  lagBytes: 0,
+  lagSeconds: 0,
+  retainedWalBytes: 64 * 1024,
+  transactions: 0,
+  counts: {},
+  lastCommitTime: null,
+  fenceApplied: false,
+  ...o,
+});
+
+/** Every fake table equal on both sides. */
+const equalTables = () =>
+  FAKE_TABLES.map((t) => ({
+    table: t.table,
+    targetTable: t.targetTable,
+    sourceRows: t.estRows,
+    targetRows: t.estRows,
+    equal: true,
+  }));
+
 /** What a copy of `c` reports: its estimate, copied late when there was no snapshot. */
 export function copied(
   c: Chunk,
@@ -269,20 +294,12 @@ export function createFakes(): Fakes {
     },
     async applyChanges(input) {
       await heartbeatFor(Math.min(input.maxSeconds * 1000, fakes.roundMs));
-      const at = nextLsn();
-      const round: RoundResult = {
-        appliedLsn: at,
-        processedLsn: at,
-        sourceLsn: at,
-        lagBytes: 0,
-        lagSeconds: 0,
-        retainedWalBytes: 64 * 1024,
+      return caughtUpRound(nextLsn(), {
         transactions: 2,
         counts: { 'public.customers': { insert: 1, update: 1, delete: 0, truncate: 0, conflicts: 0 } },
         lastCommitTime: new Date().toISOString(),
         fenceApplied: input.fence !== null,
-      };
-      return round;
+      });
     },
     async fenceSource({ id }) {
       return { id, lsn: nextLsn(), fencedAt: new Date().toISOString(), terminatedSessions: 2 };
@@ -317,13 +334,15 @@ export function createFakes(): Fakes {
       ];
     },
     async compareTables() {
-      return FAKE_TABLES.map((t) => ({
-        table: t.table,
-        targetTable: t.targetTable,
-        sourceRows: t.estRows,
-        targetRows: t.estRows,
-        equal: true,
-      }));
+      return equalTables();
+    },
+    async verifyAtPoint() {
+      const at = nextLsn();
+      return { lsn: at, appliedLsn: at, compared: equalTables(), round: caughtUpRound(at, { pointReached: true }) };
+    },
+    async compareChanged() {
+      const compared = equalTables();
+      return { since: nextLsn(), compared, keys: 2, keyedTables: 1, wholeTables: 0 };
     },
     async dropState() {},
     async prepareReverse({ plan, targetDatabase }) {
@@ -332,19 +351,12 @@ export function createFakes(): Fakes {
     },
     async applyReverseChanges(input) {
       await heartbeatFor(Math.min(input.maxSeconds * 1000, fakes.roundMs));
-      const at = nextLsn();
-      return {
-        appliedLsn: at,
-        processedLsn: at,
-        sourceLsn: at,
-        lagBytes: 0,
-        lagSeconds: 0,
-        retainedWalBytes: 64 * 1024,
+      return caughtUpRound(nextLsn(), {
         transactions: 1,
         counts: { 'public.customers': { insert: 1, update: 0, delete: 0, truncate: 0, conflicts: 0 } },
         lastCommitTime: new Date().toISOString(),
         fenceApplied: input.fence !== null,
-      };
+      });
     },
     async fenceTarget({ id }) {
       return { id, lsn: nextLsn(), fencedAt: new Date().toISOString(), terminatedSessions: 1 };

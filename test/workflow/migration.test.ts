@@ -298,8 +298,10 @@ describe('migrationWorkflow with mocked activities', () => {
       assert.equal(fakes.callsOf('unfenceSource').length, 1, 'a switchover that completes leaves the source fenced');
       assert.equal(fakes.callsOf('dropReplication').length, 1);
       assert.equal(fakes.callsOf('dropState').length, 1);
+      // Verified before each fence (at a point), then inside it only what changed since.
+      assert.equal(fakes.callsOf('verifyAtPoint').length, 2);
       assert.deepEqual(
-        fakes.callsOf('compareTables').map((c) => c.input.checksum),
+        fakes.callsOf('compareChanged').map((c) => c.input.checksum),
         [false],
       );
       const done = await db();

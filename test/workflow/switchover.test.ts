@@ -90,7 +90,9 @@ describe('switchover with mocked activities', () => {
         'a transaction committed on the source after the fence (at 0/7000000, changing public.customers)',
       );
     };
-    await migrate(temporal, fakes, makePlan('verify'), async ({ handle, status, db, until }) => {
+    // The comparison inside the fence (switchover.verifyBeforeFence: false) is the one that grows with the data.
+    const plan = makePlan('verify', { switchover: { verifyBeforeFence: false } });
+    await migrate(temporal, fakes, plan, async ({ handle, status, db, until }) => {
       await until('ready', async () => (await status()).databases[0]?.ready === true);
       const e = updateFailure(await rejection(answered(handle.executeUpdate(switchoverUpdate), 60_000)));
       assert.ok(limitMs >= 3600_000, `the verification may take at least an hour, got ${limitMs} ms`);
@@ -108,7 +110,7 @@ describe('switchover with mocked activities', () => {
       if (slow) await heartbeatFor(Infinity);
       return fakes.defaults.compareTables(input);
     };
-    const plan = makePlan('budget', { switchover: { timeoutSeconds: 5 } });
+    const plan = makePlan('budget', { switchover: { timeoutSeconds: 5, verifyBeforeFence: false } });
     await migrate(temporal, fakes, plan, async ({ handle, status, db, until }) => {
       await until('ready', async () => (await status()).databases[0]?.ready === true);
       const e = updateFailure(await rejection(answered(handle.executeUpdate(switchoverUpdate), 60_000)));
@@ -170,5 +172,36 @@ describe('switchover with mocked activities', () => {
       },
       'a',
     );
+  });
+
+  it('verifies before the fence: a difference at the point fails without fencing; DDL since the point compares everything inside', async () => {
+    const fakes = createFakes();
+    let differ = true;
+    fakes.on.verifyAtPoint = async (input) => {
+      const r = await fakes.defaults.verifyAtPoint(input);
+      if (!differ) return r;
+      return { ...r, compared: [{ ...r.compared[0]!, targetRows: 1, equal: false }] };
+    };
+    // DDL replayed since the point: nothing to compare by keys.
+    fakes.on.compareChanged = async () => ({ since: null, compared: [], keys: 0, keyedTables: 0, wholeTables: 0 });
+    await migrate(temporal, fakes, makePlan('point'), async ({ handle, status, db, until }) => {
+      await until('ready', async () => (await status()).databases[0]?.ready === true);
+      const e = updateFailure(await rejection(answered(handle.executeUpdate(switchoverUpdate), 60_000)));
+      assert.match(e.message, /\(before the fence, nothing was fenced\) found differences/);
+      for (const never of ['pausePooler', 'fenceSource', 'unfenceSource', 'compareChanged'] as const)
+        assert.equal(fakes.callsOf(never).length, 0, never);
+      await until('back in incremental', async () => (await db()).phase === 'incremental');
+      await until('ready again', async () => (await status()).databases[0]?.ready === true);
+      differ = false;
+      const { reports } = await answered(handle.executeUpdate(switchoverUpdate), 60_000);
+      assert.equal(reports.length, 1);
+      const [pointCall] = fakes.callsOf('verifyAtPoint').slice(-1);
+      const [fence] = fakes.callsOf('fenceSource');
+      assert.ok(pointCall!.endSeq! < fence!.seq, 'the point before the fence');
+      assert.equal(fakes.callsOf('compareChanged').length, 1);
+      assert.equal(fakes.callsOf('compareTables').length, 1, 'everything compared inside the fence after DDL');
+      const steps = (await db()).steps.map((x) => x.step);
+      assert.ok(steps.includes('catchUp'), steps.join(', '));
+    });
   });
 });

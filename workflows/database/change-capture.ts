@@ -112,13 +112,16 @@ export class ChangeStream {
   }
 
   /** One round; null when it was stopped (pause, switchover) or stalled. */
-  /** One round; a drain round stops at the fence, or after `maxSeconds` (the drain's time left). */
-  async round(fence: Fence | null, maxSeconds = DRAIN_ROUND_SECONDS): Promise<RoundResult | null> {
+  /**
+   * One round; a drain round stops at the fence, or after `maxSeconds` (the drain's time left);
+   * a `short` one (catching up before the fence) after cdc.roundSeconds.
+   */
+  async round(fence: Fence | null, maxSeconds = DRAIN_ROUND_SECONDS, short = false): Promise<RoundResult | null> {
     const { run, cdc } = this;
     this.scope = new CancellationScope();
     cdc.streaming = true;
     // Since the long stream: one stream stays open for streamSeconds and reports as it goes.
-    const long = !fence && patched(LONG_STREAM);
+    const long = !fence && !short && patched(LONG_STREAM);
     this.stream++;
     this.counted = null;
     try {

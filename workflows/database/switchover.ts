@@ -19,14 +19,16 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { ErrorType } from '../../src/errors';
-import type { FenceResult, SequenceCopy, TableComparison } from '../../src/model/activities';
+import type { FenceResult, PointVerification, SequenceCopy, TableComparison } from '../../src/model/activities';
 import type { SwitchoverReport } from '../../src/model/status';
 import { preparation, switching, unfencing, verifying } from '../activity-options';
+import { failureOf, messageOf } from '../failures';
 import type { ChangeStream } from './change-capture';
 import { pausePooler, repointPooler, resumePooler } from './pooler';
 import { abandonReverse, prepareReverse } from './reverse';
 import { now, type DatabaseRun } from './run';
 import { DDL_CAPTURE } from './prepare';
+import { lateTables } from './snapshot';
 
 const sw = proxyActivities<Activities>(switching);
 const preparing = proxyActivities<Activities>(preparation);
@@ -43,6 +45,9 @@ export async function prepareSwitchover(run: DatabaseRun, changes: ChangeStream)
   const { plan, scope } = run;
   const why = run.notReady();
   if (why) throw ApplicationFailure.create({ type: ErrorType.SwitchoverRejected, nonRetryable: true, message: why });
+  // Since the verification before the fence: every table compared while streaming, the fence checks what changed since.
+  const point =
+    plan.switchover.verifyBeforeFence && patched(VERIFY_BEFORE_FENCE) ? await verifyAtPoint(run, changes) : null;
   run.phase('fencing');
   await run.notifyParent();
   run.pooler = undefined;
@@ -57,7 +62,7 @@ export async function prepareSwitchover(run: DatabaseRun, changes: ChangeStream)
     );
     // Since the time budget: everything after the fence runs within switchover.timeoutSeconds.
     const budget = patched(SWITCHOVER_BUDGET) ? plan.switchover.timeoutSeconds : null;
-    return await withinBudget(run, budget, () => afterFence(run, changes, fence));
+    return await withinBudget(run, budget, () => afterFence(run, changes, fence, point));
   } catch (e) {
     await CancellationScope.nonCancellable(() => unfenceSource(run));
     throw e;
@@ -66,6 +71,63 @@ export async function prepareSwitchover(run: DatabaseRun, changes: ChangeStream)
 
 /** The patch that brought the switchover through PgBouncer (plan switchover.pooler). */
 export const POOLER_SWITCHOVER = 'pooler-switchover';
+
+/** The patch that brought switchover.verifyBeforeFence (patched() marker in history). */
+export const VERIFY_BEFORE_FENCE = 'verify-before-fence';
+
+/**
+ * Before the fence: every table compared at a verification point while the application writes
+ * (verify-point.ts), then the stream catches up again. A difference fails the switchover here,
+ * before anything was fenced. Returns the point (null when none could be taken).
+ */
+async function verifyAtPoint(run: DatabaseRun, changes: ChangeStream): Promise<string | null> {
+  const { plan, scope } = run;
+  const checksum = plan.switchover.verify === 'checksum';
+  const verify = proxyActivities<Activities>(verifying(run.status.totals.estBytes));
+  let p: PointVerification;
+  try {
+    p = await run.step(
+      'verifyAtPoint',
+      () =>
+        verify.verifyAtPoint({
+          ...scope,
+          sourceMajor: run.input.sourceMajor,
+          lateTables: lateTables(run.status),
+          lateHorizonLsn: run.status.lateHorizonLsn ?? null,
+          maxSeconds: plan.switchover.drainTimeoutSeconds,
+          checksum,
+        }),
+      (x) => `${x.compared.length} tables at ${x.lsn}, ${x.compared.filter((c) => !c.equal).length} differ`,
+    );
+  } catch (e) {
+    // A transaction held up the point's slot (the fence ends it): every table is compared inside the fence.
+    if (failureOf(e)?.type !== ErrorType.PointUnavailable) throw e;
+    run.warn(`${messageOf(e)}; every table is compared inside the fence instead`);
+    return null;
+  }
+  changes.record(p.round);
+  const differ = p.compared.filter((c) => !c.equal);
+  if (differ.length)
+    throw ApplicationFailure.create({
+      type: ErrorType.SwitchoverFailed,
+      nonRetryable: true,
+      message:
+        `verification at ${p.lsn} (before the fence, nothing was fenced) found differences: ` +
+        differ.map((d) => describeDifference(d, checksum)).join('; '),
+    });
+  // The writes made during the comparison, applied before the fence: the drain stays short.
+  await run.step('catchUp', async () => {
+    const deadline = Date.now() + plan.switchover.drainTimeoutSeconds * 1000;
+    for (;;) {
+      const r = await changes.round(null, undefined, true);
+      const stalled = changes.cdc.stalled;
+      if (stalled) throw ApplicationFailure.create({ type: stalled.type, nonRetryable: true, message: stalled.reason });
+      if (r) changes.record(r);
+      if (!run.notReady() || Date.now() >= deadline) return;
+    }
+  });
+  return p.lsn;
+}
 
 /** The patch that brought switchover.timeoutSeconds (patched() marker in history). */
 export const SWITCHOVER_BUDGET = 'switchover-budget';
@@ -92,7 +154,12 @@ async function withinBudget<T>(run: DatabaseRun, seconds: number | null, fn: () 
 }
 
 /** Drain, sequences, large objects, views, verification, fence check. */
-async function afterFence(run: DatabaseRun, changes: ChangeStream, fence: FenceResult): Promise<PreparedSwitchover> {
+async function afterFence(
+  run: DatabaseRun,
+  changes: ChangeStream,
+  fence: FenceResult,
+  point: string | null,
+): Promise<PreparedSwitchover> {
   const { plan, scope } = run;
   run.phase('draining');
   await run.notifyParent();
@@ -139,11 +206,27 @@ async function afterFence(run: DatabaseRun, changes: ChangeStream, fence: FenceR
   }
   const checksum = plan.switchover.verify === 'checksum';
   const verify = proxyActivities<Activities>(verifying(run.status.totals.estBytes));
-  const compared = await run.step(
-    'verify',
-    () => verify.compareTables({ ...scope, checksum }),
-    (x) => `${x.length} tables, ${x.filter((c) => !c.equal).length} differ`,
-  );
+  const compared = point
+    ? await run
+        .step(
+          'verify',
+          async () => {
+            const since = await verify.compareChanged({ ...scope, checksum });
+            // No point (or DDL replayed since): everything again.
+            return since.since ? since : { ...since, compared: await verify.compareTables({ ...scope, checksum }) };
+          },
+          (x) =>
+            x.since
+              ? `changes since ${x.since}: ${x.keys} rows in ${x.keyedTables} tables, ` +
+                `${x.wholeTables} compared whole, ${x.compared.filter((c) => !c.equal).length} differ`
+              : `${x.compared.length} tables (DDL since the point), ${x.compared.filter((c) => !c.equal).length} differ`,
+        )
+        .then((x) => x.compared)
+    : await run.step(
+        'verify',
+        () => verify.compareTables({ ...scope, checksum }),
+        (x) => `${x.length} tables, ${x.filter((c) => !c.equal).length} differ`,
+      );
   const differ = compared.filter((c) => !c.equal);
   if (differ.length) {
     throw ApplicationFailure.create({

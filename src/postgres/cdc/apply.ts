@@ -29,6 +29,7 @@ import { compareLsn } from '../../model/lsn';
 import { classify } from '../classify';
 import { replayedIdempotently } from '../snapshot';
 import { exactHorizons } from '../state';
+import { ChangedKeys, EVERY_TABLE, WHOLE_TABLE, changedTable, readTracking } from './changed-keys';
 import { applyDdl, type DdlEvent } from './ddl-apply';
 import type { Relation, Tuple } from './pgoutput';
 import { alreadyApplied, readApplied, writeApplied } from './position';
@@ -121,6 +122,9 @@ export class Applier {
   readonly setwise = { writes: 0, fallbacks: 0 };
   /** DDL statements of the source replayed on the target. */
   ddl = 0;
+  /** Since a verification point: where tracking starts, and the keys the open target transaction changed. */
+  private trackFrom: string | null = null;
+  private readonly changed = new ChangedKeys();
 
   constructor(
     private readonly target: pg.Client,
@@ -134,6 +138,7 @@ export class Applier {
   async load(): Promise<string | null> {
     this.appliedLsn = await readApplied(this.target, this.o.plan.name, this.o.database);
     this.exact = await exactHorizons(this.target, this.o.plan.name, this.o.database);
+    this.trackFrom = await readTracking(this.target, this.o.plan.name, this.o.database);
     return this.appliedLsn;
   }
 
@@ -188,6 +193,7 @@ export class Applier {
       }
       for (const txn of todo) await this.applyChanges(txn, txn.changes);
       await this.writeSet();
+      await this.writeChanged();
       const last = todo[todo.length - 1]!;
       await writeApplied(this.target, this.o.plan.name, this.o.database, last.commitLsn);
       await this.target.query('COMMIT');
@@ -196,9 +202,15 @@ export class Applier {
       return todo.length;
     } catch (e) {
       this.set.clear();
+      this.changed.clear();
       await this.target.query('ROLLBACK').catch(() => undefined);
       throw this.classified(e);
     }
+  }
+
+  /** The keys changed since the verification point, in the open target transaction. */
+  private async writeChanged(): Promise<void> {
+    if (this.trackFrom) await this.changed.write(this.target, this.o.plan.name, this.o.database);
   }
 
   /** A part of a large transaction, before its commit arrived: applied in its open target transaction. */
@@ -211,9 +223,11 @@ export class Applier {
       if (!this.open.skip) {
         await this.applyChanges(txn, changes);
         await this.writeSet();
+        await this.writeChanged();
       }
     } catch (e) {
       this.set.clear();
+      this.changed.clear();
       await this.rollback();
       throw this.classified(e);
     }
@@ -250,8 +264,9 @@ export class Applier {
 
   /** BEGIN, the apply lock, and the applied position as it is now (another attempt may have moved it). */
   private async begin(): Promise<void> {
-    // Rows of a transaction that rolled back before this one never count.
+    // Rows of a transaction that rolled back before this one never count, nor its keys.
     this.settle(false);
+    this.changed.clear();
     await this.target.query('BEGIN; SET LOCAL session_replication_role = replica');
     await this.target.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [
       LOCK_KEYS.apply(this.o.plan.name, this.o.database),
@@ -267,7 +282,9 @@ export class Applier {
   /** Folds each change into the set-wise batch, or writes the batch and applies the change alone. */
   private async applyChanges(txn: SourceTransaction, changes: Change[]): Promise<void> {
     const idempotent = replayedIdempotently(txn.commitLsn, this.o.lateHorizonLsn);
+    const tracked = this.trackFrom !== null && compareLsn(txn.commitLsn, this.trackFrom) >= 0;
     for (const change of changes) {
+      if (tracked) this.track(change);
       if (change.tag === 'ddl') {
         // The changes before it are written under the old layout, those after it find the new one.
         await this.writeSet();
@@ -290,6 +307,19 @@ export class Applier {
       await this.writeSet();
       await this.applyChange(c, idempotent);
     }
+  }
+
+  /** Notes the keys a change touches (changed-keys.ts). */
+  private track(c: Change): void {
+    if (c.tag === 'ddl') return this.changed.add(EVERY_TABLE, WHOLE_TABLE);
+    if (c.tag === 'truncate') {
+      for (const r of c.relations) this.changed.add(changedTable(r), WHOLE_TABLE);
+      return;
+    }
+    if (c.tag === 'insert') return this.changed.note(c.relation, c.new);
+    if (c.tag === 'delete') return this.changed.note(c.relation, c.key ?? c.old);
+    // An update: the old key when it changed (or the whole old row, FULL), and the new one.
+    this.changed.note(c.relation, c.key ?? c.old, c.new);
   }
 
   /** Writes the folded changes; when the target refuses them, applies the same changes one by one. */

@@ -67,6 +67,12 @@ export interface RoundOptions {
   /** Stop once the fence is applied: the marker's content (14+) or its LSN (older sources). */
   fence?: Fence | null;
   /**
+   * Stop at a verification point (verify-point.ts): every transaction committed before it is
+   * applied, none at or after it (the round ends at the first such Begin, or at a keepalive
+   * past it with nothing in flight); the result's pointReached says it got there.
+   */
+  stopBefore?: string;
+  /**
    * The fence's check: the stream is read from the fence on and nothing is applied; any
    * transaction with changes committed after it means a writer escaped the fence.
    */
@@ -148,6 +154,7 @@ export async function streamRound(
   let largeApplied = 0;
   let transactions = 0;
   let fenceApplied = false;
+  let pointReached = false;
   let failure: unknown = null;
   let finished!: () => void;
   const done = new Promise<void>((resolve) => (finished = resolve));
@@ -268,8 +275,14 @@ export async function streamRound(
 
   /** Handles one message; a promise when the next must wait (the target is behind). */
   const handle = (msg: PgoutputMessage): Promise<void> | undefined => {
+    if (pointReached) return undefined;
     switch (msg.tag) {
       case 'begin':
+        if (o.stopBefore && compareLsn(msg.finalLsn, o.stopBefore) >= 0) {
+          // Everything before the point arrived (commit order); this transaction and the rest wait for the next round.
+          pointReached = true;
+          return flush().then(finished);
+        }
         current = {
           commitLsn: msg.finalLsn,
           endLsn: msg.finalLsn,
@@ -395,6 +408,11 @@ export async function streamRound(
       if (!current && pending.length === 0 && !applier.inTransaction && libraryIdle()) {
         delivered = true;
         if (compareLsn(lsn, processedLsn) > 0) processedLsn = lsn;
+        if (o.stopBefore && !pointReached && compareLsn(lsn, o.stopBefore) >= 0) {
+          // The walsender decoded past the point and sent nothing before it that is not applied.
+          pointReached = true;
+          finished();
+        }
       }
       if (fenceReached()) {
         fenceApplied = true;
@@ -524,6 +542,7 @@ export async function streamRound(
     counts,
     lastCommitTime,
     fenceApplied,
+    ...(o.stopBefore ? { pointReached } : {}),
     peakBufferedChanges: peakBuffered,
     setwise: { ...applier.setwise },
   };
