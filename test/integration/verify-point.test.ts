@@ -90,6 +90,12 @@ describe('verification at a point while streaming', () => {
     );
     assert.ok(v.appliedLsn && compareLsn(v.appliedLsn, v.lsn) < 0);
     assert.equal((await p.tgt(`SELECT 1 FROM t WHERE id = 1000`)).rowCount, 0, 'nothing after the point applied');
+    // Nor acknowledged: the transaction after the point was received, dropped, and is sent again.
+    const { rows } = await source.query<{ lsn: string }>(
+      `SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1`,
+      [p.slot],
+    );
+    assert.ok(compareLsn(rows[0]!.lsn, v.lsn) <= 0, `the slot confirmed ${rows[0]!.lsn}, past the point ${v.lsn}`);
     await p.round();
     assert.equal((await p.tgt(`SELECT 1 FROM t WHERE id = 1000`)).rowCount, 1, 'the next round applies it');
   });

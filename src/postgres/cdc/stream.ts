@@ -404,8 +404,9 @@ export async function streamRound(
   service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
     if (!serverLsn || compareLsn(lsn, serverLsn) > 0) serverLsn = lsn;
     void serial(async () => {
-      // Nothing received is waiting: everything the server sent up to `lsn` is applied.
-      if (!current && pending.length === 0 && !applier.inTransaction && libraryIdle()) {
+      // Nothing received is waiting: everything the server sent up to `lsn` is applied. Not past a
+      // verification point once reached: what came after it was received and dropped, to be sent again.
+      if (!pointReached && !current && pending.length === 0 && !applier.inTransaction && libraryIdle()) {
         delivered = true;
         if (compareLsn(lsn, processedLsn) > 0) processedLsn = lsn;
         if (o.stopBefore && !pointReached && compareLsn(lsn, o.stopBefore) >= 0) {
