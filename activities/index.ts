@@ -18,6 +18,7 @@ import * as poolers from '../src/postgres/pooler';
 import * as chunks from '../src/postgres/chunks';
 import * as compare from '../src/postgres/compare';
 import * as changed from '../src/postgres/compare-changed';
+import * as changedKeys from '../src/postgres/cdc/changed-keys';
 import { endpoints, withConnection } from '../src/postgres/connect';
 import * as copy from '../src/postgres/copy';
 import * as largeObjects from '../src/postgres/large-objects';
@@ -457,6 +458,15 @@ export function createActivities() {
                 fence: null,
                 stopBefore: lsn,
               }),
+            follow: (stop) =>
+              cdc.streamRound({
+                ...streamOf(input, AbortSignal.any([signal, stop])),
+                lateTables: input.lateTables,
+                lateHorizonLsn: input.lateHorizonLsn,
+                // Until the comparison ends (the stop), however long it takes.
+                maxSeconds: 7 * 24 * 3600,
+                fence: null,
+              }),
           });
         },
         { everyMs: 1_000, waitForServers: true },
@@ -636,6 +646,15 @@ export function createActivities() {
     /** Ends reverse replication: the target's slot and publication, the source's state schema. */
     async dropReverse(input: model.DatabaseScope): Promise<string[]> {
       return heartbeating(() => reverse.dropReverse(input.plan, input.database, input.targetDatabase));
+    },
+
+    /** A switchover that verified at a point did not complete: the apply stops noting changed keys. */
+    async stopTracking(input: model.DatabaseScope): Promise<void> {
+      return heartbeating(() =>
+        withConnection(endpoints(input.plan).target, { database: input.targetDatabase }, ({ client }) =>
+          changedKeys.stopTracking(client, input.plan.name, input.database),
+        ),
+      );
     },
 
     /** Removes the target's state schema when the migration is complete. */

@@ -246,8 +246,9 @@ export interface PointVerification {
   /** The target's applied position in its snapshot (the last source transaction before the point). */
   appliedLsn: string | null;
   compared: TableComparison[];
-  /** What the stream applied to reach the point. */
+  /** What the stream applied to reach the point, and while the snapshots were compared. */
   round: RoundResult;
+  followed: RoundResult | null;
 }
 
 /** The fenced comparison of what changed since the verification point (compare-changed.ts). */

@@ -29,27 +29,15 @@ export async function compareChanged(
 ): Promise<ChangedComparison> {
   const { lsn, tables } = await readChanged(t, plan.name, database);
   if (!lsn || tables.has(EVERY_TABLE)) return { since: null, compared: [], keys: 0, keyedTables: 0, wholeTables: 0 };
-  const pages = new Map<string, string[][]>();
+  const pages = new Map<string, Promise<string[][]>>();
   let keys = 0;
   let keyedTables = 0;
   let wholeTables = 0;
-  const keyPages = async (source: QualifiedName): Promise<string[][]> => {
+  /** The table's changed keys in pages, read once for both sides. */
+  const keyPages = (source: QualifiedName): Promise<string[][]> => {
     const tbl = changedTable(source);
     let got = pages.get(tbl);
-    if (got) return got;
-    got = [];
-    let after = '';
-    for (;;) {
-      const { rows } = await t.query<{ key: string }>(
-        `SELECT key FROM ${STATE_SCHEMA}.changed WHERE migration = $1 AND database = $2 AND tbl = $3 AND key > $4
-          ORDER BY key LIMIT ${PAGE_KEYS}`,
-        [plan.name, database, tbl, after],
-      );
-      if (rows.length === 0) break;
-      got.push(rows.map((r) => r.key));
-      after = rows[rows.length - 1]!.key;
-    }
-    pages.set(tbl, got);
+    if (!got) pages.set(tbl, (got = readPages(t, plan.name, database, tbl)));
     return got;
   };
   const compared = await compareOn(plan, s, t, checksum, {
@@ -73,6 +61,22 @@ export async function compareChanged(
   return { since: lsn, compared, keys, keyedTables, wholeTables };
 }
 
+/** Keys in pages of PAGE_KEYS, in the order of their hashes (the state's unique index). */
+async function readPages(t: pg.Client, migration: string, database: string, tbl: string): Promise<string[][]> {
+  const out: string[][] = [];
+  let after = '';
+  for (;;) {
+    const { rows } = await t.query<{ key: string; h: string }>(
+      `SELECT key, md5(key) AS h FROM ${STATE_SCHEMA}.changed
+        WHERE migration = $1 AND database = $2 AND tbl = $3 AND md5(key) > $4 ORDER BY md5(key) LIMIT ${PAGE_KEYS}`,
+      [migration, database, tbl, after],
+    );
+    if (rows.length === 0) return out;
+    out.push(rows.map((r) => r.key));
+    after = rows[rows.length - 1]!.h;
+  }
+}
+
 /** The rows of `pages` of keys in one side's table: how many exist, and a digest of keys and rows. */
 async function measureKeys(client: pg.Client, table: QualifiedName, pages: string[][]): Promise<Measured> {
   const rel = `${client.escapeIdentifier(table.schema)}.${client.escapeIdentifier(table.name)}`;
@@ -85,6 +89,9 @@ async function measureKeys(client: pg.Client, table: QualifiedName, pages: strin
     [rel],
   );
   if (cols.length === 0) return { rows: -1, checksum: `no replica identity key on ${table.schema}.${table.name}` };
+  // A key of another shape would match no row on either side, and look like a row deleted on both.
+  if (pages.some((page) => page.some((k) => (JSON.parse(k) as unknown[]).length !== cols.length)))
+    return { rows: -1, checksum: `the changed keys do not match the key (${cols.map((c) => c.name).join(', ')})` };
   // The key as pgoutput sent it: its columns' text in column order (changed-keys.ts).
   const on = cols
     .map((c, i) => `r.${client.escapeIdentifier(c.name)} = (x.key::json ->> ${i})::${c.type}`)

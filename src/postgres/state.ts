@@ -46,9 +46,10 @@ CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.changed (
   migration text NOT NULL,
   database text NOT NULL,
   tbl text NOT NULL,
-  key text NOT NULL,
-  PRIMARY KEY (migration, database, tbl, key)
+  key text NOT NULL
 );
+-- Unique by the key's hash: a long key would not fit an index entry.
+CREATE UNIQUE INDEX IF NOT EXISTS changed_key ON ${STATE_SCHEMA}.changed (migration, database, tbl, md5(key));
 CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.ddl_skipped (
   migration text NOT NULL,
   database text NOT NULL,

@@ -11,8 +11,9 @@
  * 3. The stream is brought to the point (cdc/stream.ts, stopBefore): everything committed
  *    before P is applied, nothing after. A REPEATABLE READ snapshot of the target then holds
  *    exactly the same source transactions as the source's snapshot.
- * 4. Both snapshots are compared table by table (compare.ts); the stream goes on meanwhile
- *    (the caller runs its next round), the snapshots do not move.
+ * 4. Both snapshots are compared table by table (compare.ts) while the stream goes on applying
+ *    (`follow`, a round of its own until the comparison ends): the snapshots do not move, and
+ *    the lag does not grow with the time the comparison takes.
  *
  * The fenced verification afterwards compares only what was applied since P
  * (compare-changed.ts): its time follows the writes since the point, not the data.
@@ -42,6 +43,8 @@ export interface PointOptions {
   checksum: boolean;
   /** Runs the change stream until just before `lsn` (a round with stopBefore). */
   reach: (lsn: string) => Promise<RoundResult>;
+  /** Streams on while the snapshots are compared, until `signal` aborts (a round without a stop). */
+  follow?: (signal: AbortSignal) => Promise<RoundResult>;
   /** Ends every session (a slot's creation waits for the source's open transactions: cancelled, it stops waiting). */
   signal?: AbortSignal;
 }
@@ -73,8 +76,18 @@ export async function verifyAtPoint(o: PointOptions): Promise<PointVerification>
         `the target applied ${appliedLsn}, past the verification point ${lsn}: another stream ran meanwhile`,
       );
     await comparableSessions(s, t);
-    const compared = await compareOn(o.plan, s, t, o.checksum, { tablesOnly: true });
-    return { lsn, appliedLsn, compared, round };
+    const stop = new AbortController();
+    const following = o.follow?.(stop.signal);
+    // A round that fails is told after the comparison (it stops on its own).
+    following?.catch(() => undefined);
+    let compared;
+    try {
+      compared = await compareOn(o.plan, s, t, o.checksum, { tablesOnly: true });
+    } finally {
+      stop.abort();
+    }
+    const followed = following ? await following : null;
+    return { lsn, appliedLsn, compared, round, followed };
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
     await Promise.all(sessions.map((c) => c.end().catch(() => undefined)));

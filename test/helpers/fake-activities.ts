@@ -338,12 +338,19 @@ export function createFakes(): Fakes {
     },
     async verifyAtPoint() {
       const at = nextLsn();
-      return { lsn: at, appliedLsn: at, compared: equalTables(), round: caughtUpRound(at, { pointReached: true }) };
+      return {
+        lsn: at,
+        appliedLsn: at,
+        compared: equalTables(),
+        round: caughtUpRound(at, { pointReached: true }),
+        followed: null,
+      };
     },
     async compareChanged() {
       const compared = equalTables();
       return { since: nextLsn(), compared, keys: 2, keyedTables: 1, wholeTables: 0 };
     },
+    async stopTracking() {},
     async dropState() {},
     async prepareReverse({ plan, targetDatabase }) {
       const { slot, publication } = reverseReplicationNames(plan.name, targetDatabase);

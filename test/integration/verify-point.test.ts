@@ -29,8 +29,12 @@ INSERT INTO u SELECT 'k' || g, g, 'v' FROM generate_series(1, 20) g;
 INSERT INTO quiet SELECT generate_series(1, 10);
 INSERT INTO log VALUES (1, 'first');`;
 
-/** verifyAtPoint on the pair, the stream brought to the point by `reach`. */
-function pointOn(p: Pair, reach: (lsn: string) => ReturnType<Pair['round']>) {
+/** verifyAtPoint on the pair, the stream brought to the point by `reach` (and following the comparison by `follow`). */
+function pointOn(
+  p: Pair,
+  reach: (lsn: string) => ReturnType<Pair['round']>,
+  follow?: (signal: AbortSignal) => ReturnType<Pair['round']>,
+) {
   const e = endpoints(p.plan);
   return verifyAtPoint({
     plan: p.plan,
@@ -41,6 +45,7 @@ function pointOn(p: Pair, reach: (lsn: string) => ReturnType<Pair['round']>) {
     sourceMajor: source.major,
     checksum: true,
     reach,
+    follow,
   });
 }
 
@@ -98,6 +103,30 @@ describe('verification at a point while streaming', () => {
     assert.ok(compareLsn(rows[0]!.lsn, v.lsn) <= 0, `the slot confirmed ${rows[0]!.lsn}, past the point ${v.lsn}`);
     await p.round();
     assert.equal((await p.tgt(`SELECT 1 FROM t WHERE id = 1000`)).rowCount, 1, 'the next round applies it');
+  });
+
+  it('streams on while the snapshots are compared, the keys it applies noted', async () => {
+    const p = await pair('vp6', SCHEMA);
+    await p.round();
+    const v = await pointOn(
+      p,
+      async (lsn) => {
+        await p.src(`UPDATE t SET n = 0 WHERE id = 3`);
+        return p.round({ stopBefore: lsn, maxSeconds: 30 });
+      },
+      (signal) => p.round({ maxSeconds: 3600, signal }),
+    );
+    assert.ok(
+      v.compared.every((c) => c.equal),
+      JSON.stringify(v.compared.filter((c) => !c.equal)),
+    );
+    assert.ok(v.followed, 'the stream followed the comparison');
+    // Applied by the following round or the next one, with its key noted either way.
+    await p.round();
+    assert.equal((await p.tgt(`SELECT n FROM t WHERE id = 3`)).rows[0]!.n, 0);
+    const since = await changedSince(p);
+    assert.equal(since.keys, 1);
+    assert.deepEqual(byTable(since.compared), { 'public.t': true });
   });
 
   it('finds a difference at the point on the target alone', async () => {

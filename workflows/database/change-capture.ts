@@ -30,7 +30,13 @@ import { failureOf, messageOf, retryable } from '../failures';
 import { reverseCapture } from './reverse';
 import { now, type DatabaseRun } from './run';
 import { lateTables } from './snapshot';
-import { commitSwitchover, prepareSwitchover, unfenceSource, type PreparedSwitchover } from './switchover';
+import {
+  commitSwitchover,
+  prepareSwitchover,
+  stopTracking,
+  unfenceSource,
+  type PreparedSwitchover,
+} from './switchover';
 import { switchoverV1 } from './switchover-v1';
 import type { migrateDatabaseWorkflow } from './index';
 
@@ -211,6 +217,7 @@ async function twoPhase(
   try {
     prepared = await prepareSwitchover(run, changes);
   } catch (e) {
+    await CancellationScope.nonCancellable(() => stopTracking(run));
     // Back to incremental (un-fenced) before the migration hears of it and answers the operator.
     backToIncremental(run, messageOf(e));
     await run.notifyParent();
@@ -221,7 +228,10 @@ async function twoPhase(
   await condition(() => verdict() !== null);
   const v = verdict()!;
   if (!v.commit) {
-    await CancellationScope.nonCancellable(() => unfenceSource(run));
+    await CancellationScope.nonCancellable(async () => {
+      await unfenceSource(run);
+      await stopTracking(run);
+    });
     const error = v.reason ?? 'another database of the migration could not switch over';
     backToIncremental(run, error);
     await run.notifyParent();

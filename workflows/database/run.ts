@@ -44,6 +44,8 @@ export class DatabaseRun {
   handoff?: SnapshotHandoff;
   /** A switchover through PgBouncer: when its entry was paused, and whether it was repointed at the target. */
   pooler?: { pausedAt: string; repointed: boolean };
+  /** A verification point was (or may have been) set: the apply notes changed keys until the switchover ends. */
+  tracking = false;
   private readonly parent = workflowInfo().parent;
   private lastNotified = '';
   private readonly attributes = new SearchAttributes();

@@ -85,6 +85,8 @@ async function verifyAtPoint(run: DatabaseRun, changes: ChangeStream): Promise<s
   const checksum = plan.switchover.verify === 'checksum';
   const verify = proxyActivities<Activities>(verifying(run.status.totals.estBytes));
   let p: PointVerification;
+  // Marked first: an attempt that dies after starting the tracking is stopped all the same.
+  run.tracking = true;
   try {
     p = await run.step(
       'verifyAtPoint',
@@ -106,6 +108,7 @@ async function verifyAtPoint(run: DatabaseRun, changes: ChangeStream): Promise<s
     return null;
   }
   changes.record(p.round);
+  if (p.followed) changes.record(p.followed);
   const differ = p.compared.filter((c) => !c.equal);
   if (differ.length)
     throw ApplicationFailure.create({
@@ -123,7 +126,15 @@ async function verifyAtPoint(run: DatabaseRun, changes: ChangeStream): Promise<s
       const stalled = changes.cdc.stalled;
       if (stalled) throw ApplicationFailure.create({ type: stalled.type, nonRetryable: true, message: stalled.reason });
       if (r) changes.record(r);
-      if (!run.notReady() || Date.now() >= deadline) return;
+      const why = run.notReady();
+      if (!why) return;
+      // Paused, stalled, or still behind at the deadline: nothing is fenced yet, the switchover is refused.
+      if (changes.cdc.paused || Date.now() >= deadline)
+        throw ApplicationFailure.create({
+          type: ErrorType.SwitchoverRejected,
+          nonRetryable: true,
+          message: `after the verification at ${p.lsn} the change stream did not catch up within switchover.drainTimeoutSeconds: ${why}`,
+        });
     }
   });
   return p.lsn;
@@ -288,6 +299,17 @@ export async function commitSwitchover(run: DatabaseRun, p: PreparedSwitchover):
   run.status.switchover = report;
   run.phase('completed');
   return { report };
+}
+
+/** A switchover that did not complete after a verification point: the apply stops noting changed keys. */
+export async function stopTracking(run: DatabaseRun): Promise<void> {
+  if (!run.tracking) return;
+  run.tracking = false;
+  await run
+    .step('stopTracking', () => preparing.stopTracking(run.scope))
+    .catch((e: unknown) =>
+      run.warn(`the target's change tracking could not be stopped (${messageOf(e)}); the next switchover resets it`),
+    );
 }
 
 /** Lets the application write to the source again; it retries until it succeeds. */

@@ -124,12 +124,14 @@ export class Applier {
   ddl = 0;
   /** Since a verification point: where tracking starts, and the keys the open target transaction changed. */
   private trackFrom: string | null = null;
-  private readonly changed = new ChangedKeys();
+  private readonly changed: ChangedKeys;
 
   constructor(
     private readonly target: pg.Client,
     private readonly o: ApplierOptions,
-  ) {}
+  ) {
+    this.changed = new ChangedKeys(o.sqlAscii === true);
+  }
 
   /** Source tables copied late with an exact horizon (../snapshot/exact.ts): their changes before it are in the copy. */
   private exact = new Map<string, string>();

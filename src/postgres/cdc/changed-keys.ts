@@ -48,10 +48,23 @@ export async function startTracking(client: pg.Client, migration: string, databa
   );
 }
 
+/** Ends tracking (a switchover that did not complete): the apply notes no more keys from its next round on. */
+export async function stopTracking(client: pg.Client, migration: string, database: string): Promise<void> {
+  for (const table of ['tracking', 'changed'])
+    await client
+      .query(`DELETE FROM ${STATE_SCHEMA}.${table} WHERE migration = $1 AND database = $2`, [migration, database])
+      .catch((e: { code?: string }) => {
+        if (e.code !== '42P01') throw e;
+      });
+}
+
 /** Keys noted in one target transaction, by table; written before its commit. */
 export class ChangedKeys {
   private readonly keys = new Map<string, Set<string>>();
   size = 0;
+
+  /** `bytes`: a SQL_ASCII source, whose 8-bit values are bytes the key text would not carry: such rows go whole. */
+  constructor(private readonly bytes = false) {}
 
   add(table: string, key: string): void {
     let set = this.keys.get(table);
@@ -76,7 +89,8 @@ export class ChangedKeys {
     for (const t of tuples) {
       if (!t) continue;
       const values = idx.map((i) => t[i]);
-      if (values.some((v) => v === undefined || v === null)) return this.add(table, WHOLE_TABLE);
+      if (values.some((v) => v === undefined || v === null || (this.bytes && /[^\x00-\x7f]/.test(v))))
+        return this.add(table, WHOLE_TABLE);
       this.add(table, JSON.stringify(values));
     }
   }

@@ -426,6 +426,8 @@ export async function streamRound(
 
   const onAbort = () => finished();
   o.signal?.addEventListener('abort', onAbort, { once: true });
+  // Aborted before the stream was set up (the listener would never hear of it).
+  if (o.signal?.aborted) finished();
   // A round ends after maxSeconds only once the stream has shown it is current (a keepalive
   // came back, or a transaction was applied): a restart re-decodes from the slot's restart
   // point, and a round that ended before delivering anything would leave the slot where it was.
@@ -492,7 +494,7 @@ export async function streamRound(
       // An earlier attempt applied the fence already.
       fenceApplied = true;
       finished();
-    } else {
+    } else if (!o.signal?.aborted) {
       // An error once the stream runs (the walsender gave up) ends the round with that error.
       await startWithRetry(service, plugin, o.slot, o.signal).then(({ running }) => {
         started = true;
