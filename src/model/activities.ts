@@ -246,6 +246,8 @@ export interface PointVerification {
   /** The target's applied position in its snapshot (the last source transaction before the point). */
   appliedLsn: string | null;
   compared: TableComparison[];
+  /** Tables that differed but were rewritten since the snapshots (TRUNCATE, ALTER TABLE, VACUUM FULL): compared whole inside the fence. */
+  deferred?: string[];
   /** What the stream applied to reach the point, and while the snapshots were compared. */
   round: RoundResult;
   followed: RoundResult | null;

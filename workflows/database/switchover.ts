@@ -38,6 +38,8 @@ export interface PreparedSwitchover {
   fence: FenceResult;
   sequences: SequenceCopy[];
   compared: TableComparison[];
+  /** Every table compared: at the point (the fenced verification then checks what changed since), or inside the fence. */
+  tablesVerified: number;
 }
 
 /** Fence, drain, sequences, verify, fence check; any failure un-fences the source and throws. */
@@ -78,9 +80,9 @@ export const VERIFY_BEFORE_FENCE = 'verify-before-fence';
 /**
  * Before the fence: every table compared at a verification point while the application writes
  * (verify-point.ts), then the stream catches up again. A difference fails the switchover here,
- * before anything was fenced. Returns the point (null when none could be taken).
+ * before anything was fenced. Returns the point and how many tables it compared (null when none could be taken).
  */
-async function verifyAtPoint(run: DatabaseRun, changes: ChangeStream): Promise<string | null> {
+async function verifyAtPoint(run: DatabaseRun, changes: ChangeStream): Promise<VerifiedPoint | null> {
   const { plan, scope } = run;
   const checksum = plan.switchover.verify === 'checksum';
   const verify = proxyActivities<Activities>(verifying(run.status.totals.estBytes));
@@ -99,7 +101,9 @@ async function verifyAtPoint(run: DatabaseRun, changes: ChangeStream): Promise<s
           maxSeconds: plan.switchover.drainTimeoutSeconds,
           checksum,
         }),
-      (x) => `${x.compared.length} tables at ${x.lsn}, ${x.compared.filter((c) => !c.equal).length} differ`,
+      (x) =>
+        `${x.compared.length} tables at ${x.lsn}, ${x.compared.filter((c) => !c.equal).length} differ` +
+        (x.deferred?.length ? `, ${x.deferred.join(', ')} rewritten meanwhile (compared whole inside the fence)` : ''),
     );
   } catch (e) {
     // A transaction held up the point's slot (the fence ends it): every table is compared inside the fence.
@@ -137,7 +141,12 @@ async function verifyAtPoint(run: DatabaseRun, changes: ChangeStream): Promise<s
         });
     }
   });
-  return p.lsn;
+  return { lsn: p.lsn, tables: p.compared.length + (p.deferred?.length ?? 0) };
+}
+
+interface VerifiedPoint {
+  lsn: string;
+  tables: number;
 }
 
 /** The patch that brought switchover.timeoutSeconds (patched() marker in history). */
@@ -169,7 +178,7 @@ async function afterFence(
   run: DatabaseRun,
   changes: ChangeStream,
   fence: FenceResult,
-  point: string | null,
+  point: VerifiedPoint | null,
 ): Promise<PreparedSwitchover> {
   const { plan, scope } = run;
   run.phase('draining');
@@ -257,7 +266,7 @@ async function afterFence(
     run.pooler.repointed = true;
     await repointPooler(run, 'target');
   }
-  return { fence, sequences, compared };
+  return { fence, sequences, compared, tablesVerified: Math.max(compared.length, point?.tables ?? 0) };
 }
 
 /** Every database is prepared: finish this one. */
@@ -286,7 +295,7 @@ export async function commitSwitchover(run: DatabaseRun, p: PreparedSwitchover):
     writeDowntimeMs: Math.max(0, Date.parse(doneAt) - Date.parse(p.fence.fencedAt)),
     terminatedSessions: p.fence.terminatedSessions,
     fenceLsn: p.fence.lsn,
-    tablesVerified: p.compared.length,
+    tablesVerified: p.tablesVerified,
     verify: plan.switchover.verify,
     sequencesCopied: p.sequences.length,
     slotKept: plan.switchover.keepSlot,
@@ -321,7 +330,8 @@ export async function unfenceSource(run: DatabaseRun): Promise<void> {
   await resumePooler(run, 'source');
 }
 
-function describeDifference(d: TableComparison, checksum: boolean): string {
+/** One table that differs, in a line. */
+export function describeDifference(d: TableComparison, checksum: boolean): string {
   if (d.targetRows < 0) return `${d.table} is missing on the target`;
   return `${d.table} source ${d.sourceRows} rows, target ${d.targetRows}${checksum ? ' (or checksum)' : ''}`;
 }
