@@ -70,21 +70,24 @@ export async function comparableSessions(s: pg.Client, t: pg.Client): Promise<vo
 
 /**
  * Every table (and materialized view, large objects) compared on two open sessions (comparableSessions).
- * `deferred`: at a verification point, tables only; one that differs but was rewritten since the
- * snapshots on either side is not compared but named there (see rewrittenSince).
+ * `atPoint`: at a verification point, tables only, each read in a transaction of its own on the
+ * point's snapshot; one that differs but was rewritten since on either side is not compared but
+ * named in `atPoint.deferred` (see rewrittenSince).
  */
 export async function compareOn(
   plan: Plan,
   s: pg.Client,
   t: pg.Client,
   checksum: boolean,
-  { rows, since, deferred }: { rows?: RowsOption; since?: SincePoint; deferred?: QualifiedName[] } = {},
+  { rows, since, atPoint }: { rows?: RowsOption; since?: SincePoint; atPoint?: AtPoint } = {},
 ): Promise<TableComparison[]> {
   // Rows are found by their checksums: asking for them asks for the checksums.
   checksum ||= rows !== undefined;
   const wanted = (x: QualifiedName) =>
     !rows?.tables || rows.tables.some((n) => n === displayName(x) || n === `${x.schema}.${x.name}` || n === x.name);
-  const tables = await listLoadTables(s, plan);
+  const on = <T>(c: pg.Client, fn: (c: pg.Client) => Promise<T>) => (atPoint ? atPoint.read(c, fn) : fn(c));
+  const deferred = atPoint?.deferred;
+  const tables = await on(s, (c) => listLoadTables(c, plan));
   const out: TableComparison[] = [];
   // A partitioned table differs because of a rewritten partition: deferred with it.
   const rootDeferred = (root: QualifiedName) =>
@@ -104,13 +107,14 @@ export async function compareOn(
     if (!wanted(src)) return;
     // Rows are searched in what has rows of its own: tables, partitions, materialized views.
     const byRow = how === measured;
-    const [a, b] = await Promise.all([how(s, src), how(t, dest).catch(missing)]);
+    // At a point, whether the table was rewritten is asked in the transaction that read it.
+    const read = (c: pg.Client, x: QualifiedName) =>
+      on(c, async (r) => ({ ...(await how(r, x)), rewritten: deferred && byRow ? await rewrittenSince(r, x) : false }));
+    const [a, b] = await Promise.all([read(s, src), read(t, dest).catch(missing)]);
     const equal = a.rows === b.rows && a.checksum === b.checksum;
-    if (!equal && deferred && b.rows >= 0) {
-      if (byRow ? (await rewrittenSince(s, src)) || (await rewrittenSince(t, dest)) : rootDeferred(src)) {
-        deferred.push(src);
-        return;
-      }
+    if (!equal && deferred && b.rows >= 0 && (byRow ? a.rewritten || b.rewritten : rootDeferred(src))) {
+      deferred.push(src);
+      return;
     }
     out.push({
       table: label,
@@ -159,6 +163,14 @@ export async function compareOn(
   return out;
 }
 
+/** The sessions of a verification point (verify-point.ts). */
+export interface AtPoint {
+  /** Runs `fn` in a short transaction of the session's, on the point's snapshot: its locks go when it ends. */
+  read<T>(client: pg.Client, fn: (c: pg.Client) => Promise<T>): Promise<T>;
+  /** Filled with the tables that differed but were rewritten since the snapshot. */
+  deferred: QualifiedName[];
+}
+
 /**
  * A comparison since a verification point (compare-changed.ts): tables unchanged since are
  * skipped, changed ones compared by their changed keys, the rest whole.
@@ -190,8 +202,8 @@ async function rewrittenSince(client: pg.Client, x: QualifiedName): Promise<bool
 }
 
 /** A table missing on the target: -1 rows, never equal. */
-const missing = (e: { code?: string }): Measured => {
-  if (e.code === '42P01') return { rows: -1, checksum: 'missing on the target' };
+const missing = (e: { code?: string }): Measured & { rewritten: false } => {
+  if (e.code === '42P01') return { rows: -1, checksum: 'missing on the target', rewritten: false };
   throw e;
 };
 

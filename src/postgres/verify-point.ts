@@ -11,7 +11,9 @@
  * 3. The stream is brought to the point (cdc/stream.ts, stopBefore): everything committed
  *    before P is applied, nothing after. A REPEATABLE READ snapshot of the target then holds
  *    exactly the same source transactions as the source's snapshot.
- * 4. Both snapshots are compared table by table (compare.ts) while the stream goes on applying
+ * 4. Both snapshots are compared table by table (compare.ts), each table in a short transaction
+ *    of its own on the exported snapshot (its lock is held while it is read, not for the whole
+ *    comparison: the application's TRUNCATE or ALTER does not wait hours), while the stream goes on applying
  *    (`follow`, a round of its own until the comparison ends): the snapshots do not move, and
  *    the lag does not grow with the time the comparison takes. A table rewritten meanwhile
  *    (TRUNCATE is not MVCC-safe: the old snapshot reads it empty) proves nothing at the point:
@@ -27,10 +29,10 @@ import type { PointVerification, RoundResult } from '../model/activities';
 import { compareLsn } from '../model/lsn';
 import { APPLICATION_NAME } from '../model/names';
 import type { Plan } from '../plan/plan';
-import { displayName, type QualifiedName } from '../plan/selection';
+import { displayName } from '../plan/selection';
 import { ChangedKeys, changedTable, startTracking, WHOLE_TABLE } from './cdc/changed-keys';
 import { readApplied } from './cdc/position';
-import { comparableSessions, compareOn } from './compare';
+import { comparableSessions, compareOn, type AtPoint } from './compare';
 import { connect, withConnection, withTransaction, type Endpoint } from './connect';
 import { importSnapshot } from './snapshot/import';
 import { ensureStateSchema } from './state';
@@ -71,6 +73,8 @@ export async function verifyAtPoint(o: PointOptions): Promise<PointVerification>
         ErrorType.Transient,
         `the change stream did not reach the verification point ${lsn} in its time (applied to ${round.appliedLsn ?? 'nothing'})`,
       );
+    // Idle in its transaction while the tables are read on its snapshot.
+    await t.query('SET idle_in_transaction_session_timeout = 0');
     await t.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const appliedLsn = await readApplied(t, o.plan.name, o.database);
     if (appliedLsn && compareLsn(appliedLsn, lsn) >= 0)
@@ -78,15 +82,35 @@ export async function verifyAtPoint(o: PointOptions): Promise<PointVerification>
         ErrorType.Transient,
         `the target applied ${appliedLsn}, past the verification point ${lsn}: another stream ran meanwhile`,
       );
-    await comparableSessions(s, t);
+    // The holders keep the snapshots and read no table; each table is read by a reader in a
+    // transaction of its own on them, so its lock goes once it is read (a TRUNCATE or ALTER of the
+    // application, or of the stream on the target, waits for one table's read, not the whole comparison).
+    const [rs, rt] = await Promise.all([
+      readerOf(o.source, o.database, s, sessions),
+      readerOf(o.target, o.targetDatabase, t, sessions),
+    ]);
+    await comparableSessions(rs.client, rt.client);
+    const readers = new Map([rs, rt].map((r) => [r.client, r.snapshot]));
+    const atPoint: AtPoint = {
+      deferred: [],
+      read: (c, fn) =>
+        withTransaction(
+          c,
+          async () => {
+            await importSnapshot(c, readers.get(c)!, 'the verification point');
+            return fn(c);
+          },
+          'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+        ),
+    };
     const stop = new AbortController();
     const following = o.follow?.(stop.signal);
     // A round that fails is told after the comparison (it stops on its own).
     following?.catch(() => undefined);
     let compared;
-    const deferred: QualifiedName[] = [];
+    const { deferred } = atPoint;
     try {
-      compared = await compareOn(o.plan, s, t, o.checksum, { deferred });
+      compared = await compareOn(o.plan, rs.client, rt.client, o.checksum, { atPoint });
     } finally {
       stop.abort();
     }
@@ -108,6 +132,19 @@ export async function verifyAtPoint(o: PointOptions): Promise<PointVerification>
     o.signal?.removeEventListener('abort', onAbort);
     await Promise.all(sessions.map((c) => c.end().catch(() => undefined)));
   }
+}
+
+/** A session that reads in the snapshot `holder` exports (the holder stays open in its transaction). */
+async function readerOf(
+  endpoint: Endpoint,
+  database: string,
+  holder: pg.Client,
+  sessions: pg.Client[],
+): Promise<{ client: pg.Client; snapshot: string }> {
+  const { rows } = await holder.query<{ s: string }>('SELECT pg_export_snapshot() AS s');
+  const { client } = await connect(endpoint, { database, applicationName: APPLICATION_NAME.verify });
+  sessions.push(client);
+  return { client, snapshot: rows[0]!.s };
 }
 
 /** Step 1: the point, and a source session reading exactly what was committed before it. */

@@ -7,6 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { compareLsn } from '../../src/model/lsn';
+import { APPLICATION_NAME } from '../../src/model/names';
 import { compareChanged } from '../../src/postgres/compare-changed';
 import { comparableSessions } from '../../src/postgres/compare';
 import { connect, endpoints } from '../../src/postgres/connect';
@@ -208,6 +209,37 @@ describe('verification at a point while streaming', () => {
     const since = await changedSince(p);
     assert.equal(since.wholeTables, 2);
     assert.deepEqual(byTable(since.compared), { 'public.t': true, 'public.quiet': false });
+  });
+
+  it('holds no table lock for the whole comparison: each table is read in a transaction of its own on the snapshot', async () => {
+    const p = await pair('vp8', SCHEMA);
+    await p.round();
+    const held = async (server: PgServer) =>
+      (
+        await server.query<{ relname: string }>(
+          `SELECT c.relname FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid JOIN pg_class c ON c.oid = l.relation
+            WHERE a.application_name = $1 AND c.relnamespace = 'public'::regnamespace ORDER BY 1`,
+          [APPLICATION_NAME.verify],
+          p.db,
+        )
+      ).rows.map((r) => r.relname);
+    let locks: { source: string[]; target: string[] } | null = null;
+    const v = await pointOn(
+      p,
+      (lsn) => p.round({ stopBefore: lsn, maxSeconds: 30 }),
+      // Told when the comparison has read every table, its snapshots still open.
+      (signal) =>
+        new Promise((resolve, reject) =>
+          signal.addEventListener('abort', () => {
+            Promise.all([held(source), held(target)])
+              .then(([s, t]) => (locks = { source: s, target: t }))
+              .then(() => p.round({ maxSeconds: 1 }))
+              .then(resolve, reject);
+          }),
+        ),
+    );
+    assert.ok(v.compared.length >= 4);
+    assert.deepEqual(locks, { source: [], target: [] }, 'no table stays locked once it was read');
   });
 
   it('leaves the stream where it was when it cannot reach the point in its time', async () => {
