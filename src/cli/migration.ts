@@ -11,7 +11,13 @@ import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { formatBytes as fmtBytes, formatSeconds as fmtSeconds } from '../model/format';
 import { databaseStatusQuery, finishUpdate, rollbackUpdate, statusQuery, switchoverUpdate } from '../model/messages';
 import { workflowIds } from '../model/names';
-import type { DatabaseStatus, MigrationStatus, RollbackReport, SwitchoverReport } from '../model/status';
+import type {
+  DatabaseStatus,
+  MigrationStatus,
+  RollbackReport,
+  ScheduledVerification,
+  SwitchoverReport,
+} from '../model/status';
 import type { VerifyReport } from '../model/workflows';
 import type { RowDiff, RowsOption } from '../model/activities';
 import type { Plan } from '../plan/plan';
@@ -316,6 +322,7 @@ export function renderStatus(s: FullStatus): string {
         );
       if (c.stalled) lines.push(`  stopped: ${c.stalled.reason}`);
     }
+    if (d.verification) lines.push(...renderVerification(d.verification));
     if (d.rollback)
       lines.push(
         `  rollback: write downtime ${d.rollback.writeDowntimeMs} ms, ${d.rollback.tablesVerified} tables verified, ` +
@@ -494,6 +501,23 @@ export async function verifyMigration(
     ],
   });
   return { report, lag: s.databases.map((d) => ({ database: d.database, lagBytes: d.cdc?.lagBytes, phase: d.phase })) };
+}
+
+/** verify.every: the latest scheduled comparison, and the next. */
+function renderVerification(v: ScheduledVerification): string[] {
+  const l = v.latest;
+  const head = `  scheduled verification: ${v.runs} run, ${v.runningSince ? `one running since ${v.runningSince}` : `next at ${v.nextAt}`}`;
+  if (!l) return [head];
+  const what = l.error
+    ? `not made: ${l.error}`
+    : l.equal
+      ? `${l.tables} tables equal (${l.checksum ? 'counts and checksums' : 'counts'})`
+      : `DIFFERENCES: ${l.differences.join('; ')}`;
+  return [
+    head,
+    `    latest ${l.startedAt}${l.lsn ? ` at ${l.lsn}` : ''}: ${what}` +
+      (l.deferred.length ? `; rewritten meanwhile, not compared: ${l.deferred.join(', ')}` : ''),
+  ];
 }
 
 /** The rows of a table that differ: counts, then the first ones by key. */

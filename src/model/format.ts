@@ -18,3 +18,10 @@ export function formatSeconds(s: number): string {
       ? `${Math.floor(s / 60)}m${s % 60}s`
       : `${s}s`;
 }
+
+/** A plan's duration (verify.every: 90s, 30m, 6h, 1d) in seconds. */
+export function durationSeconds(d: string): number {
+  const m = /^([1-9][0-9]*)(s|m|h|d)$/.exec(d);
+  if (!m) throw new Error(`not a duration: ${d} (a whole number and s, m, h or d)`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}

@@ -5,7 +5,7 @@
  */
 import type { SwitchoverReport } from './status';
 
-export type NotificationKind = 'phase' | 'stalled' | 'lag' | 'retrying' | 'switchover';
+export type NotificationKind = 'phase' | 'stalled' | 'lag' | 'retrying' | 'switchover' | 'verification';
 
 export interface Notification {
   kind: NotificationKind;

@@ -82,6 +82,8 @@ export interface DatabaseStatus {
   /** Change capture (full+cdc), from the last round that ended. */
   cdc?: CdcStatus;
   switchover?: SwitchoverReport;
+  /** verify.every: the latest scheduled comparison, and when the next one is due. */
+  verification?: ScheduledVerification;
   /** switchover.reverse: the target -> source stream after the switchover (its slot on the target). */
   reverse?: ReverseStatus;
   rollback?: RollbackReport;
@@ -207,4 +209,30 @@ export interface DatabaseState {
   /** Ready for switchover: in incremental, lag under the bound, not paused or stalled. */
   ready: boolean;
   reason?: string;
+}
+
+/** One scheduled comparison (plan verify.every) at a verification point while streaming. */
+export interface ScheduledVerification {
+  /** When the next one is due. */
+  nextAt: string;
+  /** How many have run (an error counts). */
+  runs: number;
+  /** While one runs: since when. */
+  runningSince?: string;
+  /** The latest one, once one has run. */
+  latest?: {
+    startedAt: string;
+    endedAt: string;
+    /** The point: both sides compared with exactly the source transactions committed before it. */
+    lsn?: string;
+    checksum: boolean;
+    tables: number;
+    equal: boolean;
+    /** The tables that differ, as the switchover's verification describes them. */
+    differences: string[];
+    /** Rewritten meanwhile (TRUNCATE and the like): not compared this time. */
+    deferred: string[];
+    /** The comparison could not be made this time (no point could be taken, a server was away). */
+    error?: string;
+  };
 }

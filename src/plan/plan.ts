@@ -260,6 +260,24 @@ export const planSchema = z
       })
       .prefault({})
       .describe('The switchover: when it is allowed, what it verifies, what it leaves on the source'),
+    verify: z
+      .strictObject({
+        every: z
+          .string()
+          .regex(/^[1-9][0-9]*(s|m|h|d)$/, 'a duration: a whole number and s, m, h or d (for example 6h)')
+          .nullable()
+          .default(null)
+          .describe(
+            'During change capture, compare every table this often (6h, 30m) at a known LSN while the application ' +
+              'writes, as the switchover does before its fence; the latest result is in status, a difference is warned of',
+          ),
+        checksum: z
+          .boolean()
+          .default(true)
+          .describe('The scheduled comparison checks row checksums too (false: row counts only)'),
+      })
+      .prefault({})
+      .describe('Scheduled comparisons of source and target while the migration streams'),
     notify: z
       .strictObject({
         webhook: z
@@ -315,6 +333,13 @@ export const planSchema = z
         });
       }
     }
+    if (plan.verify?.every && plan.mode === 'full')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['verify', 'every'],
+        message:
+          'mode full ends after the full load: nothing streams to compare on a schedule; use mode full+cdc, or remove verify.every',
+      });
     if (plan.switchover?.reverse) {
       if (plan.mode === 'full')
         ctx.addIssue({

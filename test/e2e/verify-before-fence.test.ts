@@ -12,7 +12,7 @@ import { endpoints } from '../../src/postgres/connect';
 import { planFor, type PgServer } from '../helpers/postgres';
 import { startLive } from '../helpers/live';
 import { useStack } from '../helpers/stack';
-import { sleep } from '../helpers/wait';
+import { sleep, waitFor } from '../helpers/wait';
 
 const SCHEMA = `
 CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL, note text);
@@ -129,5 +129,81 @@ describe('the verification before the fence', () => {
     assert.ok(!names.includes('verifyAtPoint'), names.join(', '));
     const fenced = (await live.status())!.steps.find((s) => s.step === 'verify')!;
     assert.match(fenced.detail ?? '', /^3 tables, 0 differ$/);
+  });
+  it('verify.every compares every table on its schedule while the application writes and truncates, the latest result in status', async () => {
+    const { source, target } = stack;
+    await source.query(`ALTER DATABASE app RESET default_transaction_read_only`);
+    const plan = planFor(source, target, { targetDatabase: 'scheduled', verify: { every: '3s' } });
+    const live = await startLive(stack.temporal.env.client, stack.taskQueue, plan);
+    await live.caughtUp();
+    const app = writer(source, 'app');
+    // TRUNCATE is not MVCC-safe: one during a comparison must not read as a difference.
+    let truncating = true;
+    const truncates = (async () => {
+      let n = 0;
+      while (truncating) {
+        await source.query(`TRUNCATE events`, [], 'app').catch(() => undefined);
+        n++;
+        await sleep(250);
+      }
+      return n;
+    })();
+    const runs = async (n: number) =>
+      waitFor(
+        `${n} scheduled verifications`,
+        async () => {
+          const s = await live.status();
+          return s?.verification && s.verification.runs >= n && !s.verification.runningSince ? s : null;
+        },
+        120_000,
+        live.status,
+      );
+    const s1 = await runs(3);
+    truncating = false;
+    assert.ok((await truncates) > 5);
+    const l1 = s1.verification!.latest!;
+    assert.equal(l1.equal, true, JSON.stringify(l1));
+    // A table truncated while it was compared is deferred to the next comparison (or the fence), not counted.
+    assert.equal(l1.tables + l1.deferred.length, 3, JSON.stringify(l1));
+    assert.equal(l1.checksum, true);
+    assert.match(l1.lsn ?? '', /^[0-9A-F]+\/[0-9A-F]+$/);
+    assert.deepEqual(
+      s1.warnings.filter((w) => /scheduled verification/.test(w)),
+      [],
+      'no comparison so far found a difference, nor failed',
+    );
+    assert.equal(s1.phase, 'incremental');
+
+    // A row changed on the target alone: the next comparison names its table.
+    await target.query(`UPDATE still SET v = 'target only' WHERE id = 9`, [], 'scheduled');
+    const s2 = await waitFor(
+      'a scheduled verification with a difference',
+      async () => {
+        const s = await live.status();
+        return s?.verification?.latest?.equal === false ? s : null;
+      },
+      60_000,
+      live.status,
+    );
+    assert.match(s2.verification!.latest!.differences.join('; '), /^public\.still source 500 rows, target 500/);
+    assert.ok(
+      s2.warnings.some((w) => /app: the scheduled verification at .* found differences: public\.still/.test(w)),
+    );
+    // Nothing of the comparisons stays on the source: only the migration's own slot.
+    const slots = await source.query<{ slot_name: string }>(`SELECT slot_name FROM pg_replication_slots`);
+    assert.deepEqual(
+      slots.rows.map((r) => r.slot_name).filter((x) => x.startsWith('pgtransit_point')),
+      [],
+    );
+    await target.query(`UPDATE still SET v = 'v' WHERE id = 9`, [], 'scheduled');
+    await waitFor(
+      'equal again',
+      async () => (await live.status())?.verification?.latest?.equal === true,
+      60_000,
+      live.status,
+    );
+    await app.stop();
+    const { reports } = await live.handle.executeUpdate(switchoverUpdate);
+    assert.equal(reports.length, 1);
   });
 });

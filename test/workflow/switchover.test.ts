@@ -204,4 +204,48 @@ describe('switchover with mocked activities', () => {
       assert.ok(steps.includes('catchUp'), steps.join(', '));
     });
   });
+  it('verify.every compares on its schedule while streaming (a long round stopped for it), the latest result in status, a difference warned of', async () => {
+    const fakes = createFakes();
+    let differ = false;
+    fakes.on.verifyAtPoint = async (input) => {
+      const r = await fakes.defaults.verifyAtPoint(input);
+      return differ ? { ...r, compared: [{ ...r.compared[0]!, targetRows: 1, equal: false }] } : r;
+    };
+    const plan = makePlan('every', { verify: { every: '3s' } });
+    await migrate(temporal, fakes, plan, async ({ handle, status, db, until }) => {
+      await until('ready', async () => (await status()).databases[0]?.ready === true);
+      // From here a round would last a minute: the schedule has to stop it.
+      fakes.roundMs = 60_000;
+      const first = await until('a scheduled verification', async () => (await db()).verification?.latest);
+      assert.equal(first.equal, true, JSON.stringify(first));
+      assert.ok(first.tables > 0 && first.lsn, JSON.stringify(first));
+      assert.equal(fakes.callsOf('verifyAtPoint')[0]!.input.checksum, true, 'verify.checksum defaults to true');
+      assert.ok(fakes.callsOf('stopTracking').length >= 1, 'the tracking stops after each comparison');
+      differ = true;
+      const d = await until('a difference', async () => {
+        const x = await db();
+        return x.verification?.latest?.equal === false ? x : null;
+      });
+      assert.match(d.verification!.latest!.differences.join(), /source \d+ rows, target 1/);
+      assert.ok(
+        d.warnings.some((w) => /scheduled verification at .* found differences/.test(w)),
+        d.warnings.join('\n'),
+      );
+      assert.equal(d.phase, 'incremental', 'the stream goes on');
+      assert.equal(fakes.callsOf('fenceSource').length, 0, 'nothing fenced by a scheduled comparison');
+      // Each comparison held the slot alone: no round ran at the same time.
+      const points = fakes.callsOf('verifyAtPoint');
+      const rounds = fakes.callsOf('applyChanges');
+      for (const pt of points.filter((x) => x.endSeq !== undefined))
+        assert.ok(
+          rounds.every((r) => r.endSeq === undefined || r.endSeq < pt.seq || r.seq > pt.endSeq!),
+          'a round overlapped a comparison',
+        );
+      differ = false;
+      fakes.roundMs = 300;
+      const { reports } = await answered(handle.executeUpdate(switchoverUpdate), 60_000);
+      assert.equal(reports.length, 1);
+      assert.ok((await db()).verification!.runs >= 2);
+    });
+  });
 });

@@ -28,6 +28,7 @@ import type { DatabaseResult } from '../../src/model/workflows';
 import { DRAIN_ROUND_SECONDS, streaming } from '../activity-options';
 import { failureOf, messageOf, retryable } from '../failures';
 import { reverseCapture } from './reverse';
+import { ScheduledVerify } from './scheduled-verify';
 import { now, type DatabaseRun } from './run';
 import { lateTables } from './snapshot';
 import {
@@ -117,9 +118,8 @@ export class ChangeStream {
     }
   }
 
-  /** One round; null when it was stopped (pause, switchover) or stalled. */
   /**
-   * One round; a drain round stops at the fence, or after `maxSeconds` (the drain's time left);
+   * One round, null when it was stopped (pause, switchover) or stalled; a drain round stops at the fence, or after `maxSeconds` (the drain's time left);
    * a `short` one (catching up before the fence) after cdc.roundSeconds.
    */
   async round(fence: Fence | null, maxSeconds = DRAIN_ROUND_SECONDS, short = false): Promise<RoundResult | null> {
@@ -131,54 +131,74 @@ export class ChangeStream {
     this.stream++;
     this.counted = null;
     try {
-      if (this.direction === 'reverse')
-        return await this.scope.run(() =>
-          stream.applyReverseChanges({
-            ...run.scope,
-            targetMajor: run.input.targetMajor,
-            maxSeconds: fence
-              ? Math.min(DRAIN_ROUND_SECONDS, maxSeconds)
-              : long
-                ? run.plan.cdc.streamSeconds
-                : run.plan.cdc.roundSeconds,
-            fence,
-            ...(long ? { progress: { stream: this.stream, everySeconds: run.plan.cdc.roundSeconds } } : {}),
-          }),
-        );
-      return await this.scope.run(() =>
-        stream.applyChanges({
-          ...run.scope,
-          sourceMajor: run.input.sourceMajor,
-          lateTables: this.lateTables,
-          lateHorizonLsn: run.status.lateHorizonLsn ?? null,
-          maxSeconds: fence
-            ? Math.min(DRAIN_ROUND_SECONDS, maxSeconds)
-            : long
-              ? run.plan.cdc.streamSeconds
-              : run.plan.cdc.roundSeconds,
-          fence,
-          ...(long ? { progress: { stream: this.stream, everySeconds: run.plan.cdc.roundSeconds } } : {}),
-        }),
-      );
+      return await this.scope.run(() => this.apply(fence, maxSeconds, long));
     } catch (e) {
-      if (isCancellation(e) && !CancellationScope.current().consideredCancelled) return null;
-      const failure = failureOf(e);
-      if (failure && STALLS.includes(failure.type ?? '')) {
-        cdc.stalled = { reason: failure.message, type: failure.type!, details: failure.details?.[0] };
-        run.status.error = failure.message;
-        await run.notifyParent();
-        return null;
-      }
-      // Stopped (pause, switchover), then its worker died before it answered: the server does not
-      // retry an activity whose cancellation was requested, so its heartbeat timeout arrives here.
-      // What it applied is committed; the next round starts from there.
-      if (this.scope.consideredCancelled && !CancellationScope.current().consideredCancelled && retryable(e))
-        return null;
-      throw e;
+      const how = this.ended(e);
+      if (!how) throw e;
+      if (how === 'stalled') await run.notifyParent();
+      return null;
     } finally {
       this.scope = null;
       cdc.streaming = false;
     }
+  }
+
+  private apply(fence: Fence | null, maxSeconds: number, long: boolean): Promise<RoundResult> {
+    const { run } = this;
+    const round = {
+      maxSeconds: fence
+        ? Math.min(DRAIN_ROUND_SECONDS, maxSeconds)
+        : long
+          ? run.plan.cdc.streamSeconds
+          : run.plan.cdc.roundSeconds,
+      fence,
+      ...(long ? { progress: { stream: this.stream, everySeconds: run.plan.cdc.roundSeconds } } : {}),
+    };
+    if (this.direction === 'reverse')
+      return stream.applyReverseChanges({ ...run.scope, targetMajor: run.input.targetMajor, ...round });
+    return stream.applyChanges({
+      ...run.scope,
+      sourceMajor: run.input.sourceMajor,
+      lateTables: this.lateTables,
+      lateHorizonLsn: run.status.lateHorizonLsn ?? null,
+      ...round,
+    });
+  }
+
+  /**
+   * Runs `fn` (an activity that holds the migration's slot, as a round does) so that stop() ends
+   * it: null when it was stopped (pause, switchover) or stalled (the reason in status).
+   */
+  async stoppable<T>(fn: () => Promise<T>): Promise<T | null> {
+    this.scope = new CancellationScope();
+    try {
+      return await this.scope.run(fn);
+    } catch (e) {
+      const how = this.ended(e);
+      if (!how) throw e;
+      if (how === 'stalled') await this.run.notifyParent();
+      return null;
+    } finally {
+      this.scope = null;
+    }
+  }
+
+  /** How an activity of the stream failed: stopped, stalled (now in status), or neither (thrown on). */
+  private ended(e: unknown): 'stopped' | 'stalled' | null {
+    const { run, cdc } = this;
+    if (isCancellation(e) && !CancellationScope.current().consideredCancelled) return 'stopped';
+    const failure = failureOf(e);
+    if (failure && STALLS.includes(failure.type ?? '')) {
+      cdc.stalled = { reason: failure.message, type: failure.type!, details: failure.details?.[0] };
+      run.status.error = failure.message;
+      return 'stalled';
+    }
+    // Stopped (pause, switchover), then its worker died before it answered: the server does not
+    // retry an activity whose cancellation was requested, so its heartbeat timeout arrives here.
+    // What it applied is committed; the next round starts from there.
+    if (this.scope?.consideredCancelled && !CancellationScope.current().consideredCancelled && retryable(e))
+      return 'stopped';
+    return null;
   }
 
   /** Ends the running round now: what it applied is committed and acknowledged. */
@@ -251,6 +271,14 @@ export async function changeCapture(run: DatabaseRun): Promise<DatabaseResult> {
   const st = run.status;
   const changes = new ChangeStream(run);
   const { cdc } = changes;
+  const scheduled = new ScheduledVerify(run, changes);
+  /** A round's result in status; catch_up ends once the lag is within the bound. */
+  const recorded = (r: RoundResult | null) => {
+    if (!r) return null;
+    changes.record(r);
+    if (st.phase === 'catch_up' && r.lagBytes <= run.plan.switchover.maxLagBytes) run.phase('incremental');
+    return run.notifyParent();
+  };
   let switchoverRequested = false;
   setHandler(pauseSignal, () => {
     cdc.paused = true;
@@ -299,13 +327,13 @@ export async function changeCapture(run: DatabaseRun): Promise<DatabaseResult> {
       await condition(() => (!cdc.paused && !cdc.stalled) || switchoverRequested);
       continue;
     }
-    const r = await changes.round(null);
-    roundsThisRun++;
-    if (r) {
-      changes.record(r);
-      if (st.phase === 'catch_up' && r.lagBytes <= run.plan.switchover.maxLagBytes) run.phase('incremental');
-      await run.notifyParent();
+    // verify.every: the comparison when it is due, a round of the stream otherwise.
+    if (scheduled.on) await scheduled.next(async () => void (await recorded(await changes.round(null))));
+    else {
+      const r = await changes.round(null);
+      if (r) await recorded(r);
     }
+    roundsThisRun++;
     // History stays bounded however long the migration waits for its switchover.
     if ((workflowInfo().continueAsNewSuggested || roundsThisRun >= run.plan.cdc.roundsPerRun) && !switchoverRequested) {
       await condition(allHandlersFinished);
