@@ -107,12 +107,14 @@ export async function compareOn(
     if (!wanted(src)) return;
     // Rows are searched in what has rows of its own: tables, partitions, materialized views.
     const byRow = how === measured;
-    // At a point, whether the table was rewritten is asked in the transaction that read it.
-    const read = (c: pg.Client, x: QualifiedName) =>
-      on(c, async (r) => ({ ...(await how(r, x)), rewritten: deferred && byRow ? await rewrittenSince(r, x) : false }));
-    const [a, b] = await Promise.all([read(s, src), read(t, dest).catch(missing)]);
+    const [a, b] = await Promise.all([on(s, (c) => how(c, src)), on(t, (c) => how(c, dest)).catch(missing)]);
     const equal = a.rows === b.rows && a.checksum === b.checksum;
-    if (!equal && deferred && b.rows >= 0 && (byRow ? a.rewritten || b.rewritten : rootDeferred(src))) {
+    // Asked after the read, on the same snapshot: a rewrite until then is seen.
+    const rewritten = async () =>
+      byRow
+        ? (await on(s, (c) => rewrittenSince(c, src))) || (await on(t, (c) => rewrittenSince(c, dest)))
+        : rootDeferred(src);
+    if (!equal && deferred && b.rows >= 0 && (await rewritten())) {
       deferred.push(src);
       return;
     }
@@ -202,8 +204,8 @@ async function rewrittenSince(client: pg.Client, x: QualifiedName): Promise<bool
 }
 
 /** A table missing on the target: -1 rows, never equal. */
-const missing = (e: { code?: string }): Measured & { rewritten: false } => {
-  if (e.code === '42P01') return { rows: -1, checksum: 'missing on the target', rewritten: false };
+const missing = (e: { code?: string }): Measured => {
+  if (e.code === '42P01') return { rows: -1, checksum: 'missing on the target' };
   throw e;
 };
 

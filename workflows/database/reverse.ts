@@ -1,5 +1,5 @@
 /**
- * switchover.reverse: the way back without loss (src/postgres/reverse.ts).
+ * switchover.reverse: the way back without loss (the reverse stream and its fence run in the activities applyReverseChanges, prepareReverse, fenceTarget).
  *
  * At the switchover, once the source is fenced and drained, a slot and a publication on the
  * target capture every later write. After the switchover completes the database goes on in

@@ -13,8 +13,7 @@ import { verifying } from '../activity-options';
 import { messageOf } from '../failures';
 import type { ChangeStream } from './change-capture';
 import { now, type DatabaseRun } from './run';
-import { lateTables } from './snapshot';
-import { describeDifference, stopTracking } from './switchover';
+import { describeDifference, pointInput, recordPoint, stopTracking } from './switchover';
 
 /** The patch that brought verify.every (patched() marker in history). */
 export const SCHEDULED_VERIFY = 'scheduled-verify';
@@ -85,16 +84,7 @@ export class ScheduledVerify {
     let p: PointVerification | null;
     let error: string | undefined;
     try {
-      p = await changes.stoppable(() =>
-        verify.verifyAtPoint({
-          ...run.scope,
-          sourceMajor: run.input.sourceMajor,
-          lateTables: lateTables(run.status),
-          lateHorizonLsn: run.status.lateHorizonLsn ?? null,
-          maxSeconds: run.plan.switchover.drainTimeoutSeconds,
-          checksum,
-        }),
-      );
+      p = await changes.stoppable(() => verify.verifyAtPoint(pointInput(run, checksum)));
     } catch (e) {
       if (isCancellation(e)) throw e;
       p = null;
@@ -108,10 +98,7 @@ export class ScheduledVerify {
     if (!p && !error) return;
     v.runs++;
     v.nextAt = new Date(Date.now() + this.everyMs!).toISOString();
-    if (p) {
-      changes.record(p.round);
-      if (p.followed) changes.record(p.followed);
-    }
+    if (p) recordPoint(changes, p);
     const differences = p ? p.compared.filter((c) => !c.equal).map((c) => describeDifference(c, checksum)) : [];
     const was = v.latest;
     v.latest = {

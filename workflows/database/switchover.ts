@@ -19,7 +19,13 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { ErrorType } from '../../src/errors';
-import type { FenceResult, PointVerification, SequenceCopy, TableComparison } from '../../src/model/activities';
+import type {
+  FenceResult,
+  PointVerification,
+  SequenceCopy,
+  TableComparison,
+  VerifyAtPointInput,
+} from '../../src/model/activities';
 import type { SwitchoverReport } from '../../src/model/status';
 import { preparation, switching, unfencing, verifying } from '../activity-options';
 import { failureOf, messageOf } from '../failures';
@@ -83,7 +89,7 @@ export const VERIFY_BEFORE_FENCE = 'verify-before-fence';
  * before anything was fenced. Returns the point and how many tables it compared (null when none could be taken).
  */
 async function verifyAtPoint(run: DatabaseRun, changes: ChangeStream): Promise<VerifiedPoint | null> {
-  const { plan, scope } = run;
+  const { plan } = run;
   const checksum = plan.switchover.verify === 'checksum';
   const verify = proxyActivities<Activities>(verifying(run.status.totals.estBytes));
   let p: PointVerification;
@@ -92,15 +98,7 @@ async function verifyAtPoint(run: DatabaseRun, changes: ChangeStream): Promise<V
   try {
     p = await run.step(
       'verifyAtPoint',
-      () =>
-        verify.verifyAtPoint({
-          ...scope,
-          sourceMajor: run.input.sourceMajor,
-          lateTables: lateTables(run.status),
-          lateHorizonLsn: run.status.lateHorizonLsn ?? null,
-          maxSeconds: plan.switchover.drainTimeoutSeconds,
-          checksum,
-        }),
+      () => verify.verifyAtPoint(pointInput(run, checksum)),
       (x) =>
         `${x.compared.length} tables at ${x.lsn}, ${x.compared.filter((c) => !c.equal).length} differ` +
         (x.deferred?.length ? `, ${x.deferred.join(', ')} rewritten meanwhile (compared whole inside the fence)` : ''),
@@ -111,8 +109,7 @@ async function verifyAtPoint(run: DatabaseRun, changes: ChangeStream): Promise<V
     run.warn(`${messageOf(e)}; every table is compared inside the fence instead`);
     return null;
   }
-  changes.record(p.round);
-  if (p.followed) changes.record(p.followed);
+  recordPoint(changes, p);
   const differ = p.compared.filter((c) => !c.equal);
   if (differ.length)
     throw ApplicationFailure.create({
@@ -142,6 +139,24 @@ async function verifyAtPoint(run: DatabaseRun, changes: ChangeStream): Promise<V
     }
   });
   return { lsn: p.lsn, tables: p.compared.length + (p.deferred?.length ?? 0) };
+}
+
+/** What the verifyAtPoint activity is asked: the stream as the database's rounds run it. */
+export function pointInput(run: DatabaseRun, checksum: boolean): VerifyAtPointInput {
+  return {
+    ...run.scope,
+    sourceMajor: run.input.sourceMajor,
+    lateTables: lateTables(run.status),
+    lateHorizonLsn: run.status.lateHorizonLsn ?? null,
+    maxSeconds: run.plan.switchover.drainTimeoutSeconds,
+    checksum,
+  };
+}
+
+/** What the stream applied to reach the point and while it was compared, in status. */
+export function recordPoint(changes: ChangeStream, p: PointVerification): void {
+  changes.record(p.round);
+  if (p.followed) changes.record(p.followed);
 }
 
 interface VerifiedPoint {
