@@ -1,7 +1,7 @@
 /**
  * Copying one chunk: COPY TO on the source (inside the exported snapshot) piped into
- * COPY FROM on the target, streamed with backpressure, so memory stays flat whatever
- * the table size. The rows and the chunk's done-marker commit in one target
+ * COPY FROM on the target, its messages forwarded as they are (copy-pipe.ts) with
+ * backpressure, so memory stays flat whatever the table size. The rows and the chunk's done-marker commit in one target
  * transaction: a retried chunk either finds its marker and skips, or redoes all.
  *
  * Copied late (the snapshot is lost), a table split in chunks is copied whole, in one
@@ -9,16 +9,14 @@
  * block ranges as the application updates them, and ranges copied at different times
  * would miss some and copy others twice.
  */
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { PgTransitError, ErrorType } from '../errors';
 import type { Chunk, CopyResult } from '../model/activities';
 import { APPLICATION_NAME, LOCK_KEYS, STATE_SCHEMA } from '../model/names';
 import { chunkPredicate } from './chunks';
 import { classify } from './classify';
 import { connect, type Endpoint } from './connect';
+import { pipeCopy } from './copy-pipe';
 import { serverMajor } from './inspect';
 import { copyLargeObjects, listLargeObjects } from './large-objects';
 import { COPY_PROGRESS_BYTES } from './limits';
@@ -194,20 +192,17 @@ async function copyRows(
     return { rows: n, bytes: 0 };
   }
   const format = cols.format === 'binary' ? '(FORMAT binary)' : '';
-  const out = from.query(copyTo(`COPY (SELECT ${cols.list} FROM ONLY ${table} ${where}) TO STDOUT ${format}`));
-  const inp = t.query(copyFrom(`COPY ${table} (${cols.list}) FROM STDIN ${format}`));
-  let bytes = 0;
   let reported = 0;
-  const meter = new Transform({
-    transform(buf: Buffer, _enc, cb) {
-      bytes += buf.length;
+  return pipeCopy(
+    from,
+    `COPY (SELECT ${cols.list} FROM ONLY ${table} ${where}) TO STDOUT ${format}`,
+    t,
+    `COPY ${table} (${cols.list}) FROM STDIN ${format}`,
+    (bytes) => {
       if (bytes - reported > COPY_PROGRESS_BYTES) {
         reported = bytes;
         onProgress?.(bytes);
       }
-      cb(null, buf);
     },
-  });
-  await pipeline(out, meter, inp);
-  return { rows: Number((inp as unknown as { rowCount: number }).rowCount ?? 0), bytes };
+  );
 }
