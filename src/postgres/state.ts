@@ -4,6 +4,7 @@
  * its marker and skips, or finds nothing and redoes everything) and the applied
  * position of the change stream (read and written by cdc/position.ts).
  */
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { LOCK_KEYS, STATE_SCHEMA } from '../model/names';
 import { withTransaction } from './connect';
@@ -58,11 +59,25 @@ CREATE TABLE IF NOT EXISTS ${STATE_SCHEMA}.ddl_skipped (
 );
 `;
 
+/**
+ * The schema's comment names the DDL it was made with: a schema already current is not
+ * altered again. ALTER TABLE locks its table even when it changes nothing, and each chunk's
+ * copy asks for the schema while other chunks' transactions hold the markers table: every
+ * chunk would wait for all those running to commit.
+ */
+const DDL_MARK = `pgtransit state ${createHash('sha256').update(DDL).digest('hex').slice(0, 16)}`;
+
 export async function ensureStateSchema(client: pg.Client): Promise<void> {
+  const { rows } = await client.query<{ d: string | null }>(
+    `SELECT obj_description(to_regnamespace($1), 'pg_namespace') AS d`,
+    [STATE_SCHEMA],
+  );
+  if (rows[0]?.d === DDL_MARK) return;
   // Two workers may prepare at once after a retry; the lock makes IF NOT EXISTS race-free.
   await withTransaction(client, async () => {
     await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [LOCK_KEYS.stateSchema]);
     await client.query(DDL);
+    await client.query(`COMMENT ON SCHEMA ${STATE_SCHEMA} IS '${DDL_MARK}'`);
   });
 }
 

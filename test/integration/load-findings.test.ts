@@ -146,6 +146,51 @@ describe('full load and role findings', () => {
     );
   });
 
+  it('a chunk is copied while other chunks of the load are still being copied, without waiting for them', async () => {
+    const ddl = `CREATE TABLE a (id int PRIMARY KEY, v text); CREATE TABLE b (id int PRIMARY KEY, v text)`;
+    const db = await databases('par', ddl);
+    await source.query(
+      `INSERT INTO a SELECT g, 'a' FROM generate_series(1, 100) g; INSERT INTO b VALUES (1, 'b')`,
+      [],
+      db,
+    );
+    const plan = planFor(source, target, { database: db });
+    const e = endpoints(plan);
+    const input = { migration: plan.name, database: db, targetDatabase: db, snapshot: null };
+    const chunk = (name: string) => ({
+      id: `public.${name}/0`,
+      schema: 'public',
+      name,
+      part: 0,
+      parts: 1,
+      kind: 'all' as const,
+      lo: null,
+      hi: null,
+      estBytes: 0,
+      estRows: 1,
+    });
+    // Chunk a's copy as it stands midway: its transaction has read the markers table and is open.
+    const running = new pg.Client({ connectionString: target.url({ database: db }) });
+    await running.connect();
+    try {
+      await running.query('BEGIN');
+      await running.query(`SELECT * FROM pgtransit.chunks`);
+      let done = false;
+      const copy = copyChunk(e.source, e.target, { ...input, chunk: chunk('b') }).finally(() => (done = true));
+      while (!done) {
+        const waiting = await target.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`,
+          [db],
+        );
+        assert.equal(waiting.rows[0]!.n, 0, 'a session of the copy waits for a lock the running chunk holds');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal((await copy).rows, 1);
+    } finally {
+      await running.end();
+    }
+  });
+
   it('F28: a user type without binary I/O is copied as text', async () => {
     const ddl = `CREATE TYPE plain_text; CREATE FUNCTION plain_text_in(cstring) RETURNS plain_text AS 'textin' LANGUAGE internal IMMUTABLE STRICT;
       CREATE FUNCTION plain_text_out(plain_text) RETURNS cstring AS 'textout' LANGUAGE internal IMMUTABLE STRICT;
