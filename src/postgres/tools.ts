@@ -1,6 +1,6 @@
 /** Finding the PostgreSQL client programs (pg_dump, pg_restore, psql) on the worker. */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 export interface ToolFound {
@@ -21,7 +21,16 @@ function candidates(program: string, env: NodeJS.ProcessEnv): string[] {
   return [...new Set(out)].filter((p) => existsSync(p));
 }
 
+/** `--version` of each program by path and modification time: asked once (it blocks the worker's event loop). */
+const versions = new Map<string, ToolFound | null>();
+
 function versionOf(path: string): ToolFound | null {
+  const key = `${path}\0${statSync(path).mtimeMs}`;
+  if (!versions.has(key)) versions.set(key, readVersion(path));
+  return versions.get(key)!;
+}
+
+function readVersion(path: string): ToolFound | null {
   try {
     const text = execFileSync(path, ['--version'], { encoding: 'utf8', timeout: 10_000 }).trim();
     const m = /(\d+)(?:\.(\d+))?/.exec(text.split('\n')[0] ?? '');
