@@ -212,12 +212,14 @@ export interface Worker {
 /**
  * `pgtransit worker` as its own process on a fresh task queue, its output appended to
  * `logFile`; returns once it polls both task queues. `urls` are the env: references the
- * plans use. Should it not come up, it is stopped and the error rethrown.
+ * plans use. Should it not come up, it is stopped and the error rethrown. With
+ * WORKER_PROFILE=DIR the worker writes a V8 CPU profile there when it stops.
  */
 export async function startWorker(temporal: DevServer, urls: Record<string, string>, logFile: string): Promise<Worker> {
   const taskQueue = `bench-${randomBytes(4).toString('hex')}`;
   const logFd = openSync(logFile, 'a');
-  const worker = spawn(process.execPath, [join(ROOT, 'bin', 'pgtransit.js'), 'worker'], {
+  const profile = process.env.WORKER_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.WORKER_PROFILE}`] : [];
+  const worker = spawn(process.execPath, [...profile, join(ROOT, 'bin', 'pgtransit.js'), 'worker'], {
     cwd: ROOT,
     env: {
       ...process.env,
