@@ -168,7 +168,7 @@ export function createActivities() {
       });
     },
 
-    /** pg_dump of a section (pre-data in the snapshot) restored on the target. */
+    /** pg_dump of a section (pre-data in the snapshot) restored on the target; or of one table's indexes and keys. */
     async restoreSchema(input: model.RestoreSchemaInput): Promise<model.RestoreResult> {
       return heartbeating((signal) =>
         ddl.withScratch(async (dir) => {
@@ -181,6 +181,7 @@ export function createActivities() {
             sourceMajor: input.sourceMajor,
             dir,
             signal,
+            table: input.table,
           });
           if (archive === null) return { restored: 0, skipped: 0 };
           return ddl.restoreSection({
@@ -193,6 +194,7 @@ export function createActivities() {
             targetMajor: input.targetMajor,
             dir,
             signal,
+            only: input.table ? ddl.TABLE_INDEX_ENTRIES : undefined,
           });
         }),
       );

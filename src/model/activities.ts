@@ -70,6 +70,12 @@ export type RestoreSchemaInput = DatabaseScope & {
   snapshot: string | null;
   sourceMajor: number;
   targetMajor: number;
+  /**
+   * post-data of this table only, and of it only its indexes and its key, unique and exclusion
+   * constraints: built as soon as the table is copied, while the load copies the others (the
+   * section restored afterwards finds them present and leaves them out).
+   */
+  table?: { schema: string; name: string };
 };
 
 export interface RestoreResult {

@@ -15,7 +15,7 @@ import { lineDiff, schemaDump } from '../helpers/schema-dump';
 import { startTemporal, type TemporalHarness } from '../helpers/temporal';
 import { migrationWorkflow } from '../../workflows';
 import { databaseStatusQuery } from '../../src/model/messages';
-import { workflowIds } from '../../src/model/names';
+import { childIds, workflowIds } from '../../src/model/names';
 
 /** Every kind of object pg_dump knows in a schema, with names that need quoting. */
 const RICH_SCHEMA_SQL = String.raw`
@@ -126,13 +126,13 @@ INSERT INTO public.customers (email, "MixedCase", "select", "user", mood, home)
     FROM generate_series(1, 300) g;
 INSERT INTO public."Order Items" (customer_id, qty, price, during)
   SELECT 1 + g % 300, 1 + g % 5, g, tstzrange('2024-01-01'::timestamptz + g * interval '1 hour', '2024-01-01'::timestamptz + (g + 1) * interval '1 hour')
-    FROM generate_series(1, 1000) g;
+    FROM generate_series(1, 30000) g;
 INSERT INTO "My Schema"."café" VALUES ('crème', 1, 1), ('brûlée', 2, 2);
 INSERT INTO "My Schema"."MixedCase" VALUES (1, 'crème');
 INSERT INTO "My Schema"."he said ""hi""" (id, "SELECT") VALUES (1, true), (2, NULL);
 INSERT INTO public."select" VALUES (1, 'here', '[1.5,2.5)');
 INSERT INTO sales.events (at, kind, payload)
-  SELECT date '2023-06-01' + g % 900, (ARRAY['click','view','buy'])[1 + g % 3], jsonb_build_object('n', g) FROM generate_series(1, 3000) g;
+  SELECT date '2023-06-01' + g % 900, (ARRAY['click','view','buy'])[1 + g % 3], jsonb_build_object('n', g) FROM generate_series(1, 40000) g;
 -- A key compressed in its index, then its column set to uncompressed storage: an index built
 -- anew after SET STORAGE EXTERNAL could not hold it.
 CREATE TABLE public.long_keys (k text PRIMARY KEY);
@@ -292,6 +292,19 @@ describe('migrationWorkflow mode full: fidelity', () => {
 
   it('restores a rich schema that pg_dump cannot tell from the source', async () => {
     const plan = await migrate({ database: 'rich', roles: true });
+    // "Order Items" (a key, a unique and an exclusion constraint, a partial index, statistics, a
+    // trigger, a foreign key) is copied in several chunks: its indexes and keys are built during the
+    // load; the leaf partitions in several chunks wait for their root's in post-data.
+    const st = await temporal.env.client.workflow
+      .getHandle(childIds(workflowIds(plan.name).migration).database('rich'))
+      .query(databaseStatusQuery);
+    const chunked = st.tables.filter((t) => t.chunksTotal > 1).map((t) => t.table);
+    assert.ok(
+      chunked.includes('public.Order Items') && chunked.some((t) => t.startsWith('sales.events_')),
+      chunked.join(),
+    );
+    const copy = st.steps.find((x) => x.step === 'copy');
+    assert.match(copy?.detail ?? '', /indexes of 1 table built during the copy/);
     const db = `SELECT d.datlocprovider, d.daticulocale, d.datcollate, shobj_description(d.oid, 'pg_database') AS comment, s.setconfig
                   FROM pg_database d LEFT JOIN pg_db_role_setting s ON s.setdatabase = d.oid AND s.setrole = 0 WHERE d.datname = 'rich'`;
     const [sdb, tdb] = await Promise.all([source.query(db), target.query(db)]);

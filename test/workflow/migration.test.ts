@@ -195,6 +195,23 @@ describe('migrationWorkflow with mocked activities', () => {
         await load.wait();
         return copied(chunk, snapshot);
       };
+      // customers in two chunks: its indexes are built during the load; events_2024 (two chunks too) is a partition.
+      const [customers, ...rest] = FAKE_CHUNKS;
+      const half = {
+        estBytes: customers!.estBytes / 2,
+        estRows: customers!.estRows / 2,
+        parts: 2,
+        kind: 'key' as const,
+        column: 'id',
+      };
+      fakes.on.planChunks = async () => ({
+        tables: FAKE_TABLES,
+        chunks: [
+          { ...customers!, ...half, id: 'public.customers/1', part: 1, lo: null, hi: '75001' },
+          { ...customers!, ...half, id: 'public.customers/2', part: 2, lo: '75001', hi: null },
+          ...rest,
+        ],
+      });
       const plan = makePlan('full', { mode: 'full' });
       await migrate(temporal, fakes, plan, async ({ handle, db, until }) => {
         await until('the load to start', async () => fakes.callsOf('copyChunk').length > 0);
@@ -222,6 +239,30 @@ describe('migrationWorkflow with mocked activities', () => {
           assert.equal(fakes.callsOf(never).length, 0, never);
         assert.equal(fakes.callsOf('dropState').length, 1);
         assert.ok(fakes.callsOf('copyChunk').every((c) => c.input.snapshot === FAKE_SNAPSHOT.snapshot));
+        // The table in two chunks gets its indexes once both are copied, before post-data; the others (a partition) in post-data.
+        const restores = fakes.callsOf('restoreSchema');
+        assert.deepEqual(
+          restores.map((c) => [
+            c.input.section,
+            c.input.table ? `${c.input.table.schema}.${c.input.table.name}` : null,
+          ]),
+          [
+            ['pre-data', null],
+            ['post-data', 'public.customers'],
+            ['post-data', null],
+          ],
+        );
+        const lastChunk = Math.max(
+          ...fakes
+            .callsOf('copyChunk')
+            .filter((c) => c.input.chunk.name === 'customers')
+            .map((c) => c.endSeq!),
+        );
+        assert.ok(restores[1]!.seq > lastChunk, 'built after the table is copied');
+        assert.match(
+          (await db()).steps.find((x) => x.step === 'copy')!.detail!,
+          /indexes of 1 table built during the copy/,
+        );
       });
     });
   });

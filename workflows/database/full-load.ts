@@ -1,11 +1,17 @@
-/** full_load: the tables largest first, in chunks, `fullLoad.parallelism` at a time, with progress in status. */
-import { proxyActivities } from '@temporalio/workflow';
+/**
+ * full_load: the tables largest first, in chunks, `fullLoad.parallelism` at a time, with
+ * progress in status. A table split in several chunks gets its indexes and keys built by the
+ * lane that copied its last chunk, while the other lanes copy on (a native subscription, and
+ * a restore of post-data after the load, build them only once every table is copied).
+ */
+import { patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { Chunk, CopyResult, LoadPlan } from '../../src/model/activities';
 import type { TableProgress } from '../../src/model/status';
 import { inspection } from '../activity-options';
 import { surface } from '../failures';
 import { now, type DatabaseRun } from './run';
+import { restoreTableIndexes } from './schema';
 import type { SnapshotHandoff } from './snapshot';
 
 const inspecting = proxyActivities<Activities>(inspection);
@@ -20,11 +26,25 @@ export async function fullLoad(run: DatabaseRun, handoff: SnapshotHandoff): Prom
   if (planned.snapshotLost) handoff.lost(planned.snapshotLost);
   const progress = new LoadProgress(run, planned);
   const queue = [...planned.chunks];
+  const indexesEarly = patched('indexes-during-load');
+  // A partition's indexes hang from its root's (attached in post-data): built there, in order.
+  const partitions = new Set(planned.tables.filter((t) => t.root !== t.table).map((t) => t.table));
+  let indexed = 0;
   const copyOne = async (c: Chunk): Promise<void> => {
     progress.started(c);
     const r = await handoff.copy(c);
     handoff.recordHorizon(r);
     progress.done(c, r);
+    if (
+      indexesEarly &&
+      c.parts > 1 &&
+      c.kind !== 'lo' &&
+      !partitions.has(`${c.schema}.${c.name}`) &&
+      progress.copied(c)
+    ) {
+      await restoreTableIndexes(run, { schema: c.schema, name: c.name });
+      indexed++;
+    }
   };
   const lanes = Array.from({ length: Math.min(run.plan.fullLoad.parallelism, queue.length) }, async () => {
     for (let c = queue.shift(); c; c = queue.shift()) await copyOne(c);
@@ -33,7 +53,9 @@ export async function fullLoad(run: DatabaseRun, handoff: SnapshotHandoff): Prom
   await run.step(
     'copy',
     () => Promise.all(lanes).catch(surface),
-    () => `${totals.rows} rows, ${totals.bytes} bytes, ${totals.lateChunks} late chunks`,
+    () =>
+      `${totals.rows} rows, ${totals.bytes} bytes, ${totals.lateChunks} late chunks` +
+      (indexed ? `, indexes of ${indexed} ${indexed === 1 ? 'table' : 'tables'} built during the copy` : ''),
   );
   await handoff.release();
 }
@@ -64,6 +86,12 @@ class LoadProgress {
 
   private table(c: Chunk): TableProgress {
     return this.byTable.get(`${c.schema}.${c.name}`)!;
+  }
+
+  /** Every chunk of the chunk's table is copied. */
+  copied(c: Chunk): boolean {
+    const t = this.table(c);
+    return t.chunksDone === t.chunksTotal;
   }
 
   started(c: Chunk): void {

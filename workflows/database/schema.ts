@@ -25,6 +25,20 @@ const restore = (run: DatabaseRun, section: Section, snapshot: () => string | nu
   );
 
 /**
+ * A table's indexes and key constraints, built once its rows are all copied, while the load
+ * copies the other tables (the post-data step then finds them present).
+ */
+export const restoreTableIndexes = (run: DatabaseRun, table: { schema: string; name: string }) =>
+  ddl.restoreSchema({
+    ...run.scope,
+    section: 'post-data',
+    snapshot: null,
+    sourceMajor: run.input.sourceMajor,
+    targetMajor: run.input.targetMajor,
+    table,
+  });
+
+/**
  * Pre-data, dumped inside the snapshot the load copies from. When the snapshot is lost before
  * the dump could read it, every table is copied late anyway: the schema is dumped as it is now.
  */

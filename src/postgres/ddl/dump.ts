@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ErrorType, PgTransitError } from '../../errors';
 import type { Section } from '../../model/activities';
 import type { Plan } from '../../plan/plan';
+import type { QualifiedName } from '../../plan/selection';
 import { resolveEndpoint, withConnection, type Endpoint } from '../connect';
 import { readSequences } from '../sequences';
 import { conflictError, dumpScope, type DumpScope } from './scope';
@@ -24,6 +25,8 @@ export interface DumpOptions {
   sourceMajor: number;
   dir: string;
   signal?: AbortSignal;
+  /** post-data of this table alone (its indexes and constraints), without the sequences' values. */
+  table?: QualifiedName;
 }
 
 /**
@@ -42,7 +45,11 @@ export async function dumpSection(plan: Plan, o: DumpOptions): Promise<string | 
   const scope = await withConnection(o.source, { database: o.database }, async ({ client }) => {
     const scope = await dumpScope(client, plan);
     if (scope.conflicts.length > 0) throw conflictError(o.database, scope.conflicts);
-    if (o.section === 'post-data') {
+    if (o.section === 'post-data' && o.table) {
+      const t = o.table;
+      const storage = (await indexedStorage(client, scope)).filter((c) => c.schema === t.schema && c.name === t.name);
+      writeFileSync(storageFile(file), JSON.stringify(storage));
+    } else if (o.section === 'post-data') {
       writeFileSync(sequencesFile(file), JSON.stringify(await sequenceValues(client, scope)));
       writeFileSync(storageFile(file), JSON.stringify(await indexedStorage(client, scope)));
       refreshes = await populatedMatviews(client, scope);
@@ -55,9 +62,12 @@ export async function dumpSection(plan: Plan, o: DumpOptions): Promise<string | 
   const args = [`--section=${o.section}`, '-Fc', '--quote-all-identifiers', '-f', file];
   if (o.section === 'pre-data' || !refreshes) args.push('--schema-only');
   if (o.snapshot) args.push(`--snapshot=${o.snapshot}`);
-  for (const s of scope.schemas) args.push('-n', exact(s));
-  for (const t of scope.excluded) args.push('-T', `${exact(t.schema)}.${exact(t.name)}`);
-  const what = `pg_dump --section=${o.section} of ${o.database}`;
+  if (o.table) args.push('-t', `${exact(o.table.schema)}.${exact(o.table.name)}`);
+  else {
+    for (const s of scope.schemas) args.push('-n', exact(s));
+    for (const t of scope.excluded) args.push('-T', `${exact(t.schema)}.${exact(t.name)}`);
+  }
+  const what = `pg_dump --section=${o.section} of ${o.table ? `${o.table.schema}.${o.table.name} in ` : ''}${o.database}`;
   await runTool(pgProgram('pg_dump', o.sourceMajor), args, libpqEnv, what, o.signal).catch((e: Error) => {
     // The holder of the exported snapshot is gone (its worker died, the source restarted).
     if (o.snapshot && /invalid snapshot identifier/.test(e.message))

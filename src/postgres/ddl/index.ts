@@ -6,7 +6,7 @@
  */
 export { dumpScope, type DumpScope } from './scope';
 export { dumpSection, type DumpOptions } from './dump';
-export { restoreSection, withScratch, type RestoreOptions } from './restore';
+export { restoreSection, TABLE_INDEX_ENTRIES, withScratch, type RestoreOptions } from './restore';
 export { parseToc, readings, type TocEntry } from './toc';
 export { createExtensions, ensureTargetDatabase } from './database';
 export { applyMapping } from './mapping';

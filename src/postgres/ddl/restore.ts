@@ -72,6 +72,13 @@ async function applySequences(client: pg.Client, values: SequenceValue[]): Promi
   );
 }
 
+/**
+ * A table's post-data built while the load goes on: its indexes and its key, unique and
+ * exclusion constraints, which need no other table (foreign keys, triggers, rules and the
+ * rest wait for the section).
+ */
+export const TABLE_INDEX_ENTRIES = ['INDEX', 'CONSTRAINT'];
+
 export interface RestoreOptions {
   target: Endpoint;
   targetDatabase: string;
@@ -83,6 +90,8 @@ export interface RestoreOptions {
   targetMajor: number;
   dir: string;
   signal?: AbortSignal;
+  /** Only the archive's entries of these kinds (TocEntry.desc). */
+  only?: string[];
 }
 
 /**
@@ -103,13 +112,9 @@ export async function restoreSection(o: RestoreOptions): Promise<RestoreResult> 
   // pg_restore's sessions commit durably too: a target that crashed right after would otherwise lose tables it had "restored".
   Object.assign(libpqEnv, durableToolOptions(raised));
   const list = join(o.dir, `${o.section}.list`);
-  writeFileSync(
-    list,
-    toc
-      .filter((e) => !skip.has(e.line))
-      .map((e) => e.line)
-      .join('\n') + '\n',
-  );
+  const entries = toc.filter((e) => !skip.has(e.line) && (!o.only || o.only.includes(e.desc)));
+  if (entries.length === 0) return { restored: 0, skipped: skip.size };
+  writeFileSync(list, entries.map((e) => e.line).join('\n') + '\n');
   const common = ['-L', list, '--exit-on-error', ...(o.keepOwnership ? [] : ['--no-owner', '--no-acl'])];
   if (o.section === 'pre-data') {
     await runTool(
@@ -137,7 +142,7 @@ export async function restoreSection(o: RestoreOptions): Promise<RestoreResult> 
       await withConnection(o.target, { database: o.targetDatabase }, ({ client }) => applySequences(client, values));
     }
   }
-  return { restored: toc.length - skip.size, skipped: skip.size };
+  return { restored: entries.length, skipped: skip.size };
 }
 
 /** A scratch folder for archives, removed afterwards. */
