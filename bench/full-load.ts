@@ -19,11 +19,12 @@
  *                                     CHUNK_MB (big table / 2N) METHODS (p,a,b,c)
  *                                     CASES (all,big: the whole dataset, then the big table alone)
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startPostgres, type PgServer } from '../src/dev/embedded-postgres';
+import type { Client } from '@temporalio/client';
 import { ensurePgClientTools } from '../src/dev/debian-tools';
 import { ensureTemporalCli, type DevServer } from '../src/dev/temporal-cli';
 import { parsePlan } from '../src/plan/plan';
@@ -88,10 +89,68 @@ const SETTINGS: Record<string, string> = {
 
 const mb = (bytes: number) => bytes / (1024 * 1024);
 
-async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
+/** Seconds the machine's CPUs have been busy (every process: servers, worker, Temporal, tools), from /proc/stat. */
+function busySeconds(): number {
+  const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]!
+    .split(/\s+/);
+  return [user, nice, system, irq, softirq, steal].reduce((n, x) => n + Number(x ?? 0), 0) / 100;
+}
+
+/** A process's CPU seconds and those of its children, the ended ones (reaped) and the running ones. */
+function treeSeconds(pid: number): number {
+  const fields = (p: string | number) => {
+    try {
+      return readFileSync(`/proc/${p}/stat`, 'utf8')
+        .replace(/^.*\) /, '')
+        .split(' ')
+        .map(Number);
+    } catch {
+      return null; // ended meanwhile
+    }
+  };
+  const own = fields(pid);
+  if (!own) return 0;
+  // After the name: state, ppid, ... utime (12th), stime, cutime, cstime.
+  let ticks = own[11]! + own[12]! + own[13]! + own[14]!;
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    const f = fields(p);
+    if (f && f[1] === pid) ticks += f[11]! + f[12]! + f[13]! + f[14]!;
+  }
+  return ticks / 100;
+}
+
+/** Processes whose CPU each timed method reports apart: the source's and the target's servers, the worker. */
+const measured = new Map<string, number>();
+
+/** The postmaster's pid of a server started here. */
+function postmasterPid(server: PgServer): number {
+  return Number(readFileSync(join(server.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+}
+
+/** Machine CPU seconds, and those of each measured process tree. */
+type CpuFigures = Record<string, number>;
+
+function cpuNow(): CpuFigures {
+  const out: CpuFigures = { machine: busySeconds() };
+  for (const [name, pid] of measured) out[name] = treeSeconds(pid);
+  return out;
+}
+
+function cpuSince(c0: CpuFigures): CpuFigures {
+  const c1 = cpuNow();
+  return Object.fromEntries(Object.keys(c1).map((k) => [k, seconds((c1[k]! - (c0[k] ?? c1[k]!)) * 1000)]));
+}
+
+const addCpu = (a: CpuFigures, b: CpuFigures): CpuFigures =>
+  Object.fromEntries(Object.keys({ ...a, ...b }).map((k) => [k, seconds(((a[k] ?? 0) + (b[k] ?? 0)) * 1000)]));
+
+async function time<T>(fn: () => Promise<T>): Promise<{ ms: number; cpu: CpuFigures; value: T }> {
   const t0 = performance.now();
+  const c0 = cpuNow();
   const value = await fn();
-  return { ms: performance.now() - t0, value };
+  return { ms: performance.now() - t0, cpu: cpuSince(c0), value };
 }
 
 // ---------------------------------------------------------------- dataset
@@ -230,8 +289,58 @@ interface PgtransitStep {
   detail?: string;
 }
 
+/** The database workflow's activities by type: how many, their seconds in all, and their wait for a worker. */
+interface ActivityFigure {
+  type: string;
+  count: number;
+  seconds: number;
+  maxSeconds: number;
+  /** Scheduled to started, mean milliseconds: the time a lane spends between two activities. */
+  meanQueueMs: number;
+}
+
+/** The activities of one workflow, from its history. */
+async function activityFigures(client: Client, workflowId: string): Promise<ActivityFigure[]> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const ms = (t: unknown) => {
+    const x = t as { seconds?: { toNumber(): number } | number; nanos?: number };
+    return Number(x.seconds ?? 0) * 1000 + (x.nanos ?? 0) / 1e6;
+  };
+  const scheduled = new Map<string, { type: string; at: number; started?: number }>();
+  const by = new Map<string, { count: number; total: number; max: number; queue: number }>();
+  for (const e of history.events ?? []) {
+    const id = String(e.eventId);
+    if (e.activityTaskScheduledEventAttributes) {
+      const type = e.activityTaskScheduledEventAttributes.activityType?.name ?? '?';
+      scheduled.set(id, { type, at: ms(e.eventTime) });
+    } else if (e.activityTaskStartedEventAttributes) {
+      const s = scheduled.get(String(e.activityTaskStartedEventAttributes.scheduledEventId));
+      if (s) s.started = ms(e.eventTime);
+    } else if (e.activityTaskCompletedEventAttributes) {
+      const s = scheduled.get(String(e.activityTaskCompletedEventAttributes.scheduledEventId));
+      if (!s || s.started === undefined) continue;
+      const f = by.get(s.type) ?? { count: 0, total: 0, max: 0, queue: 0 };
+      const d = ms(e.eventTime) - s.started;
+      f.count++;
+      f.total += d;
+      f.max = Math.max(f.max, d);
+      f.queue += s.started - s.at;
+      by.set(s.type, f);
+    }
+  }
+  return [...by].map(([type, f]) => ({
+    type,
+    count: f.count,
+    seconds: seconds(f.total),
+    maxSeconds: seconds(f.max),
+    meanQueueMs: Math.round(f.queue / f.count),
+  }));
+}
+
 interface PgtransitRun {
+  activities: ActivityFigure[];
   ms: number;
+  cpu: CpuFigures;
   startupMs: number;
   result: MigrationResult;
   steps: PgtransitStep[];
@@ -255,6 +364,7 @@ async function runPgtransit(
   let w: Worker | undefined;
   try {
     w = await startWorker(temporal, urls, logFile);
+    measured.set('worker', w.pid);
     const { client, taskQueue, pid } = w;
     const startupMs = performance.now() - t0;
     const startupPeakKB = procStatus(pid, 'VmHWM');
@@ -283,7 +393,7 @@ async function runPgtransit(
     });
     if (!parsed.ok) throw new Error(`bench plan invalid: ${JSON.stringify(parsed.issues)}`);
     const workflowId = workflowIds(parsed.plan.name).migration;
-    let run: { ms: number; value: MigrationResult };
+    let run: { ms: number; cpu: CpuFigures; value: MigrationResult };
     try {
       run = await time(() =>
         client.workflow.execute(migrationWorkflow, { args: [parsed.plan], taskQueue, workflowId }),
@@ -312,7 +422,9 @@ async function runPgtransit(
       })),
     ];
     return {
+      activities: await activityFigures(client, childIds(workflowId).database(DB)),
       ms: run.ms,
+      cpu: run.cpu,
       startupMs,
       result: run.value,
       steps,
@@ -323,6 +435,7 @@ async function runPgtransit(
     log(`worker log:\n${readFileSync(logFile, 'utf8').slice(-4000)}`);
     throw e;
   } finally {
+    measured.delete('worker');
     await w?.stop();
   }
 }
@@ -369,7 +482,7 @@ async function dumpRestore(
   source: PgServer,
   target: PgServer,
   scratch: string,
-): Promise<{ dumpMs: number; restoreMs: number; dumpBytes: number }> {
+): Promise<{ dumpMs: number; restoreMs: number; dumpBytes: number; cpu: CpuFigures }> {
   const dir = join(scratch, 'dump');
   // Uncompressed: on 2 cores gzip would make the baseline CPU-bound and flatter pgtransit.
   const dump = await time(() =>
@@ -385,16 +498,21 @@ async function dumpRestore(
     ),
   );
   rmSync(dir, { recursive: true, force: true });
-  return { dumpMs: dump.ms, restoreMs: restore.ms, dumpBytes };
+  return { dumpMs: dump.ms, restoreMs: restore.ms, dumpBytes, cpu: addCpu(dump.cpu, restore.cpu) };
 }
 
 // ---------------------------------------------------------------- (c) subscription
 
-async function subscriptionCopy(source: PgServer, target: PgServer, tables: number): Promise<{ ms: number }> {
+async function subscriptionCopy(
+  source: PgServer,
+  target: PgServer,
+  tables: number,
+): Promise<{ ms: number; cpu: CpuFigures }> {
   await withClient(source, (c) => c.query('CREATE PUBLICATION bench_pub FOR ALL TABLES'));
   try {
     return await withClient(target, async (c) => {
       const t0 = performance.now();
+      const c0 = cpuNow();
       await c.query(
         `CREATE SUBSCRIPTION bench_sub CONNECTION ${c.escapeLiteral(conninfo(source))} PUBLICATION bench_pub WITH (copy_data = true)`,
       );
@@ -406,8 +524,9 @@ async function subscriptionCopy(source: PgServer, target: PgServer, tables: numb
         await sleep(100);
       }
       const ms = performance.now() - t0;
+      const cpu = cpuSince(c0);
       await c.query('DROP SUBSCRIPTION bench_sub'); // drops its slot on the source too
-      return { ms };
+      return { ms, cpu };
     });
   } finally {
     await withClient(source, (c) => c.query('DROP PUBLICATION IF EXISTS bench_pub'));
@@ -435,6 +554,10 @@ interface MethodFigure {
   mbPerSecond: number;
   /** pgtransit's time divided by this one's. */
   ratio?: number;
+  /** CPU seconds the whole machine spent while it ran (2 CPUs: at most twice its seconds). */
+  cpuSeconds: number;
+  /** The same by process tree: machine, source, target, worker (pgtransit's, its pg_dump and pg_restore included). */
+  cpu: CpuFigures;
   detail?: Record<string, unknown>;
 }
 
@@ -449,10 +572,12 @@ async function main(): Promise<void> {
   const target = async () => {
     const t = await freshTarget();
     targets.add(t);
+    measured.set('target', postmasterPid(t));
     return t;
   };
   const done = async (t: PgServer) => {
     targets.delete(t);
+    measured.delete('target');
     await t.stop();
   };
   try {
@@ -461,6 +586,7 @@ async function main(): Promise<void> {
       startPostgres({ major: 15, settings: SETTINGS, name: 'source' }),
       startTemporal(scratch),
     ]);
+    measured.set('source', postmasterPid(source));
     log(
       `building the dataset: big ${ROWS} rows, ${SMALL_TABLES} small tables of ${SMALL_ROWS} rows, docs ${TOAST_ROWS} x 100 kB`,
     );
@@ -480,11 +606,19 @@ async function main(): Promise<void> {
     const runCase = async (name: string, data: Dataset, chunks: Chunk[], chunkSizeMB: number): Promise<CaseResult> => {
       const archive = await dumpSchema(src, scratch);
       const figures: MethodFigure[] = [];
-      const figure = (method: string, label: string, ms: number, detail?: Record<string, unknown>): MethodFigure => {
+      const figure = (
+        method: string,
+        label: string,
+        ms: number,
+        cpu: CpuFigures,
+        detail?: Record<string, unknown>,
+      ): MethodFigure => {
         const f = {
           method,
           label,
           seconds: seconds(ms),
+          cpuSeconds: cpu.machine!,
+          cpu,
           rowsPerSecond: Math.round(data.rows / (ms / 1000)),
           mbPerSecond: Math.round((mb(data.bytes) / (ms / 1000)) * 10) / 10,
           detail,
@@ -501,10 +635,11 @@ async function main(): Promise<void> {
         targetVersion = await version(t);
         pt = await runPgtransit(tmp, src, t, chunkSizeMB, scratch);
         await verify('(p)', t, data);
-        figure('p', `pgtransit full load, parallelism ${N}`, pt.ms, {
+        figure('p', `pgtransit full load, parallelism ${N}`, pt.ms, pt.cpu, {
           chunks: pt.chunks,
           copiedBytes: pt.result.databases[0]?.bytes,
           steps: pt.steps,
+          activities: pt.activities,
           workerStartupSeconds: seconds(pt.startupMs),
         });
         await done(t);
@@ -516,8 +651,12 @@ async function main(): Promise<void> {
         const run = await time(() => rawCopy(src, t, chunks));
         const post = await time(() => restoreSection(t, archive, 'post-data'));
         await verify('(a)', t, data);
-        figure('a', `raw psql COPY TO | COPY FROM, ${N} at once (data only)`, run.ms, { chunks: chunks.length });
-        figure('a+post', `(a) + pg_restore post-data -j ${N}`, run.ms + post.ms, { postDataSeconds: seconds(post.ms) });
+        figure('a', `raw psql COPY TO | COPY FROM, ${N} at once (data only)`, run.ms, run.cpu, {
+          chunks: chunks.length,
+        });
+        figure('a+post', `(a) + pg_restore post-data -j ${N}`, run.ms + post.ms, addCpu(run.cpu, post.cpu), {
+          postDataSeconds: seconds(post.ms),
+        });
         await done(t);
       }
       if (METHODS.includes('b')) {
@@ -525,7 +664,7 @@ async function main(): Promise<void> {
         const t = await target();
         const r = await dumpRestore(src, t, scratch);
         await verify('(b)', t, data);
-        figure('b', `pg_dump -Fd -j ${N} -Z 0 + pg_restore -j ${N}`, r.dumpMs + r.restoreMs, {
+        figure('b', `pg_dump -Fd -j ${N} -Z 0 + pg_restore -j ${N}`, r.dumpMs + r.restoreMs, r.cpu, {
           dumpSeconds: seconds(r.dumpMs),
           restoreSeconds: seconds(r.restoreMs),
           dumpMB: Math.round(mb(r.dumpBytes)),
@@ -539,8 +678,10 @@ async function main(): Promise<void> {
         const run = await subscriptionCopy(src, t, data.tables.length);
         const post = await time(() => restoreSection(t, archive, 'post-data'));
         await verify('(c)', t, data);
-        figure('c', `subscription initial copy, ${N} sync workers (data only)`, run.ms);
-        figure('c+post', `(c) + pg_restore post-data -j ${N}`, run.ms + post.ms, { postDataSeconds: seconds(post.ms) });
+        figure('c', `subscription initial copy, ${N} sync workers (data only)`, run.ms, run.cpu);
+        figure('c+post', `(c) + pg_restore post-data -j ${N}`, run.ms + post.ms, addCpu(run.cpu, post.cpu), {
+          postDataSeconds: seconds(post.ms),
+        });
         await done(t);
       }
 
@@ -588,7 +729,8 @@ async function main(): Promise<void> {
           `; chunkSizeMB ${k.chunkSizeMB} (${k.chunks.length} chunks, big table in ${k.bigChunks})`,
       );
       lines.push(
-        `${'method'.padEnd(58)}${'seconds'.padStart(9)}${'rows/s'.padStart(12)}${'MB/s'.padStart(8)}${'pgtransit/this'.padStart(16)}`,
+        `${'method'.padEnd(58)}${'seconds'.padStart(9)}${'rows/s'.padStart(12)}${'MB/s'.padStart(8)}${'CPU s'.padStart(8)}` +
+          `${'pgtransit/this'.padStart(16)}`,
       );
       for (const f of k.figures) {
         lines.push(
@@ -597,13 +739,32 @@ async function main(): Promise<void> {
             f.seconds.toFixed(2).padStart(9),
             f.rowsPerSecond.toLocaleString('en-US').padStart(12),
             f.mbPerSecond.toFixed(1).padStart(8),
+            f.cpuSeconds.toFixed(1).padStart(8),
             (f.ratio !== undefined ? f.ratio.toFixed(2) : '').padStart(16),
           ].join(''),
         );
       }
+      lines.push(
+        `CPU seconds by process tree: ${k.figures
+          .map(
+            (f) =>
+              `(${f.method}) ${Object.entries(f.cpu)
+                .map(([n, v]) => `${n} ${v.toFixed(1)}`)
+                .join(' ')}`,
+          )
+          .join('; ')}`,
+      );
       const pt = k.pt;
       if (pt) {
         lines.push(`pgtransit steps (seconds): ${pt.steps.map((x) => `${x.step} ${x.seconds.toFixed(2)}`).join(', ')}`);
+        lines.push(
+          `pgtransit activities: ${pt.activities
+            .map(
+              (a) =>
+                `${a.type} ${a.count}x ${a.seconds.toFixed(2)} s (max ${a.maxSeconds.toFixed(2)}, queued ${a.meanQueueMs} ms each)`,
+            )
+            .join(', ')}`,
+        );
         // Time between one step's end and the next one's start is waiting the steps do not show.
         const idle = pt.steps
           .slice(1)
