@@ -161,6 +161,19 @@ const scenarios: Record<string, (ctx: Ctx) => Promise<void>> = {
     await save(ctx, 'full.database', m.child);
   },
 
+  /** mode full with tables in several chunks: their indexes built during the load (patched indexes-during-load). */
+  async 'full-indexes-during-load'(ctx) {
+    const plan = planFor(ctx.source, ctx.target, {
+      mode: 'full',
+      targetDatabase: 'app_full_idx',
+      fullLoad: { parallelism: 2, chunkSizeMB: 1 },
+    });
+    const m = await startMigration(ctx, plan);
+    await m.handle.result();
+    await save(ctx, 'full-indexes-during-load.parent', m.handle);
+    await save(ctx, 'full-indexes-during-load.database', m.child);
+  },
+
   async 'switchover-failed'(ctx) {
     const plan = planFor(ctx.source, ctx.target, {
       targetDatabase: 'app_fail',
