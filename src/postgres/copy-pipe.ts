@@ -29,8 +29,11 @@ const HEADER = 5;
 
 /**
  * `COPY ... TO STDOUT` read as CopyData messages (header included), in slices of the
- * socket's buffers that hold whole messages only: a message split between two reads is
- * joined (only it), so the target's stream stays framed however the pipe ends. The
+ * socket's buffers, each slice whole messages only, so the target's stream stays framed
+ * however the pipe ends. A CopyData message the read ends inside is cut there: its header
+ * is rewritten to the bytes this read holds, and the rest of its row follows, as it
+ * arrives, in messages of its own (the target reads the COPY's data as one stream, so a
+ * row may span messages); memory stays at a read's size whatever the rows' size. The
  * other messages (CopyOutResponse, notices) are dropped; at CopyDone, or an
  * ErrorResponse, the connection goes back to node-postgres with the rest of the buffer.
  */
@@ -40,9 +43,10 @@ class CopyOutMessages extends Readable {
   bytes = 0;
   private connection?: Connection;
   private pgOnData?: (b: Buffer) => void;
-  /** The start of a message the next reads complete, and its size so far. */
-  private carry: Buffer[] = [];
-  private carried = 0;
+  /** A header the last read ended inside, or a (small) message other than CopyData. */
+  private carry: Buffer | null = null;
+  /** Bytes of a cut CopyData message still to come. */
+  private rest = 0;
   /** The pipe failed on the target's side: the source's rows are read to the end and dropped. */
   private discarding = false;
   private detached = false;
@@ -92,49 +96,46 @@ class CopyOutMessages extends Readable {
 
   private receive(chunk: Buffer): void {
     this.more = true;
-    let buf = chunk;
-    if (this.carried > 0) {
-      if (this.carried + buf.length < HEADER) {
-        this.carry.push(buf);
-        this.carried += buf.length;
-        return;
-      }
-      const head = this.carry[0]!.length >= HEADER ? this.carry[0]! : Buffer.concat([...this.carry, buf]);
-      const size = 1 + head.readUInt32BE(1);
-      if (this.carried + buf.length < size) {
-        this.carry.push(buf);
-        this.carried += buf.length;
-        return;
-      }
-      const take = size - this.carried;
-      const message = Buffer.concat([...this.carry, buf.subarray(0, take)]);
-      this.carry = [];
-      this.carried = 0;
-      buf = buf.subarray(take);
-      if (message[0] === COPY_DATA) {
-        this.bytes += size - HEADER;
-        this.forward(message);
-      } else if (!this.control(message, buf)) return;
-    }
+    // A carried header (at most 4 bytes) or control message is small: joining it copies this read once.
+    const buf = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
+    this.carry = null;
     let pos = 0;
-    let run = 0;
+    if (this.rest > 0) {
+      // The cut message goes on: this part in a message of its own (one buffer, so it is never split).
+      pos = Math.min(this.rest, buf.length);
+      this.rest -= pos;
+      const header = Buffer.alloc(HEADER);
+      header[0] = COPY_DATA;
+      header.writeUInt32BE(pos + 4, 1);
+      this.forward(Buffer.concat([header, buf.subarray(0, pos)]));
+    }
+    let run = pos;
     while (buf.length - pos >= HEADER) {
-      const end = pos + 1 + buf.readUInt32BE(pos + 1); // the length counts itself, not the code
-      if (end > buf.length) break;
+      const length = buf.readUInt32BE(pos + 1); // counts itself, not the code
+      const end = pos + 1 + length;
       if (buf[pos] === COPY_DATA) {
-        this.bytes += end - pos - HEADER;
-        pos = end;
-        continue;
+        this.bytes += length - 4;
+        if (end <= buf.length) {
+          pos = end;
+          continue;
+        }
+        const here = buf.length - pos - HEADER;
+        if (here === 0) {
+          this.bytes -= length - 4; // counted again when its header is read whole
+          break;
+        }
+        buf.writeUInt32BE(here + 4, pos + 1);
+        this.rest = length - 4 - here;
+        pos = buf.length;
+        break;
       }
+      if (end > buf.length) break;
       this.forward(buf.subarray(run, pos));
       if (!this.control(buf.subarray(pos, end), buf.subarray(end))) return;
       pos = run = end;
     }
     this.forward(buf.subarray(run, pos));
-    if (pos < buf.length) {
-      this.carry.push(buf.subarray(pos));
-      this.carried = buf.length - pos;
-    }
+    if (pos < buf.length) this.carry = Buffer.from(buf.subarray(pos));
     this.onBytes?.(this.bytes);
     if (!this.more && !this.discarding) this.connection?.stream.pause();
   }

@@ -1,8 +1,9 @@
 /**
  * pipeCopy (src/postgres/copy-pipe.ts) between real servers: the source's CopyData
  * messages forwarded unparsed arrive as the same rows, whatever their size against the
- * socket's buffers (headers and rows split across reads); a failure on either side
- * rolls the target's COPY back, is reported, and leaves both sessions usable.
+ * socket's buffers (headers and rows split across reads, a row of 24 MB across hundreds);
+ * a failure on either side rolls the target's COPY back, is reported, and leaves both
+ * sessions usable.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,6 +34,8 @@ describe('copy pipe', () => {
       [],
       'app',
     );
+    // One row of 24 MB: cut across hundreds of reads, forwarded in parts as they arrive.
+    await source.query(`UPDATE r SET b = decode(repeat(md5('big'), 1500000), 'hex') WHERE id = 100000`, [], 'app');
     s = new pg.Client({ connectionString: source.url({ database: 'app' }) });
     t = new pg.Client({ connectionString: target.url({ database: 'app' }) });
     await Promise.all([s.connect(), t.connect()]);
