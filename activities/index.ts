@@ -190,7 +190,8 @@ export function createActivities() {
             archive,
             section: input.section,
             keepOwnership: input.plan.roles,
-            jobs: input.plan.fullLoad.parallelism,
+            // A table's own build runs beside the lanes still copying: one session, not a lane's worth.
+            jobs: input.table ? 1 : input.plan.fullLoad.parallelism,
             targetMajor: input.targetMajor,
             dir,
             signal,

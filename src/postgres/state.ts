@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { LOCK_KEYS, STATE_SCHEMA } from '../model/names';
 import { withTransaction } from './connect';
+import { SqlState } from './sqlstate';
 
 const DDL = `
 CREATE SCHEMA IF NOT EXISTS ${STATE_SCHEMA};
@@ -77,7 +78,15 @@ export async function ensureStateSchema(client: pg.Client): Promise<void> {
   await withTransaction(client, async () => {
     await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [LOCK_KEYS.stateSchema]);
     await client.query(DDL);
-    await client.query(`COMMENT ON SCHEMA ${STATE_SCHEMA} IS '${DDL_MARK}'`);
+    // Only the schema's owner may comment on it: another role's schema is made again each time, as before.
+    await client.query('SAVEPOINT pgtransit_mark');
+    await client
+      .query(`COMMENT ON SCHEMA ${STATE_SCHEMA} IS '${DDL_MARK}'`)
+      .then(() => client.query('RELEASE SAVEPOINT pgtransit_mark'))
+      .catch(async (e: { code?: string }) => {
+        if (e.code !== SqlState.InsufficientPrivilege) throw e;
+        await client.query('ROLLBACK TO SAVEPOINT pgtransit_mark');
+      });
   });
 }
 

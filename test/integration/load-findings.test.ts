@@ -12,7 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
 import { ErrorType, PgTransitError } from '../../src/errors';
-import type { LoadPlan } from '../../src/model/activities';
+import type { LoadPlan, RestoreResult } from '../../src/model/activities';
 import { replicationNames } from '../../src/model/names';
 import { listLoadTables, planChunks } from '../../src/postgres/chunks';
 import { streamRound } from '../../src/postgres/cdc/stream';
@@ -189,6 +189,42 @@ describe('full load and role findings', () => {
     } finally {
       await running.end();
     }
+  });
+
+  it('a table copied in chunks gets its indexes during the load unless one calls a function of the database, or it is gone', async () => {
+    const ddl = `CREATE FUNCTION one_of(x int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT x';
+      CREATE TABLE plain (id int PRIMARY KEY, v text UNIQUE); CREATE INDEX plain_v ON plain (lower(v));
+      CREATE TABLE own_fn (id int PRIMARY KEY, v int); CREATE INDEX own_fn_v ON own_fn (one_of(v));
+      CREATE TABLE gone (id int PRIMARY KEY)`;
+    const db = await databases('idx', ddl, ddl.replace(/PRIMARY KEY|UNIQUE|CREATE INDEX[^;]*;/g, ''));
+    const plan = planFor(source, target, { database: db });
+    await source.query(`DROP TABLE gone`, [], db);
+    const built = async (name: string) =>
+      (
+        (await new MockActivityEnvironment().run(createActivities().restoreSchema, {
+          plan,
+          database: db,
+          targetDatabase: db,
+          section: 'post-data' as const,
+          snapshot: null,
+          sourceMajor: 15,
+          targetMajor: 17,
+          table: { schema: 'public', name },
+        })) as RestoreResult
+      ).restored;
+    const indexes = async (t: string) =>
+      (
+        await target.query<{ i: string }>(
+          `SELECT indexname AS i FROM pg_indexes WHERE tablename = $1 ORDER BY 1`,
+          [t],
+          db,
+        )
+      ).rows.map((r) => r.i);
+    assert.equal(await built('plain'), 3);
+    assert.deepEqual(await indexes('plain'), ['plain_pkey', 'plain_v', 'plain_v_key']);
+    assert.equal(await built('own_fn'), 0);
+    assert.deepEqual(await indexes('own_fn'), [], 'left to post-data');
+    assert.equal(await built('gone'), 0);
   });
 
   it('F28: a user type without binary I/O is copied as text', async () => {

@@ -42,8 +42,9 @@ export async function fullLoad(run: DatabaseRun, handoff: SnapshotHandoff): Prom
       !partitions.has(`${c.schema}.${c.name}`) &&
       progress.copied(c)
     ) {
-      await restoreTableIndexes(run, { schema: c.schema, name: c.name });
-      indexed++;
+      // Nothing restored: the table is gone, or an index of it calls a function of the database's (post-data builds it).
+      const built = await restoreTableIndexes(run, { schema: c.schema, name: c.name });
+      if (built.restored > 0) indexed++;
     }
   };
   const lanes = Array.from({ length: Math.min(run.plan.fullLoad.parallelism, queue.length) }, async () => {

@@ -8,6 +8,7 @@ import type { Plan } from '../../plan/plan';
 import type { QualifiedName } from '../../plan/selection';
 import { resolveEndpoint, withConnection, type Endpoint } from '../connect';
 import { readSequences } from '../sequences';
+import { FIRST_NORMAL_OID } from '../sql';
 import { conflictError, dumpScope, type DumpScope } from './scope';
 import { pgProgram, runTool } from './run-tool';
 import { sequencesFile, storageFile, type ColumnStorage, type SequenceValue } from './restore';
@@ -25,7 +26,10 @@ export interface DumpOptions {
   sourceMajor: number;
   dir: string;
   signal?: AbortSignal;
-  /** post-data of this table alone (its indexes and constraints), without the sequences' values. */
+  /**
+   * post-data of this table alone (its indexes and constraints), without the sequences' values;
+   * none (null) when the table is gone or an index of it calls a function of the database's own.
+   */
   table?: QualifiedName;
 }
 
@@ -47,6 +51,7 @@ export async function dumpSection(plan: Plan, o: DumpOptions): Promise<string | 
     if (scope.conflicts.length > 0) throw conflictError(o.database, scope.conflicts);
     if (o.section === 'post-data' && o.table) {
       const t = o.table;
+      if (!(await buildsAlone(client, t))) return null;
       const storage = (await indexedStorage(client, scope)).filter((c) => c.schema === t.schema && c.name === t.name);
       writeFileSync(storageFile(file), JSON.stringify(storage));
     } else if (o.section === 'post-data') {
@@ -57,7 +62,8 @@ export async function dumpSection(plan: Plan, o: DumpOptions): Promise<string | 
     return scope;
   });
   // Nothing selected but large objects (the load copies those): pg_dump without -n would dump everything.
-  if (scope.schemas.length === 0) return null;
+  // A table's own post-data: nothing when it cannot be built before the other tables' rows are in.
+  if (scope === null || scope.schemas.length === 0) return null;
   // pg_dump quotes only its own version's keywords: a newer target's (json on 16+) would not parse.
   const args = [`--section=${o.section}`, '-Fc', '--quote-all-identifiers', '-f', file];
   if (o.section === 'pre-data' || !refreshes) args.push('--schema-only');
@@ -75,6 +81,23 @@ export async function dumpSection(plan: Plan, o: DumpOptions): Promise<string | 
     throw e;
   });
   return file;
+}
+
+/**
+ * Whether a table's indexes can be built while other tables are still being copied: it
+ * still exists (pg_dump -t would fail on a table dropped since its copy), and none of its
+ * indexes (nor the constraints they back) calls a function of the database's own, which
+ * could read a table not copied yet.
+ */
+async function buildsAlone(client: pg.Client, t: QualifiedName): Promise<boolean> {
+  const { rows } = await client.query<{ exists: boolean; user_functions: boolean }>(
+    `SELECT r IS NOT NULL AS exists,
+            EXISTS (SELECT 1 FROM pg_index i JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
+                     WHERE i.indrelid = r AND d.refclassid = 'pg_proc'::regclass AND d.refobjid >= ${FIRST_NORMAL_OID}) AS user_functions
+       FROM to_regclass(quote_ident($1) || '.' || quote_ident($2)) r`,
+    [t.schema, t.name],
+  );
+  return rows[0]!.exists && !rows[0]!.user_functions;
 }
 
 /** Whether the dump holds a populated materialized view (its REFRESH is not schema). */
