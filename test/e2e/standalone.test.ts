@@ -275,11 +275,17 @@ describe('pgtransit migrate: the whole migration on one machine', () => {
       }
       const count = (type: string) => scheduled.filter((s) => s.type === type).length;
       assert.equal(count('planChunks'), 1, 'the load was planned once');
+      const restores = scheduled
+        .filter((s) => s.type === 'restoreSchema')
+        .map((s) => s.input as { section: string; table?: { schema: string; name: string } });
       assert.deepEqual(
-        scheduled.filter((s) => s.type === 'restoreSchema').map((s) => (s.input as { section: string }).section),
+        restores.filter((r) => !r.table).map((r) => r.section),
         ['pre-data', 'post-data'],
         'each section of the schema was restored once',
       );
+      // A table copied in chunks gets its indexes during the load, once.
+      const tables = restores.filter((r) => r.table).map((r) => `${r.table!.schema}.${r.table!.name}`);
+      assert.equal(new Set(tables).size, tables.length, `indexes built once per table: ${tables.join()}`);
       const chunks = scheduled
         .filter((s) => s.type === 'copyChunk')
         .map((s) => JSON.stringify((s.input as { chunk: unknown }).chunk));
