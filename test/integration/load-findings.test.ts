@@ -40,6 +40,20 @@ async function databases(prefix: string, sourceSql: string, targetSql = sourceSq
   return db;
 }
 
+/** The one chunk of a table of public copied whole. */
+const wholeChunk = (name: string, estRows: number) => ({
+  id: `public.${name}/0`,
+  schema: 'public',
+  name,
+  part: 0,
+  parts: 1,
+  kind: 'all' as const,
+  lo: null,
+  hi: null,
+  estBytes: 0,
+  estRows,
+});
+
 describe('full load and role findings', () => {
   before(async () => {
     ({ source, target, stop: stopPair } = await startPair());
@@ -157,18 +171,7 @@ describe('full load and role findings', () => {
     const plan = planFor(source, target, { database: db });
     const e = endpoints(plan);
     const input = { migration: plan.name, database: db, targetDatabase: db, snapshot: null };
-    const chunk = (name: string) => ({
-      id: `public.${name}/0`,
-      schema: 'public',
-      name,
-      part: 0,
-      parts: 1,
-      kind: 'all' as const,
-      lo: null,
-      hi: null,
-      estBytes: 0,
-      estRows: 1,
-    });
+    const chunk = (name: string) => wholeChunk(name, 1);
     // Chunk a's copy as it stands midway: its transaction has read the markers table and is open.
     const running = new pg.Client({ connectionString: target.url({ database: db }) });
     await running.connect();
@@ -236,18 +239,7 @@ describe('full load and role findings', () => {
     await source.query(`INSERT INTO notes VALUES (1, 'hello'), (2, 'world')`, [], db);
     const plan = planFor(source, target, { database: db });
     const e = endpoints(plan);
-    const chunk = {
-      id: 'public.notes/0',
-      schema: 'public',
-      name: 'notes',
-      part: 0,
-      parts: 1,
-      kind: 'all' as const,
-      lo: null,
-      hi: null,
-      estBytes: 0,
-      estRows: 2,
-    };
+    const chunk = wholeChunk('notes', 2);
     const r = await copyChunk(e.source, e.target, {
       migration: plan.name,
       database: db,
