@@ -65,6 +65,7 @@ import type { CdcStatus, DatabaseStatus, MigrationStatus, SwitchoverReport } fro
 import { abortMigration, switchover } from '../src/cli/migration';
 import {
   DB,
+  busySeconds,
   clientRunner,
   conninfo,
   dumpSchema,
@@ -72,6 +73,7 @@ import {
   exec,
   libpqEnv,
   log,
+  postmasterPid,
   run,
   seconds,
   sleep,
@@ -81,6 +83,7 @@ import {
   tableFacts as facts,
   procStatus,
   tool,
+  treeSeconds,
   version,
   writeResults,
   type TableFacts,
@@ -303,6 +306,14 @@ function percentile(xs: number[], p: number): number | null {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 }
 
+async function confirmedLsn(c: pg.Client, slot: string): Promise<string | null> {
+  const r = await c.query<{ lsn: string | null }>(
+    `SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1`,
+    [slot],
+  );
+  return r.rows[0]?.lsn ?? null;
+}
+
 async function slotPassed(c: pg.Client, slot: string, lsn: string): Promise<boolean> {
   const r = await c.query<{ done: boolean }>(
     `SELECT pg_wal_lsn_diff(confirmed_flush_lsn, $2::pg_lsn) >= 0 AS done FROM pg_replication_slots WHERE slot_name = $1`,
@@ -412,6 +423,8 @@ interface Consumer {
   label: string;
   slot: string;
   target: pg.Client;
+  /** Its target server: the CPU its backends spend. */
+  server: PgServer;
 }
 
 interface ConsumerFigures {
@@ -613,14 +626,38 @@ async function runBacklog(
   };
   const order: ('pgtransit' | 'native')[] = run % 2 ? ['native', 'pgtransit'] : ['pgtransit', 'native'];
   const secondsOf: Record<'pgtransit' | 'native', number | null> = { pgtransit: null, native: null };
+  const startSeconds: Record<'pgtransit' | 'native', number | null> = { pgtransit: null, native: null };
+  const cpu = { pgtransit: {}, native: {} } as BacklogRun['cpu'];
+  const sourcePid = postmasterPid(source);
   for (const key of order) {
-    const slot = key === 'pgtransit' ? pt.slot : nvSlot;
+    const c = key === 'pgtransit' ? pt : nv;
+    const trees: Record<string, number> = { source: sourcePid, target: postmasterPid(c.server) };
+    if (key === 'pgtransit') trees.worker = w.pid;
+    const cpuNow = () => ({
+      machine: busySeconds(),
+      ...Object.fromEntries(Object.entries(trees).map(([name, pid]) => [name, treeSeconds(pid)])),
+    });
+    const from = await confirmedLsn(sourceMon, c.slot);
+    const c0 = cpuNow();
     const t0 = performance.now();
     await starts[key]();
     const deadline = t0 + CATCHUP_LIMIT * 1000;
-    while (!(await slotPassed(sourceMon, slot, endLsn)) && performance.now() < deadline) await sleep(50);
-    if (await slotPassed(sourceMon, slot, endLsn)) secondsOf[key] = seconds(performance.now() - t0);
-    log(`backlog ${run}: ${key} alone applied it in ${secondsOf[key] ?? `more than ${CATCHUP_LIMIT}`} s`);
+    while (!(await slotPassed(sourceMon, c.slot, endLsn)) && performance.now() < deadline) {
+      if (startSeconds[key] === null && (await confirmedLsn(sourceMon, c.slot)) !== from)
+        startSeconds[key] = seconds(performance.now() - t0);
+      await sleep(20);
+    }
+    if (await slotPassed(sourceMon, c.slot, endLsn)) secondsOf[key] = seconds(performance.now() - t0);
+    const c1 = cpuNow();
+    cpu[key] = Object.fromEntries(
+      Object.entries(c1).map(([k, v]) => [k, seconds((v - c0[k as keyof typeof c0]!) * 1000)]),
+    );
+    log(
+      `backlog ${run}: ${key} alone applied it in ${secondsOf[key] ?? `more than ${CATCHUP_LIMIT}`} s ` +
+        `(started after ${startSeconds[key] ?? '-'} s; CPU s ${Object.entries(cpu[key])
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')})`,
+    );
   }
   return {
     run,
@@ -628,6 +665,8 @@ async function runBacklog(
     sourceRows,
     seconds: secondsOf,
     speedup: ratio(secondsOf.native, secondsOf.pgtransit),
+    startSeconds,
+    cpu,
   };
 }
 
@@ -664,6 +703,14 @@ interface BacklogRun {
   seconds: Record<'pgtransit' | 'native', number | null>;
   /** native seconds / pgtransit seconds: above 1, pgtransit is faster. */
   speedup: number | null;
+  /** Of those seconds, until the slot first moved (the consumer starting up: a round scheduled, the apply worker launched). */
+  startSeconds: Record<'pgtransit' | 'native', number | null>;
+  /**
+   * CPU seconds while each consumer applied: the source server (its walsender decoding), the
+   * consumer's target server (the apply worker, or pgtransit's applying session), pgtransit's
+   * worker process, and the whole machine.
+   */
+  cpu: Record<'pgtransit' | 'native', Record<string, number>>;
 }
 
 interface ApplyResult {
@@ -752,8 +799,8 @@ async function partApply(
   await Promise.all([sourceMon, sourceStats, ptClient, nvClient].map((c) => c.connect()));
   try {
     const consumers: Consumer[] = [
-      { key: 'pgtransit', label: 'pgtransit (incremental)', slot: ptSlot, target: ptClient },
-      { key: 'native', label: 'native subscription', slot: nvSlot, target: nvClient },
+      { key: 'pgtransit', label: 'pgtransit (incremental)', slot: ptSlot, target: ptClient, server: ptTarget },
+      { key: 'native', label: 'native subscription', slot: nvSlot, target: nvClient, server: nvTarget },
     ];
     // Both start the runs with nothing left over from the load or the initial copy.
     const quiet = (await sourceMon.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]!.lsn;
@@ -1563,6 +1610,13 @@ async function main(): Promise<void> {
         lines.push(
           `   ${'speed-up (native s / pgtransit s)'.padEnd(22)} median ${fmt(median(speedups), 2)}×, spread ${spread(speedups)}`,
         );
+        for (const key of ['pgtransit', 'native'] as const) {
+          const starts = b.map((x) => x.startSeconds[key]).filter((x): x is number => x !== null);
+          const parts = Object.keys(b[0]!.cpu[key]).map(
+            (k) => `${k} ${fmt(median(b.map((x) => x.cpu[key][k] ?? 0)), 2)}`,
+          );
+          lines.push(`   ${key}: started after median ${fmt(median(starts), 2)} s; CPU s (median) ${parts.join(', ')}`);
+        }
       }
       const lt = apply.longTransaction;
       if (lt) {

@@ -4,7 +4,7 @@
  * pgtransit worker run as its own process, the Temporal dev server and the results file.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -269,6 +269,43 @@ export function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   } catch {
     return 0;
   }
+}
+
+/** Seconds the machine's CPUs have been busy (every process: servers, worker, Temporal, tools), from /proc/stat. */
+export function busySeconds(): number {
+  const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]!
+    .split(/\s+/);
+  return [user, nice, system, irq, softirq, steal].reduce((n, x) => n + Number(x ?? 0), 0) / 100;
+}
+
+/** A process's CPU seconds and those of its children, the ended ones (reaped) and the running ones. */
+export function treeSeconds(pid: number): number {
+  const fields = (p: string | number) => {
+    try {
+      return readFileSync(`/proc/${p}/stat`, 'utf8')
+        .replace(/^.*\) /, '')
+        .split(' ')
+        .map(Number);
+    } catch {
+      return null; // ended meanwhile
+    }
+  };
+  const own = fields(pid);
+  if (!own) return 0;
+  // After the name: state, ppid, ... utime (12th), stime, cutime, cstime.
+  let ticks = own[11]! + own[12]! + own[13]! + own[14]!;
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    const f = fields(p);
+    if (f && f[1] === pid) ticks += f[11]! + f[12]! + f[13]! + f[14]!;
+  }
+  return ticks / 100;
+}
+
+/** The postmaster's pid of a server started here. */
+export function postmasterPid(server: PgServer): number {
+  return Number(readFileSync(join(server.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
 }
 
 // ---------------------------------------------------------------- results

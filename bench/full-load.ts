@@ -19,7 +19,7 @@
  *                                     CHUNK_MB (big table / 2N) METHODS (p,a,b,c)
  *                                     CASES (all,big: the whole dataset, then the big table alone)
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -33,6 +33,7 @@ import type { MigrationResult } from '../src/model/workflows';
 import { chunkPredicate, listLoadTables, planChunks } from '../src/postgres/chunks';
 import {
   DB,
+  busySeconds,
   clientRunner,
   conninfo,
   dumpSchema,
@@ -40,6 +41,7 @@ import {
   exec,
   libpqEnv,
   log,
+  postmasterPid,
   procStatus,
   seconds,
   sleep,
@@ -48,6 +50,7 @@ import {
   subscriptionState,
   tableFacts,
   tool,
+  treeSeconds,
   version,
   writeResults,
   type TableFacts,
@@ -89,45 +92,8 @@ const SETTINGS: Record<string, string> = {
 
 const mb = (bytes: number) => bytes / (1024 * 1024);
 
-/** Seconds the machine's CPUs have been busy (every process: servers, worker, Temporal, tools), from /proc/stat. */
-function busySeconds(): number {
-  const [, user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
-    .split('\n')[0]!
-    .split(/\s+/);
-  return [user, nice, system, irq, softirq, steal].reduce((n, x) => n + Number(x ?? 0), 0) / 100;
-}
-
-/** A process's CPU seconds and those of its children, the ended ones (reaped) and the running ones. */
-function treeSeconds(pid: number): number {
-  const fields = (p: string | number) => {
-    try {
-      return readFileSync(`/proc/${p}/stat`, 'utf8')
-        .replace(/^.*\) /, '')
-        .split(' ')
-        .map(Number);
-    } catch {
-      return null; // ended meanwhile
-    }
-  };
-  const own = fields(pid);
-  if (!own) return 0;
-  // After the name: state, ppid, ... utime (12th), stime, cutime, cstime.
-  let ticks = own[11]! + own[12]! + own[13]! + own[14]!;
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    const f = fields(p);
-    if (f && f[1] === pid) ticks += f[11]! + f[12]! + f[13]! + f[14]!;
-  }
-  return ticks / 100;
-}
-
 /** Processes whose CPU each timed method reports apart: the source's and the target's servers, the worker. */
 const measured = new Map<string, number>();
-
-/** The postmaster's pid of a server started here. */
-function postmasterPid(server: PgServer): number {
-  return Number(readFileSync(join(server.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
-}
 
 /** Machine CPU seconds, and those of each measured process tree. */
 type CpuFigures = Record<string, number>;
