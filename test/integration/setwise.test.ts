@@ -48,7 +48,8 @@ function transaction(r: () => number, n: number): string {
       case 0:
       case 1:
         stmts.push(
-          `INSERT INTO item VALUES (${i}, 'sku-${i}-${n}', ${k}, 'n${n}', ${big}) ON CONFLICT (id) DO UPDATE SET qty = item.qty + 1`,
+          // The note holds what an array literal must escape or keep: quotes, a backslash, braces, a comma, spaces.
+          `INSERT INTO item VALUES (${i}, 'sku-${i}-${n}', ${k}, ' n${n} "q" \\ {x, y} ', ${big}) ON CONFLICT (id) DO UPDATE SET qty = item.qty + 1`,
         );
         break;
       case 2:
@@ -80,7 +81,7 @@ function transaction(r: () => number, n: number): string {
         stmts.push(`DELETE FROM pair_key WHERE a = ${i % 5} AND b = 'b${i % 3}'`);
         break;
       case 9:
-        stmts.push(`INSERT INTO log VALUES (${n}, 'm${k}'), (${n}, NULL)`);
+        stmts.push(`INSERT INTO log VALUES (${n}, 'm${k}'), (${n}, NULL), (${n}, 'NULL'), (${n}, ''), (${n}, '"\\')`);
         break;
       case 10:
         stmts.push(

@@ -152,6 +152,7 @@ export class Applier {
 
   /** The copy of this source table already holds changes committed before its exact horizon. */
   private inExactCopy(rel: Relation, commitLsn: string): boolean {
+    if (this.exact.size === 0) return false;
     const horizon = this.exact.get(`${rel.schema}.${rel.name}`);
     return horizon !== undefined && compareLsn(commitLsn, horizon) < 0;
   }
@@ -303,7 +304,8 @@ export class Applier {
         c = { ...c, relations };
       } else {
         if (this.inExactCopy(c.relation, txn.commitLsn)) continue;
-        const t = await this.table(c.relation);
+        // Known layouts without a promise per change.
+        const t = this.tables.get(c.relation) ?? (await this.table(c.relation));
         if (!this.replayed(c.relation, t.display, idempotent) && this.set.add(t, c)) continue;
       }
       await this.writeSet();

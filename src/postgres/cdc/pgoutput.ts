@@ -87,6 +87,12 @@ class Reader {
     this.pos += n;
     return b;
   }
+  /** The next n bytes as text, decoded in place (no Buffer view per value). */
+  text(n: number): string {
+    const s = this.buf.toString(this.encoding, this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
   tuple(): Tuple {
     const n = this.i16();
     const out: Tuple = new Array(n);
@@ -94,7 +100,7 @@ class Reader {
       const kind = this.u8();
       if (kind === 0x6e /* n */) out[i] = null;
       else if (kind === 0x75 /* u */) out[i] = undefined;
-      else if (kind === 0x74 /* t */) out[i] = this.bytes(this.i32()).toString(this.encoding);
+      else if (kind === 0x74 /* t */) out[i] = this.text(this.i32());
       else throw new Error(`pgoutput: unexpected tuple column kind 0x${kind.toString(16)}`);
     }
     return out;

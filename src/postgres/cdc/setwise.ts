@@ -196,9 +196,25 @@ function fold(g: Group, c: Exclude<Change, { tag: 'truncate' }>): boolean {
   return true;
 }
 
+/**
+ * A text[] literal of the values: each element quoted (backslash and double quote escaped),
+ * NULL unquoted. Built here in one pass rather than by the driver, element by element.
+ */
+export function textArray(values: (string | null)[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) out += ',';
+    if (v === null || v === undefined) out += 'NULL';
+    else if (v.includes('"') || v.includes('\\')) out += '"' + v.replace(/["\\]/g, '\\$&') + '"';
+    else out += '"' + v + '"';
+  }
+  return out + '}';
+}
+
 /** Text arrays as parameters, and the `unnest(...) AS s(c0, ...)` that turns them into rows. */
-function rows(columns: number[], values: (string | null)[][]): { from: string; params: (string | null)[][] } {
-  const params = columns.map((_, n) => values.map((row) => row[n]!));
+function rows(columns: number[], values: (string | null)[][]): { from: string; params: string[] } {
+  const params = columns.map((_, n) => textArray(values.map((row) => row[n]!)));
   const args = columns.map((_, n) => `$${n + 1}::text[]`).join(', ');
   const names = columns.map((_, n) => `c${n}`).join(', ');
   return { from: `unnest(${args}) AS s(${names})`, params };

@@ -365,6 +365,8 @@ export async function streamRound(
   // Decoded messages wait here and are handled in order, synchronously until one must wait;
   // the socket is paused while many wait, so the walsender's output stays bounded too.
   const queue: PgoutputMessage[] = [];
+  /** Messages handled in one go before the event loop runs again. */
+  const PUMP_SLICE = 256;
   let head = 0;
   let pumping = false;
   const socket = () =>
@@ -373,11 +375,14 @@ export async function streamRound(
   const pump = async () => {
     pumping = true;
     try {
+      let run = 0;
       while (head < queue.length && !failure) {
         const msg = queue[head]!;
         queue[head++] = undefined as never;
         const wait = handle(msg);
         if (wait) await wait;
+        // Now and then let the target's replies in: the batch in flight goes on while this one is received.
+        else if (++run % PUMP_SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
         if (head > 4096 && head * 2 > queue.length) {
           queue.splice(0, head);
           head = 0;
