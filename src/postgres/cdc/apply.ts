@@ -32,7 +32,7 @@ import { exactHorizons } from '../state';
 import { ChangedKeys, EVERY_TABLE, WHOLE_TABLE, changedTable, readTracking } from './changed-keys';
 import { applyDdl, type DdlEvent } from './ddl-apply';
 import type { Relation, Tuple } from './pgoutput';
-import { alreadyApplied, readApplied, writeApplied } from './position';
+import { alreadyApplied, beginLocked, commitApplied, readApplied } from './position';
 import { SetBatch, type SetTable } from './setwise';
 
 /** A row change as decoded, with the relation layout it was decoded under. */
@@ -198,8 +198,7 @@ export class Applier {
       await this.writeSet();
       await this.writeChanged();
       const last = todo[todo.length - 1]!;
-      await writeApplied(this.target, this.o.plan.name, this.o.database, last.commitLsn);
-      await this.target.query('COMMIT');
+      await commitApplied(this.target, this.o.plan.name, this.o.database, last.commitLsn);
       this.settle(true);
       this.appliedLsn = last.commitLsn;
       return todo.length;
@@ -245,8 +244,7 @@ export class Applier {
         await this.target.query('ROLLBACK');
         return 0;
       }
-      await writeApplied(this.target, this.o.plan.name, this.o.database, txn.commitLsn);
-      await this.target.query('COMMIT');
+      await commitApplied(this.target, this.o.plan.name, this.o.database, txn.commitLsn);
       this.settle(true);
       this.appliedLsn = txn.commitLsn;
       return 1;
@@ -270,11 +268,14 @@ export class Applier {
     // Rows of a transaction that rolled back before this one never count, nor its keys.
     this.settle(false);
     this.changed.clear();
-    await this.target.query('BEGIN; SET LOCAL session_replication_role = replica');
-    await this.target.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [
+    this.set.opened();
+    this.appliedLsn = await beginLocked(
+      this.target,
+      'SET LOCAL session_replication_role = replica',
       LOCK_KEYS.apply(this.o.plan.name, this.o.database),
-    ]);
-    this.appliedLsn = await readApplied(this.target, this.o.plan.name, this.o.database);
+      this.o.plan.name,
+      this.o.database,
+    );
   }
 
   private classified(e: unknown): PgTransitError {

@@ -4,7 +4,7 @@
  *
  * 1. Written with the data: a target transaction that applies source transactions
  *    writes the commit LSN of the last of them into pgtransit.applied in the same
- *    transaction (writeApplied). A crash keeps both or neither.
+ *    transaction, with its COMMIT (commitApplied). A crash keeps both or neither.
  * 2. Skip what is applied: a source transaction whose commit LSN is not above the
  *    applied position was applied already (alreadyApplied). Commit LSNs are unique and
  *    increase in stream order, so a restart that re-sends transactions applies none twice.
@@ -32,17 +32,37 @@ export async function readApplied(client: pg.Client, migration: string, database
   return rows[0]?.lsn ?? null;
 }
 
-/** Rule 1: inside the target transaction that applied the changes up to `commitLsn`. */
-export async function writeApplied(
+/**
+ * BEGIN, the statements that open it (`prelude`: constant text), the transaction-scoped
+ * advisory lock on `lockKey`, and rule 2's applied position as it is under that lock: one
+ * round trip. Names and the key go as literals; no row data is in this text.
+ */
+export async function beginLocked(
+  client: pg.Client,
+  prelude: string,
+  lockKey: string,
+  migration: string,
+  database: string,
+): Promise<string | null> {
+  const lit = (s: string) => client.escapeLiteral(s);
+  const results = (await client.query(
+    `BEGIN; ${prelude}; SELECT pg_advisory_xact_lock(hashtext(${lit(lockKey)})); ` +
+      `SELECT lsn::text AS lsn FROM ${STATE_SCHEMA}.applied WHERE migration = ${lit(migration)} AND database = ${lit(database)}`,
+  )) as unknown as pg.QueryResult<{ lsn: string }>[];
+  return results[results.length - 1]!.rows[0]?.lsn ?? null;
+}
+
+/** Rule 1 and the COMMIT of the target transaction that applied the changes up to `commitLsn`: one round trip. */
+export async function commitApplied(
   client: pg.Client,
   migration: string,
   database: string,
   commitLsn: string,
 ): Promise<void> {
+  const lit = (s: string) => client.escapeLiteral(s);
   await client.query(
-    `INSERT INTO ${STATE_SCHEMA}.applied (migration, database, lsn, updated_at) VALUES ($1, $2, $3, now())
-     ON CONFLICT (migration, database) DO UPDATE SET lsn = excluded.lsn, updated_at = excluded.updated_at`,
-    [migration, database, commitLsn],
+    `INSERT INTO ${STATE_SCHEMA}.applied (migration, database, lsn, updated_at) VALUES (${lit(migration)}, ${lit(database)}, ${lit(commitLsn)}, now())
+     ON CONFLICT (migration, database) DO UPDATE SET lsn = excluded.lsn, updated_at = excluded.updated_at; COMMIT`,
   );
 }
 

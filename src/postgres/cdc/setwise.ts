@@ -11,8 +11,12 @@
  *    Keyless tables take INSERTs only; any other change of theirs ends the compaction.
  * 2. Writing. Inside a savepoint, per table: one DELETE, one UPDATE per set of changed
  *    columns, one INSERT, and a check that keys inserted then deleted in the batch are not
- *    on the target, each joined to its values sent as text arrays (`unnest`). Each
- *    statement must touch exactly as many rows as it has keys.
+ *    on the target, each joined to its values sent as text arrays (`unnest`). Each must
+ *    touch exactly as many rows as it has keys. They go as the parts of one statement
+ *    (data-modifying WITH queries, one round trip) that returns each part's count: the
+ *    parts of one table touch disjoint keys, so no part depends on another's effect; where
+ *    another unique index makes one part wait for another (a value passed between rows),
+ *    the statement fails or falls short, and step 3 applies the changes in order.
  * 3. Fall back. When the target refuses a statement (a unique index other than the key,
  *    a check, an exclusion constraint) or a count is short (a conflict), everything since
  *    the savepoint is rolled back and the same changes are applied one by one in source
@@ -67,6 +71,16 @@ export class SetBatch {
   /** The layout each table's group was folded under: a new layout ends the compaction. */
   private layouts = new Map<string, SetTable>();
   received: Change[] = [];
+  /**
+   * The savepoint of the last write is still open (released by the next write, or by the
+   * COMMIT): a round trip fewer per write. Cleared when a target transaction begins.
+   */
+  private savepoint = false;
+
+  /** A target transaction began: no savepoint of this batch is open in it. */
+  opened(): void {
+    this.savepoint = false;
+  }
 
   get size(): number {
     return this.received.length;
@@ -96,19 +110,23 @@ export class SetBatch {
     count: (display: string, kind: keyof TableCounts, n: number) => void,
   ): Promise<boolean> {
     if (this.received.length === 0) return true;
-    await client.query('SAVEPOINT pgtransit_set');
+    const parts: Part[] = [];
+    for (const g of this.groups.values()) if (!groupParts(client, g, parts)) return false;
+    await client.query(
+      this.savepoint ? 'RELEASE SAVEPOINT pgtransit_set; SAVEPOINT pgtransit_set' : 'SAVEPOINT pgtransit_set',
+    );
+    this.savepoint = true;
+    let ok: boolean;
     try {
-      for (const g of this.groups.values()) {
-        if (!(await writeGroup(client, g))) {
-          await client.query('ROLLBACK TO SAVEPOINT pgtransit_set');
-          return false;
-        }
-      }
+      ok = await writeParts(client, parts);
     } catch {
-      await client.query('ROLLBACK TO SAVEPOINT pgtransit_set');
+      ok = false;
+    }
+    if (!ok) {
+      await client.query('ROLLBACK TO SAVEPOINT pgtransit_set; RELEASE SAVEPOINT pgtransit_set');
+      this.savepoint = false;
       return false;
     }
-    await client.query('RELEASE SAVEPOINT pgtransit_set');
     for (const g of this.groups.values()) {
       for (const kind of ['insert', 'update', 'delete'] as const) {
         if (g.counts[kind] > 0) count(g.table.display, kind, g.counts[kind]);
@@ -212,19 +230,62 @@ export function textArray(values: (string | null)[]): string {
   return out + '}';
 }
 
-/** Text arrays as parameters, and the `unnest(...) AS s(c0, ...)` that turns them into rows. */
-function rows(columns: number[], values: (string | null)[][]): { from: string; params: string[] } {
-  const params = columns.map((_, n) => textArray(values.map((row) => row[n]!)));
-  const args = columns.map((_, n) => `$${n + 1}::text[]`).join(', ');
-  const names = columns.map((_, n) => `c${n}`).join(', ');
-  return { from: `unnest(${args}) AS s(${names})`, params };
+/**
+ * One part of the set-wise statement: a query whose rows are counted (RETURNING 1, or a
+ * SELECT), its parameters (text arrays), and how many rows it must count.
+ */
+interface Part {
+  sql: (param: (n: number) => string) => string;
+  params: string[];
+  expect: number;
 }
 
-async function affected(client: pg.Client, text: string, values: unknown[]): Promise<number> {
-  return (await client.query({ text, values })).rowCount ?? 0;
+/** Text arrays of `values`' columns as parameters, and the `unnest(...) AS s(c0, ...)` that turns them into rows. */
+function rows(
+  count: number,
+  values: (string | null)[][],
+): { from: (param: (n: number) => string) => string; params: string[] } {
+  const params: string[] = [];
+  for (let n = 0; n < count; n++) params.push(textArray(values.map((row) => row[n]!)));
+  const names = params.map((_, n) => `c${n}`).join(', ');
+  return {
+    from: (param) => `unnest(${params.map((_, n) => `${param(n)}::text[]`).join(', ')}) AS s(${names})`,
+    params,
+  };
 }
 
-async function writeGroup(client: pg.Client, g: Group): Promise<boolean> {
+/** Statements past this many parameters are split (the protocol allows 65,535). */
+const MAX_PARAMS = 10_000;
+
+/** Runs the parts as few statements (one, unless very wide); false when a count is not what it must be. */
+async function writeParts(client: pg.Client, parts: Part[]): Promise<boolean> {
+  for (let from = 0; from < parts.length;) {
+    let to = from;
+    let n = 0;
+    while (to < parts.length && (to === from || n + parts[to]!.params.length <= MAX_PARAMS))
+      n += parts[to++]!.params.length;
+    const values: string[] = [];
+    const ctes: string[] = [];
+    const counts: string[] = [];
+    for (let k = from; k < to; k++) {
+      const base = values.length;
+      values.push(...parts[k]!.params);
+      ctes.push(`p${k} AS (${parts[k]!.sql((i) => `$${base + i + 1}`)})`);
+      counts.push(`(SELECT count(*) FROM p${k})`);
+    }
+    const { rows: got } = await client.query<{ n: string[] }>({
+      text: `WITH ${ctes.join(', ')} SELECT ARRAY[${counts.join(', ')}]::text[] AS n`,
+      values,
+    });
+    const n0 = got[0]!.n;
+    for (let k = from; k < to; k++) if (Number(n0[k - from]) !== parts[k]!.expect) return false;
+    from = to;
+  }
+  return true;
+}
+
+/** The parts that write a table's folded changes; false when they cannot be written set-wise. */
+function groupParts(client: pg.Client, g: Group, parts: Part[]): boolean {
   const t = g.table;
   const q = (s: string) => client.escapeIdentifier(s);
   const col = (i: number) => q(t.columns[i]!.name);
@@ -237,15 +298,16 @@ async function writeGroup(client: pg.Client, g: Group): Promise<boolean> {
     const sig = idx.join(',');
     if (!g.appended.every((r) => known(r).join(',') === sig)) return false;
     const { from, params } = rows(
-      idx,
+      idx.length,
       g.appended.map((r) => idx.map((i) => r[i]!)),
     );
-    const n = await affected(
-      client,
-      `INSERT INTO ${t.sql} (${idx.map(col).join(', ')}) OVERRIDING SYSTEM VALUE SELECT ${idx.map((i, k) => cast(k, i)).join(', ')} FROM ${from}`,
+    const list = idx.map(col).join(', ');
+    const select = idx.map((i, k) => cast(k, i)).join(', ');
+    parts.push({
+      sql: (p) => `INSERT INTO ${t.sql} (${list}) OVERRIDING SYSTEM VALUE SELECT ${select} FROM ${from(p)} RETURNING 1`,
       params,
-    );
-    if (n !== g.appended.length) return false;
+      expect: g.appended.length,
+    });
   }
 
   const entries = [...g.entries.values()];
@@ -253,17 +315,19 @@ async function writeGroup(client: pg.Client, g: Group): Promise<boolean> {
 
   const removed = entries.filter((e) => e.before && !e.after);
   if (removed.length > 0) {
-    const { from, params } = rows(t.keyIdx, keyRows(removed));
-    const n = await affected(client, `DELETE FROM ${t.only} t USING ${from} WHERE ${keyJoin}`, params);
-    if (n !== removed.length) return false;
+    const { from, params } = rows(t.keyIdx.length, keyRows(removed));
+    parts.push({
+      sql: (p) => `DELETE FROM ${t.only} t USING ${from(p)} WHERE ${keyJoin} RETURNING 1`,
+      params,
+      expect: removed.length,
+    });
   }
 
   // Inserted then deleted in the batch: one by one, the INSERT would have found a row there.
   const passing = entries.filter((e) => !e.before && !e.after);
   if (passing.length > 0) {
-    const { from, params } = rows(t.keyIdx, keyRows(passing));
-    const n = await affected(client, `SELECT 1 FROM ${t.only} t JOIN ${from} ON ${keyJoin}`, params);
-    if (n !== 0) return false;
+    const { from, params } = rows(t.keyIdx.length, keyRows(passing));
+    parts.push({ sql: (p) => `SELECT 1 FROM ${t.only} t JOIN ${from(p)} ON ${keyJoin}`, params, expect: 0 });
   }
 
   // Updated rows, grouped by the columns they change (an unchanged TOAST value stays out).
@@ -277,16 +341,19 @@ async function writeGroup(client: pg.Client, g: Group): Promise<boolean> {
     updates.set(sig, u);
   }
   for (const { idx, list } of updates.values()) {
-    const all = [...t.keyIdx, ...idx];
     const { from, params } = rows(
-      all,
+      t.keyIdx.length + idx.length,
       list.map((e) => [...e.key, ...idx.map((i) => e.after![i]!)]),
     );
-    const set = idx.map((i, n) => `${col(i)} = ${cast(t.keyIdx.length + n, i)}`);
-    const n = set.length
-      ? await affected(client, `UPDATE ${t.only} t SET ${set.join(', ')} FROM ${from} WHERE ${keyJoin}`, params)
-      : await affected(client, `SELECT 1 FROM ${t.only} t JOIN ${from} ON ${keyJoin}`, params);
-    if (n !== list.length) return false;
+    const set = idx.map((i, n) => `${col(i)} = ${cast(t.keyIdx.length + n, i)}`).join(', ');
+    parts.push({
+      sql: (p) =>
+        set
+          ? `UPDATE ${t.only} t SET ${set} FROM ${from(p)} WHERE ${keyJoin} RETURNING 1`
+          : `SELECT 1 FROM ${t.only} t JOIN ${from(p)} ON ${keyJoin}`,
+      params,
+      expect: list.length,
+    });
   }
 
   const inserted = entries.filter((e) => !e.before && e.after);
@@ -294,16 +361,17 @@ async function writeGroup(client: pg.Client, g: Group): Promise<boolean> {
     const idx = t.columns.map((_, i) => i);
     if (!inserted.every((e) => idx.every((i) => e.after![i] !== undefined))) return false;
     const { from, params } = rows(
-      idx,
+      idx.length,
       inserted.map((e) => idx.map((i) => e.after![i]!)),
     );
-    const n = await affected(
-      client,
-      `INSERT INTO ${t.sql} (${idx.map(col).join(', ')}) OVERRIDING SYSTEM VALUE ` +
-        `SELECT ${idx.map((i, k) => cast(k, i)).join(', ')} FROM ${from} ON CONFLICT DO NOTHING`,
+    const list = idx.map(col).join(', ');
+    const select = idx.map((i, k) => cast(k, i)).join(', ');
+    parts.push({
+      sql: (p) =>
+        `INSERT INTO ${t.sql} (${list}) OVERRIDING SYSTEM VALUE SELECT ${select} FROM ${from(p)} ON CONFLICT DO NOTHING RETURNING 1`,
       params,
-    );
-    if (n !== inserted.length) return false;
+      expect: inserted.length,
+    });
   }
   return true;
 }
