@@ -13,11 +13,10 @@
  *    never applied.
  * 4. Acknowledge exactly the commit's end (ackPosition), never more: a position one byte
  *    past the end would let the server skip a transaction committed right there. The
- *    stream writes the standby status itself (the replication library adds one to what it
- *    is given), and never a position before the slot's own: the slot would move back and
+ *    stream never sends a position before the slot's own: the slot would move back and
  *    send again what the snapshot already holds.
- * 5. No automatic acknowledgement: the library would otherwise acknowledge keepalive
- *    positions on a timer, ahead of what was applied (cdc/stream.ts turns it off).
+ * 5. No acknowledgement on a timer: a keepalive's position is acknowledged only once
+ *    everything received before it is applied (cdc/stream.ts).
  */
 import type pg from 'pg';
 import { compareLsn } from '../../model/lsn';

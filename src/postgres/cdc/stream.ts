@@ -6,7 +6,6 @@
  * open target transaction, and the round does not end in the middle of it.
  */
 import type pg from 'pg';
-import { LogicalReplicationService } from 'pg-logical-replication';
 import { PgTransitError, ErrorType } from '../../errors';
 import type { Fence, RoundResult, StreamProgress, TableCounts } from '../../model/activities';
 import { compareLsn, lsnToBigInt } from '../../model/lsn';
@@ -30,26 +29,15 @@ import { SqlState, codeOf } from '../sqlstate';
 import { supportsLogicalMessages } from '../versions';
 import { Applier, type Change, type SourceTransaction } from './apply';
 import { parseDdlMessage } from './ddl-apply';
-import { decodePgoutput, type PgoutputMessage, type Relation, type TextEncoding } from './pgoutput';
+import { decodePgoutput, type PgoutputMessage, type Relation } from './pgoutput';
 import { ackPosition } from './position';
+import { ReplicationStream } from './replication';
 
-/** The library's plugin shape, with our decoder (values stay text). */
-class RawPgoutput {
-  constructor(readonly options: { publication: string; messages: boolean; encoding: TextEncoding }) {}
-  get name(): string {
-    return 'pgoutput';
-  }
-  parse(buffer: Buffer): PgoutputMessage {
-    return decodePgoutput(buffer, this.options.encoding);
-  }
-  async start(client: pg.Client, slot: string, lsn: string): Promise<unknown> {
-    // The walsender converts values to the client's encoding (node-postgres always asks for UTF8):
-    // a SQL_ASCII database holds bytes that are not UTF-8, to be passed through untouched.
-    if (this.options.encoding === 'latin1') await client.query(`SET client_encoding = 'SQL_ASCII'`);
-    const opts = [`proto_version '1'`, `publication_names '${this.options.publication.replace(/'/g, "''")}'`];
-    if (this.options.messages) opts.push(`messages 'true'`);
-    return client.query(`START_REPLICATION SLOT ${client.escapeIdentifier(slot)} LOGICAL ${lsn} (${opts.join(', ')})`);
-  }
+/** START_REPLICATION with pgoutput's options: protocol 1, the publication, logical messages where the source has them. */
+function startCommand(slot: string, publication: string, messages: boolean): string {
+  const opts = [`proto_version '1'`, `publication_names '${publication.replace(/'/g, "''")}'`];
+  if (messages) opts.push(`messages 'true'`);
+  return `START_REPLICATION SLOT "${slot.replace(/"/g, '""')}" LOGICAL 0/0 (${opts.join(', ')})`;
 }
 
 export interface RoundOptions {
@@ -126,17 +114,8 @@ export async function streamRound(
   });
   // sslmode prefer or allow: TLS when the server offers it, as the session just opened found out.
   if ((facts.sslmode === 'prefer' || facts.sslmode === 'allow') && !start.tls) config.ssl = false;
-  const service = new LogicalReplicationService(config, {
-    acknowledge: { auto: false, timeoutSeconds: 0 },
-    // Messages are queued and handled here (pump below), without a promise per message.
-    flowControl: { enabled: false },
-  });
-  const plugin = new RawPgoutput({
-    publication: o.publication,
-    messages: supportsLogicalMessages(o.sourceMajor),
-    // A SQL_ASCII database holds bytes, not text: keep each byte as one character.
-    encoding: start.encoding === 'SQL_ASCII' ? 'latin1' : 'utf8',
-  });
+  // A SQL_ASCII database holds bytes, not text: keep each byte as one character.
+  const encoding = start.encoding === 'SQL_ASCII' ? 'latin1' : 'utf8';
 
   const relations = new Map<number, Relation>();
   const ddlPrefix = ddlCaptureNames(o.plan.name, o.database).prefix;
@@ -369,9 +348,6 @@ export async function streamRound(
   const PUMP_SLICE = 256;
   let head = 0;
   let pumping = false;
-  const socket = () =>
-    (service as unknown as { _connection?: { stream?: { pause?(): void; resume?(): void } } | null })._connection
-      ?.stream;
   const pump = async () => {
     pumping = true;
     try {
@@ -394,24 +370,18 @@ export async function streamRound(
       queue.length = 0;
       head = 0;
       pumping = false;
-      socket()?.resume?.();
+      service.resume();
     }
   };
-  service.on('data', (_lsn: string, msg: PgoutputMessage) => {
-    if (failure) return;
-    queue.push(msg);
-    if (queue.length - head > QUEUED_MESSAGES) socket()?.pause?.();
-    if (!pumping) void pump();
-  });
   // Decoded messages wait in the queue while earlier ones are handled; a keepalive may
   // overtake them. Until they are handled, their position is not ours.
-  const libraryIdle = () => !pumping && head >= queue.length;
-  service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
+  const allHandled = () => !pumping && head >= queue.length;
+  const keepalive = (lsn: string, shouldRespond: boolean) => {
     if (!serverLsn || compareLsn(lsn, serverLsn) > 0) serverLsn = lsn;
     void serial(async () => {
       // Nothing received is waiting: everything the server sent up to `lsn` is applied. Not past a
       // verification point once reached: what came after it was received and dropped, to be sent again.
-      if (!pointReached && !current && pending.length === 0 && !applier.inTransaction && libraryIdle()) {
+      if (!pointReached && !current && pending.length === 0 && !applier.inTransaction && allHandled()) {
         delivered = true;
         if (compareLsn(lsn, processedLsn) > 0) processedLsn = lsn;
         if (o.stopBefore && !pointReached && compareLsn(lsn, o.stopBefore) >= 0) {
@@ -426,8 +396,21 @@ export async function streamRound(
       }
       if (shouldRespond) ack(processedLsn);
     });
+  };
+  const service = new ReplicationStream(config, {
+    data: (payload) => {
+      if (failure) return;
+      try {
+        queue.push(decodePgoutput(payload, encoding));
+      } catch (e) {
+        return fail(e);
+      }
+      if (queue.length - head > QUEUED_MESSAGES) service.pause();
+      if (!pumping) void pump();
+    },
+    keepalive,
+    error: fail,
   });
-  service.on('error', fail);
 
   const onAbort = () => finished();
   o.signal?.addEventListener('abort', onAbort, { once: true });
@@ -501,7 +484,14 @@ export async function streamRound(
       finished();
     } else if (!o.signal?.aborted) {
       // An error once the stream runs (the walsender gave up) ends the round with that error.
-      await startWithRetry(service, plugin, o.slot, o.signal).then(({ running }) => {
+      const command = startCommand(o.slot, o.publication, supportsLogicalMessages(o.sourceMajor));
+      // The walsender converts values to the client's encoding (node-postgres always asks for UTF8):
+      // a SQL_ASCII database holds bytes that are not UTF-8, to be passed through untouched.
+      const setup =
+        encoding === 'latin1'
+          ? (c: pg.Client) => c.query(`SET client_encoding = 'SQL_ASCII'`).then(() => undefined)
+          : undefined;
+      await startWithRetry(service, command, setup, o.slot, o.signal).then(({ running }) => {
         started = true;
         void running.catch(fail);
       }, fail);
@@ -529,8 +519,7 @@ export async function streamRound(
     o.signal?.removeEventListener('abort', onAbort);
     // A large transaction cut off by a stop or an error is sent again from its start.
     await applier.rollback();
-    await service.stop().catch(() => undefined);
-    service.removeAllListeners();
+    await service.close();
     await target.end().catch(() => undefined);
   }
   if (failure) throw failure;
@@ -563,13 +552,11 @@ function maxLsn(a: string | null, b: string | null): string {
 }
 
 /**
- * A standby status update (position.ts, rules 3 and 4): written here rather than by the
- * library, which adds one to the position and stamps the reply with the wrong epoch.
+ * A standby status update (position.ts, rules 3 and 4): written, flushed and applied all at the
+ * position given (not one past it), stamped in microseconds since the PostgreSQL epoch.
  */
-function sendStandbyStatus(service: LogicalReplicationService, lsn: string | null, ping: boolean): void {
-  const connection = (service as unknown as { _connection?: { sendCopyFromChunk(b: Buffer): void } | null })
-    ._connection;
-  if (!connection || lsn === null) return;
+function sendStandbyStatus(service: ReplicationStream, lsn: string | null, ping: boolean): void {
+  if (lsn === null) return;
   const position = lsnToBigInt(lsn);
   const message = Buffer.alloc(34);
   message[0] = 0x72; // 'r'
@@ -579,7 +566,7 @@ function sendStandbyStatus(service: LogicalReplicationService, lsn: string | nul
   message.writeBigInt64BE(BigInt(Date.now() - PG_EPOCH_MS) * 1000n, 25);
   message[33] = ping ? 1 : 0;
   try {
-    connection.sendCopyFromChunk(message);
+    service.send(message);
   } catch {
     // The stream is going away; the next round acknowledges again.
   }
@@ -587,16 +574,23 @@ function sendStandbyStatus(service: LogicalReplicationService, lsn: string | nul
 
 /** The walsender of the previous round may hold the slot for a moment after it ended. */
 async function startWithRetry(
-  service: LogicalReplicationService,
-  plugin: RawPgoutput,
+  service: ReplicationStream,
+  command: string,
+  setup: ((client: pg.Client) => Promise<void>) | undefined,
   slot: string,
   signal?: AbortSignal,
 ): Promise<{ running: Promise<unknown> }> {
   let refused: unknown = null;
   let stream: Promise<unknown> | null = null;
   const started = await pollUntil(async () => {
-    const begun = new Promise<void>((resolve) => service.once('start', () => resolve()));
-    const running = service.subscribe(plugin, slot, '0/0');
+    let begun: Promise<void>;
+    let running: Promise<unknown>;
+    try {
+      ({ begun, running } = await service.open(command, setup));
+    } catch (e) {
+      refused = e;
+      return false;
+    }
     const outcome = await Promise.race([
       begun.then(() => 'started' as const),
       running.then(
