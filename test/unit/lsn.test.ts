@@ -20,6 +20,23 @@ describe('LSN arithmetic', () => {
     assert.equal(compareLsn('0/9', '0/10'), -1);
     assert.equal(compareLsn('1/0', '0/FFFFFFFF'), 1);
     assert.equal(compareLsn('a/b', 'A/B'), 0);
+    assert.equal(compareLsn('FFFFFFFF/FFFFFFFF', 'FFFFFFFF/FFFFFFFE'), 1);
+  });
+
+  it('orders any two positions as their 64-bit values do', () => {
+    const half = () => Math.floor(Math.random() * 2 ** 32) >>> (Math.random() < 0.5 ? 0 : 28);
+    for (let n = 0; n < 10000; n++) {
+      const a = formatLsn(half(), half());
+      const b = n % 7 === 0 ? a : formatLsn(Math.random() < 0.3 ? Number(lsnToBigInt(a) >> 32n) : half(), half());
+      const x = lsnToBigInt(a);
+      const y = lsnToBigInt(b);
+      assert.equal(compareLsn(a, b), x < y ? -1 : x > y ? 1 : 0, `${a} against ${b}`);
+    }
+  });
+
+  it('refuses text that is not a position', () => {
+    for (const bad of ['', '0', '0/', '/0', 'x/0', '0/123456789', '0/0/0'])
+      assert.throws(() => compareLsn(bad, '0/1'), SyntaxError, bad);
   });
 });
 

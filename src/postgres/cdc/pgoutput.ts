@@ -6,6 +6,9 @@
  */
 import { formatLsn } from '../../model/lsn';
 
+let lastHi = -1;
+let lastHiText = '';
+
 export interface RelationColumn {
   name: string;
   /** Part of the replica identity. */
@@ -69,7 +72,12 @@ class Reader {
   lsn(): string {
     const hi = this.u32();
     const lo = this.u32();
-    return formatLsn(hi, lo);
+    // The high half changes every 4 GB of WAL: printed once.
+    if (hi !== lastHi) {
+      lastHi = hi;
+      lastHiText = formatLsn(hi, 0).slice(0, -2);
+    }
+    return `${lastHiText}/${lo.toString(16).toUpperCase()}`;
   }
   i64(): bigint {
     const v = this.buf.readBigInt64BE(this.pos);
