@@ -12,6 +12,11 @@ export const WALSENDER_BUSY_RETRY = { attempts: 50, intervalMs: 200 } as const;
 
 /** Change capture: apply once this many changes of committed transactions are pending ... */
 export const BATCH_CHANGES = 5000;
+/**
+ * ... except a round's first batch, sent at this many: the target starts (its first statements
+ * are the slowest) while the rest of the backlog is still arriving.
+ */
+export const FIRST_BATCH_CHANGES = 500;
 /** ... and a transaction still open on the source in parts of this many changes (memory stays bounded). */
 export const SUBBATCH_CHANGES = 5000;
 /** ... or this long after the first pending commit (milliseconds). */

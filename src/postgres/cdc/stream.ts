@@ -14,6 +14,7 @@ import type { Plan } from '../../plan/plan';
 import { connect, resolveEndpoint, withConnection, type Endpoint } from '../connect';
 import {
   BATCH_CHANGES,
+  FIRST_BATCH_CHANGES,
   FLUSH_DELAY_MS,
   KEEPALIVE_REQUEST_MS,
   QUEUED_MESSAGES,
@@ -199,6 +200,7 @@ export async function streamRound(
   let partInFlight: { size: number; done: Promise<void> } | null = null;
   /** The full batch being applied while the next one is received (at most one). */
   let batchInFlight: { size: number; done: Promise<void> } | null = null;
+  let batchesSent = 0;
   const note = () =>
     (peakBuffered = Math.max(
       peakBuffered,
@@ -318,10 +320,11 @@ export async function streamRound(
         pending.push(txn);
         pendingChanges += txn.changes.length;
         if (txn.fence) return flush();
-        if (pendingChanges >= BATCH_CHANGES) {
+        if (pendingChanges >= (batchesSent === 0 ? FIRST_BATCH_CHANGES : BATCH_CHANGES)) {
           // One full batch is applied while the next is received and decoded: the target and
           // the decoding overlap, and at most two batches are in memory.
           const send = () => {
+            batchesSent++;
             const done = flush();
             batchInFlight = { size: pendingChanges, done };
             void done.then(() => {
