@@ -44,6 +44,8 @@ export const ErrorType = {
   SwitchoverRejected: 'SwitchoverRejected',
   /** No verification point before the fence (a transaction open on the source held up its slot): verify inside the fence. */
   PointUnavailable: 'PointUnavailable',
+  /** The change stream holds a message the decoder does not know: reading it again cannot help. */
+  StreamUndecodable: 'StreamUndecodable',
   /** Connection lost, serialization failure, deadlock, admin shutdown: try again. */
   Transient: 'Transient',
 } as const;

@@ -202,6 +202,34 @@ describe('streamRound', () => {
     await source.query(`DROP TABLE unpublished`, [], 'app');
   });
 
+  it('stopped in the middle of a large transaction, leaves none of it on the target and applies it once in the next round', async () => {
+    await round({ maxSeconds: 1 });
+    // Twelve parts of 5,000: the stream receives parts faster than the target applies them.
+    await source.query(
+      `INSERT INTO t (id, note) SELECT g, 'large ' || g FROM generate_series(100001, 160000) g`,
+      [],
+      'app',
+    );
+    const stop = new AbortController();
+    let partsSeen = 0;
+    const r = await round({
+      maxSeconds: 30,
+      signal: stop.signal,
+      reportEverySeconds: 0.05,
+      onReport: (p) => {
+        if (!p.largeTransaction || p.largeTransaction.changesApplied < 10000) return;
+        partsSeen = p.largeTransaction.changesApplied;
+        stop.abort();
+      },
+    });
+    assert.ok(partsSeen >= 10000, 'the round was stopped inside the large transaction');
+    assert.equal(r.transactions, 0);
+    const { rows: left } = await target.query(`SELECT count(*)::int AS n FROM t WHERE id > 100000`, [], 'app');
+    assert.equal(left[0]!.n, 0, 'no row of the stopped transaction is committed on the target');
+    await round({ maxSeconds: 1 });
+    assert.deepEqual(await rows(target), await rows(source));
+  });
+
   it('stops the stream with a schema drift error naming the table and columns', async () => {
     await source.query(`ALTER TABLE t ADD COLUMN extra int; INSERT INTO t (id, extra) VALUES (300, 1)`, [], 'app');
     await assert.rejects(round(), /schema drift on public\.t: the source sends columns extra/);

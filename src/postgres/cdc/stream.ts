@@ -136,6 +136,8 @@ export async function streamRound(
   let fenceApplied = false;
   let pointReached = false;
   let failure: unknown = null;
+  /** The round is ending: no message is handled any more, and no part of a large transaction sent. */
+  let halted = false;
   let finished!: () => void;
   const done = new Promise<void>((resolve) => (finished = resolve));
   let lock: Promise<void> = Promise.resolve();
@@ -186,6 +188,7 @@ export async function streamRound(
     const batch = pending;
     pending = [];
     pendingChanges = 0;
+    batchesApplied++;
     // Transactions sent again after a restart are skipped by the applier: count what it applied.
     const applied = await applier.applyBatch(batch);
     committed(batch[batch.length - 1]!, applied);
@@ -200,7 +203,8 @@ export async function streamRound(
   let partInFlight: { size: number; done: Promise<void> } | null = null;
   /** The full batch being applied while the next one is received (at most one). */
   let batchInFlight: { size: number; done: Promise<void> } | null = null;
-  let batchesSent = 0;
+  /** Batches applied in this round: the first is sent small (limits.ts). */
+  let batchesApplied = 0;
   const note = () =>
     (peakBuffered = Math.max(
       peakBuffered,
@@ -232,6 +236,7 @@ export async function streamRound(
     txn.changes = [];
     txn.large = true;
     const send = () => {
+      if (halted) return;
       const done = serial(async () => {
         await applyPending();
         await applier.applyPart(txn, part);
@@ -320,11 +325,10 @@ export async function streamRound(
         pending.push(txn);
         pendingChanges += txn.changes.length;
         if (txn.fence) return flush();
-        if (pendingChanges >= (batchesSent === 0 ? FIRST_BATCH_CHANGES : BATCH_CHANGES)) {
+        if (pendingChanges >= (batchesApplied === 0 ? FIRST_BATCH_CHANGES : BATCH_CHANGES)) {
           // One full batch is applied while the next is received and decoded: the target and
           // the decoding overlap, and at most two batches are in memory.
           const send = () => {
-            batchesSent++;
             const done = flush();
             batchInFlight = { size: pendingChanges, done };
             void done.then(() => {
@@ -355,7 +359,7 @@ export async function streamRound(
     pumping = true;
     try {
       let run = 0;
-      while (head < queue.length && !failure) {
+      while (head < queue.length && !failure && !halted) {
         const msg = queue[head]!;
         queue[head++] = undefined as never;
         const wait = handle(msg);
@@ -373,7 +377,7 @@ export async function streamRound(
       queue.length = 0;
       head = 0;
       pumping = false;
-      service.resume();
+      if (!halted) service.resume();
     }
   };
   // Decoded messages wait in the queue while earlier ones are handled; a keepalive may
@@ -402,11 +406,17 @@ export async function streamRound(
   };
   const service = new ReplicationStream(config, {
     data: (payload) => {
-      if (failure) return;
+      if (failure || halted) return;
       try {
         queue.push(decodePgoutput(payload, encoding));
       } catch (e) {
-        return fail(e);
+        return fail(
+          new PgTransitError(
+            ErrorType.StreamUndecodable,
+            `the source's change stream sent a message pgtransit cannot decode (${(e as Error).message}) after ${processedLsn}; ` +
+              `this source's pgoutput is not supported`,
+          ),
+        );
       }
       if (queue.length - head > QUEUED_MESSAGES) service.pause();
       if (!pumping) void pump();
@@ -510,9 +520,17 @@ export async function streamRound(
         });
     }
     await done;
+    halted = true;
+    service.pause();
+    // The committed transactions received are applied; what follows them is sent again next round.
     await flush();
-    await lock;
   } finally {
+    halted = true;
+    // Work queued before the halt (a part waiting for the one before it) ends before the rollback below.
+    for (let seen: Promise<void> | null = null; seen !== lock;) {
+      seen = lock;
+      await seen;
+    }
     clearInterval(timer);
     clearInterval(pinger);
     if (reporter) clearInterval(reporter);
