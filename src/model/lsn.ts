@@ -15,7 +15,6 @@ export function bigIntToLsn(v: bigint): string {
 
 /** Each half is 32 bits: compared as numbers, without a bigint (the apply compares one per transaction). */
 export function compareLsn(a: string, b: string): number {
-  if (a === b) return 0;
   const i = a.indexOf('/');
   const j = b.indexOf('/');
   const x = parseHalf(a, 0, i);

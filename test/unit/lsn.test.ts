@@ -37,6 +37,7 @@ describe('LSN arithmetic', () => {
   it('refuses text that is not a position', () => {
     for (const bad of ['', '0', '0/', '/0', 'x/0', '0/123456789', '0/0/0'])
       assert.throws(() => compareLsn(bad, '0/1'), SyntaxError, bad);
+    assert.throws(() => compareLsn('x', 'x'), SyntaxError);
   });
 });
 
