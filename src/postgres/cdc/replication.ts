@@ -93,6 +93,8 @@ export class ReplicationStream {
     this.client = null;
     this.connection = null;
     if (!client) return;
+    // A paused socket never sees the server's end of the session, and end() would wait for it forever.
+    connection?.stream?.resume?.();
     await client.end().catch(() => undefined);
     connection?.removeAllListeners();
     client.removeAllListeners();

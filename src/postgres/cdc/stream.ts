@@ -521,7 +521,6 @@ export async function streamRound(
     }
     await done;
     halted = true;
-    service.pause();
     // The committed transactions received are applied; what follows them is sent again next round.
     await flush();
   } finally {
