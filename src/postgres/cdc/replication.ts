@@ -5,6 +5,7 @@
  * keepalives to `keepalive`. Standby status updates are written by the caller (`send`).
  */
 import pg from 'pg';
+import { formatLsn } from '../../model/lsn';
 
 export interface ReplicationHandlers {
   /** One XLogData message's payload (the pgoutput message). */
@@ -59,8 +60,7 @@ export class ReplicationStream {
       const kind = chunk[0];
       if (kind === XLOG_DATA) this.handlers.data(chunk.subarray(XLOG_HEADER));
       else if (kind === KEEPALIVE) {
-        const walEnd = `${chunk.readUInt32BE(1).toString(16).toUpperCase()}/${chunk.readUInt32BE(5).toString(16).toUpperCase()}`;
-        this.handlers.keepalive(walEnd, chunk[17] !== 0);
+        this.handlers.keepalive(formatLsn(chunk.readUInt32BE(1), chunk.readUInt32BE(5)), chunk[17] !== 0);
       }
     });
     if (setup) await setup(client);

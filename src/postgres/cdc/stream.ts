@@ -5,7 +5,7 @@
  * resumes from the slot. A transaction larger than a batch is applied in parts inside one
  * open target transaction, and the round does not end in the middle of it.
  */
-import type pg from 'pg';
+import pg from 'pg';
 import { PgTransitError, ErrorType } from '../../errors';
 import type { Fence, RoundResult, StreamProgress, TableCounts } from '../../model/activities';
 import { compareLsn, lsnToBigInt } from '../../model/lsn';
@@ -38,7 +38,7 @@ import { ReplicationStream } from './replication';
 function startCommand(slot: string, publication: string, messages: boolean): string {
   const opts = [`proto_version '1'`, `publication_names '${publication.replace(/'/g, "''")}'`];
   if (messages) opts.push(`messages 'true'`);
-  return `START_REPLICATION SLOT "${slot.replace(/"/g, '""')}" LOGICAL 0/0 (${opts.join(', ')})`;
+  return `START_REPLICATION SLOT ${pg.escapeIdentifier(slot)} LOGICAL 0/0 (${opts.join(', ')})`;
 }
 
 export interface RoundOptions {
