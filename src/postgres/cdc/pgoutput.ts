@@ -46,10 +46,10 @@ export type PgoutputMessage =
   | { tag: 'message'; transactional: boolean; lsn: string; prefix: string; content: string };
 
 class Reader {
-  private pos = 0;
   constructor(
     private readonly buf: Buffer,
     private readonly encoding: TextEncoding = 'utf8',
+    private pos = 0,
   ) {}
   u8(): number {
     return this.buf.readUInt8(this.pos++);
@@ -115,8 +115,9 @@ class Reader {
   }
 }
 
-export function decodePgoutput(buf: Buffer, encoding: TextEncoding = 'utf8'): PgoutputMessage {
-  const r = new Reader(buf, encoding);
+/** The pgoutput message at `offset` of `buf` (its end is the buffer's). */
+export function decodePgoutput(buf: Buffer, encoding: TextEncoding = 'utf8', offset = 0): PgoutputMessage {
+  const r = new Reader(buf, encoding, offset);
   const tag = r.u8();
   switch (tag) {
     case 0x42 /* B */:

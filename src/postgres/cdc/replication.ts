@@ -8,8 +8,11 @@ import pg from 'pg';
 import { formatLsn } from '../../model/lsn';
 
 export interface ReplicationHandlers {
-  /** One XLogData message's payload (the pgoutput message). */
-  data(payload: Buffer): void;
+  /**
+   * One XLogData message, its payload (the pgoutput message) from `XLOG_HEADER` on: no view is
+   * made of it per message. It is a view of the driver's buffer, valid only during the call.
+   */
+  data(message: Buffer): void;
   /** A primary keepalive: the server's WAL end, and whether it asks for a reply now. */
   keepalive(walEnd: string, replyRequested: boolean): void;
   /** The session failed once the stream ran. */
@@ -19,15 +22,15 @@ export interface ReplicationHandlers {
 interface Connection {
   on(event: 'copyData', fn: (msg: { chunk: Buffer }) => void): void;
   once(event: 'replicationStart', fn: () => void): void;
-  removeAllListeners(): void;
+  removeAllListeners(event?: string): void;
   sendCopyFromChunk(chunk: Buffer): void;
   stream?: { pause?(): void; resume?(): void };
 }
 
 const XLOG_DATA = 0x77; // 'w'
 const KEEPALIVE = 0x6b; // 'k'
-/** 'w', WAL start, WAL end, send time. */
-const XLOG_HEADER = 25;
+/** 'w', WAL start, WAL end, send time: where an XLogData message's payload begins. */
+export const XLOG_HEADER = 25;
 
 export class ReplicationStream {
   private client: pg.Client | null = null;
@@ -56,9 +59,12 @@ export class ReplicationStream {
     const connection = (client as unknown as { connection: Connection }).connection;
     this.connection = connection;
     const begun = new Promise<void>((resolve) => connection.once('replicationStart', () => resolve()));
+    // The client's own reader of CopyData hands each message to the query, which ignores it:
+    // one call and a copy of the listener list per message saved.
+    connection.removeAllListeners('copyData');
     connection.on('copyData', ({ chunk }) => {
       const kind = chunk[0];
-      if (kind === XLOG_DATA) this.handlers.data(chunk.subarray(XLOG_HEADER));
+      if (kind === XLOG_DATA) this.handlers.data(chunk);
       else if (kind === KEEPALIVE) {
         this.handlers.keepalive(formatLsn(chunk.readUInt32BE(1), chunk.readUInt32BE(5)), chunk[17] !== 0);
       }

@@ -55,6 +55,11 @@ interface Entry {
   before: boolean;
   /** The row after the batch: its known columns, or null when the batch removed it. */
   after: Values | null;
+  /**
+   * `after` is this entry's own copy. Until a later change merges into it, it is the tuple of
+   * the change itself, which is kept as it is for the fall back: copied only on the first merge.
+   */
+  owned: boolean;
 }
 
 interface Group {
@@ -193,23 +198,28 @@ function fold(g: Group, c: Exclude<Change, { tag: 'truncate' }>): boolean {
   const e = g.entries.get(id);
   if (c.tag === 'insert') {
     if (e && e.after) return false;
-    // Copied: a later update merges into it, and the change itself is kept for the fall back.
-    if (e) e.after = c.new.slice();
-    else g.entries.set(id, { key, before: false, after: c.new.slice() });
+    if (e) {
+      e.after = c.new;
+      e.owned = false;
+    } else g.entries.set(id, { key, before: false, after: c.new, owned: false });
     g.counts.insert++;
     return true;
   }
   if (e && !e.after) return false;
   if (c.tag === 'delete') {
     if (e) e.after = null;
-    else g.entries.set(id, { key, before: true, after: null });
+    else g.entries.set(id, { key, before: true, after: null, owned: false });
     g.counts.delete++;
     return true;
   }
   if (e) {
+    if (!e.owned) {
+      e.after = e.after!.slice();
+      e.owned = true;
+    }
     const after = e.after!;
     for (let i = 0; i < c.new.length; i++) if (c.new[i] !== undefined) after[i] = c.new[i];
-  } else g.entries.set(id, { key, before: true, after: c.new.slice() });
+  } else g.entries.set(id, { key, before: true, after: c.new, owned: false });
   g.counts.update++;
   return true;
 }
@@ -219,9 +229,14 @@ function fold(g: Group, c: Exclude<Change, { tag: 'truncate' }>): boolean {
  * NULL unquoted. Built here in one pass rather than by the driver, element by element.
  */
 export function textArray(values: (string | null)[]): string {
+  return textColumn(values, (v) => v);
+}
+
+/** The text[] literal of one value of each of `list`'s rows (see textArray), with no array of the values between. */
+function textColumn<R>(list: R[], value: (row: R) => string | null | undefined): string {
   let out = '{';
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
+  for (let i = 0; i < list.length; i++) {
+    const v = value(list[i]!);
     if (i > 0) out += ',';
     if (v === null || v === undefined) out += 'NULL';
     else if (v.includes('"') || v.includes('\\')) out += '"' + v.replace(/["\\]/g, '\\$&') + '"';
@@ -240,13 +255,17 @@ interface Part {
   expect: number;
 }
 
-/** Text arrays of `values`' columns as parameters, and the `unnest(...) AS s(c0, ...)` that turns them into rows. */
-function rows(
+/**
+ * Text arrays of `count` columns of `list`'s rows (`value(row, n)` is column n's) as parameters,
+ * and the `unnest(...) AS s(c0, ...)` that turns them into rows.
+ */
+function rows<R>(
   count: number,
-  values: (string | null)[][],
+  list: R[],
+  value: (row: R, n: number) => string | null | undefined,
 ): { from: (param: (n: number) => string) => string; params: string[] } {
   const params: string[] = [];
-  for (let n = 0; n < count; n++) params.push(textArray(values.map((row) => row[n]!)));
+  for (let n = 0; n < count; n++) params.push(textColumn(list, (row) => value(row, n)));
   const names = params.map((_, n) => `c${n}`).join(', ');
   return {
     from: (param) => `unnest(${params.map((_, n) => `${param(n)}::text[]`).join(', ')}) AS s(${names})`,
@@ -297,10 +316,7 @@ function groupParts(client: pg.Client, g: Group, parts: Part[]): boolean {
     const idx = known(g.appended[0]!);
     const sig = idx.join(',');
     if (!g.appended.every((r) => known(r).join(',') === sig)) return false;
-    const { from, params } = rows(
-      idx.length,
-      g.appended.map((r) => idx.map((i) => r[i]!)),
-    );
+    const { from, params } = rows(idx.length, g.appended, (r, n) => r[idx[n]!]);
     const list = idx.map(col).join(', ');
     const select = idx.map((i, k) => cast(k, i)).join(', ');
     parts.push({
@@ -311,11 +327,11 @@ function groupParts(client: pg.Client, g: Group, parts: Part[]): boolean {
   }
 
   const entries = [...g.entries.values()];
-  const keyRows = (list: Entry[]) => list.map((e) => e.key);
+  const keyRows = (list: Entry[]) => rows(t.keyIdx.length, list, (e, n) => e.key[n]);
 
   const removed = entries.filter((e) => e.before && !e.after);
   if (removed.length > 0) {
-    const { from, params } = rows(t.keyIdx.length, keyRows(removed));
+    const { from, params } = keyRows(removed);
     parts.push({
       sql: (p) => `DELETE FROM ${t.only} t USING ${from(p)} WHERE ${keyJoin} RETURNING 1`,
       params,
@@ -326,25 +342,32 @@ function groupParts(client: pg.Client, g: Group, parts: Part[]): boolean {
   // Inserted then deleted in the batch: one by one, the INSERT would have found a row there.
   const passing = entries.filter((e) => !e.before && !e.after);
   if (passing.length > 0) {
-    const { from, params } = rows(t.keyIdx.length, keyRows(passing));
+    const { from, params } = keyRows(passing);
     parts.push({ sql: (p) => `SELECT 1 FROM ${t.only} t JOIN ${from(p)} ON ${keyJoin}`, params, expect: 0 });
   }
 
   // Updated rows, grouped by the columns they change (an unchanged TOAST value stays out).
-  const updates = new Map<string, { idx: number[]; list: Entry[] }>();
+  // Most rows know every column: those share one set without a signature built per row.
+  const nonKey = t.columns.map((_, i) => i).filter((i) => !t.keyIdx.includes(i));
+  const all = { idx: nonKey, list: [] as Entry[] };
+  const updates = new Map<string, { idx: number[]; list: Entry[] }>([['all', all]]);
   for (const e of entries) {
     if (!e.before || !e.after) continue;
-    const idx = known(e.after).filter((i) => !t.keyIdx.includes(i));
+    const after = e.after;
+    if (after.length === t.columns.length && nonKey.every((i) => after[i] !== undefined)) {
+      all.list.push(e);
+      continue;
+    }
+    const idx = known(after).filter((i) => !t.keyIdx.includes(i));
     const sig = idx.join(',');
     const u = updates.get(sig) ?? { idx, list: [] };
     u.list.push(e);
     updates.set(sig, u);
   }
+  const keys = t.keyIdx.length;
   for (const { idx, list } of updates.values()) {
-    const { from, params } = rows(
-      t.keyIdx.length + idx.length,
-      list.map((e) => [...e.key, ...idx.map((i) => e.after![i]!)]),
-    );
+    if (list.length === 0) continue;
+    const { from, params } = rows(keys + idx.length, list, (e, n) => (n < keys ? e.key[n] : e.after![idx[n - keys]!]));
     const set = idx.map((i, n) => `${col(i)} = ${cast(t.keyIdx.length + n, i)}`).join(', ');
     parts.push({
       sql: (p) =>
@@ -360,10 +383,7 @@ function groupParts(client: pg.Client, g: Group, parts: Part[]): boolean {
   if (inserted.length > 0) {
     const idx = t.columns.map((_, i) => i);
     if (!inserted.every((e) => idx.every((i) => e.after![i] !== undefined))) return false;
-    const { from, params } = rows(
-      idx.length,
-      inserted.map((e) => idx.map((i) => e.after![i]!)),
-    );
+    const { from, params } = rows(idx.length, inserted, (e, n) => e.after![n]);
     const list = idx.map(col).join(', ');
     const select = idx.map((i, k) => cast(k, i)).join(', ');
     parts.push({

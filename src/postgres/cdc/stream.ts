@@ -32,7 +32,7 @@ import { Applier, type Change, type SourceTransaction } from './apply';
 import { parseDdlMessage } from './ddl-apply';
 import { decodePgoutput, type PgoutputMessage, type Relation } from './pgoutput';
 import { ackPosition } from './position';
-import { ReplicationStream } from './replication';
+import { ReplicationStream, XLOG_HEADER } from './replication';
 
 /** START_REPLICATION with pgoutput's options: protocol 1, the publication, logical messages where the source has them. */
 function startCommand(slot: string, publication: string, messages: boolean): string {
@@ -405,10 +405,11 @@ export async function streamRound(
     });
   };
   const service = new ReplicationStream(config, {
-    data: (payload) => {
+    data: (message) => {
       if (failure || halted) return;
       try {
-        queue.push(decodePgoutput(payload, encoding));
+        // Decoded at once: the message is a view of the driver's buffer, which it reuses.
+        queue.push(decodePgoutput(message, encoding, XLOG_HEADER));
       } catch (e) {
         return fail(
           new PgTransitError(
